@@ -1,0 +1,55 @@
+import { Context } from '@temporalio/activity';
+import { setLineWorking } from '../db/repositories/order-lines.js';
+import { recordLineFailure } from '../db/repositories/failures.js';
+import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { ReasonCode } from '../domain/reasons.js';
+import type { StreamOptions } from '../storage/object-storage.js';
+import { mapFailures } from './activity-failure.js';
+import { beginFulfillment } from './begin-fulfillment.js';
+import type { ActivityDeps } from './deps.js';
+import { emitEvent, type FulfillmentEvent } from './emit-event.js';
+import { persistFinalAsset } from './persist-final-asset.js';
+import { resolvePreview } from './resolve-preview.js';
+import type { PreviewRef, VerifiedPreview } from './types.js';
+import { verifyPreview } from './verify-preview.js';
+
+export interface FailureToRecord {
+  attempt: number;
+  reason_code: ReasonCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** Streams heartbeat their progress, so a dead worker is noticed and cancellation reaches them. */
+function streamOptions(): StreamOptions {
+  const context = Context.current();
+  return { onProgress: (bytes) => context.heartbeat({ bytes }), signal: context.cancellationSignal };
+}
+
+const runId = (): string => {
+  const execution = Context.current().info.workflowExecution;
+  if (!execution) throw new Error('FulfillOrderLine activities run inside their workflow');
+  return execution.runId;
+};
+
+/** The activities of `FulfillOrderLine`, bound to this worker's database, storage and telemetry. */
+export function createActivities(deps: ActivityDeps) {
+  const { db, storage, telemetry } = deps;
+  const activities = {
+    beginFulfillment: (input: FulfillmentInput) => beginFulfillment(db, input),
+    resolvePreview: (input: FulfillmentInput) => resolvePreview(db, deps.previewWaitSeconds, input),
+    markLineWorking: (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview') =>
+      setLineWorking(db, input, status),
+    verifyPreview: (preview: PreviewRef) => verifyPreview(storage, preview, streamOptions()),
+    persistFinalAsset: (input: FulfillmentInput, preview: VerifiedPreview) =>
+      persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions()),
+    recordFailure: (input: FulfillmentInput, failure: FailureToRecord) =>
+      recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
+    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitEvent(telemetry, runId(), input, event),
+  };
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),
+  ) as typeof activities;
+}
+
+export type FulfillmentActivities = ReturnType<typeof createActivities>;

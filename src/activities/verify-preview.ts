@@ -1,0 +1,35 @@
+import { FulfillmentError } from '../domain/errors.js';
+import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
+import type { PreviewRef, VerifiedPreview } from './types.js';
+
+/**
+ * Proves the preview is a real, non-empty image of the declared type, and learns its SHA-256
+ * and pixel size in one streamed pass.
+ */
+export async function verifyPreview(
+  storage: ObjectStorage,
+  preview: PreviewRef,
+  stream: StreamOptions,
+): Promise<VerifiedPreview> {
+  const where = `${preview.bucket}/${preview.path}`;
+  const stat = await storage.stat(preview);
+  if (stat.size_bytes === 0) throw new FulfillmentError('asset_invalid', `${where} is empty`, { size_bytes: 0 });
+
+  const inspection = await storage.inspect(preview, stream);
+  if (inspection.size_bytes === 0) throw new FulfillmentError('asset_invalid', `${where} is empty`, { size_bytes: 0 });
+  const { image } = inspection;
+  if (!image) throw new FulfillmentError('asset_invalid', `${where} is not a PNG, JPEG or WebP image`);
+
+  const declared = preview.content_type ?? stored(stat.content_type);
+  if (declared && declared !== image.content_type) {
+    throw new FulfillmentError('asset_invalid', `${where} is declared ${declared} but its bytes are ${image.content_type}`, {
+      declared,
+      actual: image.content_type,
+    });
+  }
+  return { ...preview, ...image, sha256: inspection.sha256, size_bytes: inspection.size_bytes };
+}
+
+/** Storage metadata counts only when it names an image type; generic types say nothing. */
+const stored = (contentType: string | null): string | null =>
+  contentType?.startsWith('image/') ? contentType.split(';')[0]!.trim() : null;

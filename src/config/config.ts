@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { shopIdSchema } from '../domain/ids.js';
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const commaList = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw) =>
+      (raw ?? '')
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    ),
+);
+
+/** `token=scope`; scope `*` reaches every shop, otherwise exactly one shop domain. */
+const apiTokenSchema = z.string().transform((entry, ctx) => {
+  const separator = entry.lastIndexOf('=');
+  const token = entry.slice(0, separator).trim();
+  const scope = entry.slice(separator + 1).trim();
+  if (separator <= 0 || token.length < 16) {
+    ctx.addIssue({ code: 'custom', message: 'each entry must be token=scope with a token of 16+ characters' });
+    return z.NEVER;
+  }
+  if (scope !== '*' && !shopIdSchema.safeParse(scope).success) {
+    ctx.addIssue({ code: 'custom', message: 'scope must be * or a shop domain like example.myshopify.com' });
+    return z.NEVER;
+  }
+  return { token, scope };
+});
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * Every setting printready reads, validated once at start-up. Names and defaults are the
+ * contract's (`CONTRACT.md`, Configuration); the few extras are documented in the README.
+ */
+export const configSchema = z.object({
+  PORT: integer(3000, 0, 65535),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+  PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL')
+      .optional(),
+  ),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.preprocess(emptyAsUndefined, z.string().default('default')),
+  TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default('fulfillment')),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.stringbool().default(false)),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
+  SHOPIFY_WEBHOOK_SECRETS: commaList,
+  API_TOKENS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw) =>
+        (raw ?? '')
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+      )
+      .pipe(z.array(apiTokenSchema)),
+  ),
+  SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  SUPABASE_SERVICE_ROLE_KEY: optionalString,
+  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, z.string().default('previews')),
+  PRINT_BUCKET: z.preprocess(emptyAsUndefined, z.string().default('print-assets')),
+  PREVIEW_WAIT_SECONDS: integer(1800, 0, 7 * 24 * 3600),
+  SIGNED_URL_TTL_SECONDS: integer(900, 60, 604800),
+  LOCAL_SIGNING_SECRET: optionalString,
+  POSTHOG_API_KEY: optionalString,
+  POSTHOG_HOST: z.preprocess(emptyAsUndefined, z.url().default('https://us.i.posthog.com')),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, logLevel.default('info')),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: integer(100, 1, 10_000),
+}).superRefine((env, ctx) => {
+  if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SUPABASE_SERVICE_ROLE_KEY'],
+      message: 'is required when SUPABASE_URL is set',
+    });
+  }
+  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_KEY_PATH'],
+      message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together',
+    });
+  }
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ApiToken = Config['API_TOKENS'][number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; the error names each bad variable and what is wrong with it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const [name = 'environment', entry] = issue.path;
+    const where = typeof entry === 'number' ? `entry ${entry + 1} ` : '';
+    return `${String(name)}: ${where}${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}. Fix the environment and start again.`);
+}

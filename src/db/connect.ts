@@ -1,0 +1,37 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export interface DatabaseOptions {
+  /** A real Postgres server; without it, embedded PGlite keeps its files in `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Isolates a test file: every query runs in this schema. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export type Db = Kysely<Database>;
+
+export async function connectDatabase(options: DatabaseOptions): Promise<Db> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      // A dead server must fail a query fast, so the activity retries instead of hanging.
+      query_timeout: 30_000,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client losing its server emits 'error'; the pool replaces it, the process lives on.
+    pool.on('error', () => undefined);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const directory = path.resolve(options.dataDir, 'pglite');
+  await mkdir(directory, { recursive: true });
+  const { PGliteDialect } = await import('./pglite-dialect.js');
+  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(directory)) });
+}

@@ -1,0 +1,90 @@
+import type { PreviewJobInput } from '../../domain/preview-job.js';
+import type { Db } from '../connect.js';
+import type { PreviewJobRow } from '../schema.js';
+
+export type RecordPreviewResult =
+  | { outcome: 'created' | 'updated' | 'unchanged'; job: PreviewJobRow }
+  | { outcome: 'conflict'; job: PreviewJobRow; message: string };
+
+/**
+ * Records the generator's hand-off. A job moves rendering → ready | failed (and a failed one
+ * may be rendered again); anything that rewrites a ready job's object is a conflict.
+ */
+export async function recordPreviewJob(
+  db: Db,
+  input: PreviewJobInput,
+  defaultBucket: string,
+): Promise<RecordPreviewResult> {
+  const next = {
+    shop_id: input.shop_id,
+    personalization_id: input.personalization_id,
+    job_id: input.job_id,
+    status: input.status,
+    bucket: input.path === undefined ? null : (input.bucket ?? defaultBucket),
+    path: input.path ?? null,
+    content_type: input.content_type ?? null,
+  };
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('preview_jobs')
+      .values(next)
+      .onConflict((oc) => oc.columns(['shop_id', 'personalization_id']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { outcome: 'created', job: inserted };
+
+    const current = await trx
+      .selectFrom('preview_jobs')
+      .selectAll()
+      .where('shop_id', '=', input.shop_id)
+      .where('personalization_id', '=', input.personalization_id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+
+    const conflict = previewConflict(current, next);
+    if (conflict) return { outcome: 'conflict', job: current, message: conflict };
+    if (current.status === next.status && current.bucket === next.bucket && current.path === next.path && current.content_type === next.content_type) {
+      return { outcome: 'unchanged', job: current };
+    }
+    const job = await trx
+      .updateTable('preview_jobs')
+      .set({ ...next, updated_at: new Date() })
+      .where('shop_id', '=', input.shop_id)
+      .where('personalization_id', '=', input.personalization_id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { outcome: 'updated', job };
+  });
+}
+
+function previewConflict(
+  current: PreviewJobRow,
+  next: Pick<PreviewJobRow, 'job_id' | 'status' | 'bucket' | 'path' | 'content_type'>,
+): string | null {
+  if (current.job_id !== next.job_id) {
+    return `personalization is recorded with job ${current.job_id}, not ${next.job_id}`;
+  }
+  if (current.status !== 'ready') return null;
+  if (next.status !== 'ready') return `job ${current.job_id} is already ready and cannot become ${next.status}`;
+  if (current.bucket !== next.bucket || current.path !== next.path || current.content_type !== next.content_type) {
+    return `job ${current.job_id} is already ready with another object`;
+  }
+  return null;
+}
+
+export type PreviewLookup =
+  | { kind: 'found'; job: PreviewJobRow }
+  | { kind: 'other_shop' }
+  | { kind: 'none' };
+
+/** A personalization_id recorded only for other shops is told apart from an unknown one. */
+export async function lookupPreviewJob(db: Db, shopId: string, personalizationId: string): Promise<PreviewLookup> {
+  const jobs = await db
+    .selectFrom('preview_jobs')
+    .selectAll()
+    .where('personalization_id', '=', personalizationId)
+    .execute();
+  const own = jobs.find((job) => job.shop_id === shopId);
+  if (own) return { kind: 'found', job: own };
+  return jobs.length > 0 ? { kind: 'other_shop' } : { kind: 'none' };
+}

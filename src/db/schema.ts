@@ -1,0 +1,82 @@
+import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { LineStatus } from '../domain/line-status.js';
+import type { PreviewStatus } from '../domain/preview-job.js';
+import type { ReasonCode } from '../domain/reasons.js';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+/** int8 arrives as a string from `pg` and as a bigint from PGlite; repositories convert. */
+type Int8 = ColumnType<string | bigint | number, number, number>;
+
+/** The generator's hand-off: which stored preview a personalization_id stands for. */
+export interface PreviewJobsTable {
+  shop_id: string;
+  personalization_id: string;
+  job_id: string;
+  status: PreviewStatus;
+  bucket: string | null;
+  path: string | null;
+  content_type: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** One row per personalized order line: where its fulfillment stands. */
+export interface OrderLinesTable {
+  shop_id: string;
+  order_line_id: string;
+  order_id: string;
+  personalization_id: string;
+  workflow_id: string;
+  status: LineStatus;
+  reason_code: ReasonCode | null;
+  reason_message: string | null;
+  recovery_guidance: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** The line's final print-ready asset; `association_key` makes a second one impossible. */
+export interface FinalAssetsTable {
+  association_key: string;
+  shop_id: string;
+  order_line_id: string;
+  bucket: string;
+  path: string;
+  sha256: string;
+  size_bytes: Int8;
+  content_type: string;
+  width: number;
+  height: number;
+  source_bucket: string;
+  source_path: string;
+  job_id: string;
+  created_at: CreatedAt;
+}
+
+/** Append-only: every failure a line went through, for support and audit. */
+export interface FulfillmentFailuresTable {
+  shop_id: string;
+  failure_key: string;
+  order_line_id: string;
+  workflow_id: string;
+  attempt: number;
+  reason_code: ReasonCode;
+  message: string;
+  recovery_guidance: string;
+  details: ColumnType<Record<string, unknown>, string, never>;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  preview_jobs: PreviewJobsTable;
+  order_lines: OrderLinesTable;
+  final_assets: FinalAssetsTable;
+  fulfillment_failures: FulfillmentFailuresTable;
+}
+
+export type PreviewJobRow = Selectable<PreviewJobsTable>;
+export type OrderLineRow = Selectable<OrderLinesTable>;
+export type NewOrderLine = Insertable<OrderLinesTable>;
+export type FinalAssetRow = Selectable<FinalAssetsTable>;
+export type FailureRow = Selectable<FulfillmentFailuresTable>;

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { Config } from './config/config.js';
+import { connectDatabase, type Db } from './db/connect.js';
+import type { Logger } from './logging/logger.js';
+import { LocalStorage } from './storage/local-storage.js';
+import type { ObjectStorage } from './storage/object-storage.js';
+import { localSigningSecret } from './storage/signing-secret.js';
+import { SupabaseStorage } from './storage/supabase-storage.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
+
+/** The outside world as the API and the worker both reach it. */
+export interface Services {
+  db: Db;
+  storage: ObjectStorage;
+  telemetry: Telemetry;
+  close(): Promise<void>;
+}
+
+/** Where the API answers, for URLs it hands out (local signed files). */
+export const publicBaseUrl = (config: Config): string =>
+  config.PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
+
+export async function createStorage(config: Config): Promise<ObjectStorage> {
+  if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
+    return new SupabaseStorage({ url: config.SUPABASE_URL, serviceKey: config.SUPABASE_SERVICE_ROLE_KEY });
+  }
+  return new LocalStorage({
+    root: path.resolve(config.DATA_DIR, 'storage'),
+    publicBaseUrl: publicBaseUrl(config),
+    signingSecret: await localSigningSecret(config.DATA_DIR, config.LOCAL_SIGNING_SECRET),
+  });
+}
+
+export async function createServices(config: Config, logger: Logger): Promise<Services> {
+  const db = await connectDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const storage = await createStorage(config);
+  const telemetry = createTelemetry({ apiKey: config.POSTHOG_API_KEY, host: config.POSTHOG_HOST, logger });
+  return {
+    db,
+    storage,
+    telemetry,
+    async close() {
+      await telemetry.shutdown();
+      await db.destroy();
+    },
+  };
+}

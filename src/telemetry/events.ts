@@ -1,0 +1,40 @@
+import type { ReasonCode } from '../domain/reasons.js';
+import { uuidV5 } from './uuid-v5.js';
+
+/** The contract's PostHog events, named `domain.action`. */
+export const TELEMETRY_EVENTS = {
+  started: 'fulfillment.started',
+  assetPersisted: 'fulfillment.asset.persisted',
+  assetFailed: 'fulfillment.asset.failed',
+  retryRequested: 'fulfillment.retry_requested',
+} as const;
+
+export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
+
+/** What every event carries so it can be joined to the order line, its workflow and its preview. */
+export interface FulfillmentEventProperties {
+  shop_id: string;
+  order_id: string;
+  order_line_id: string;
+  personalization_id: string;
+  /** The preview job once it is resolved; null before that, or when no job exists. */
+  job_id: string | null;
+  workflow_id: string;
+  /** Set on `fulfillment.asset.failed`, and on a retry of a failed line. */
+  reason_code?: ReasonCode;
+  attempt?: number;
+  sha256?: string;
+  size_bytes?: number;
+}
+
+/**
+ * Fixed for the life of the project: changing it changes every event id, and events retried
+ * across such a deploy would be counted twice.
+ */
+const EVENT_UUID_NAMESPACE = '384d8cc4-57e8-4d94-b18b-2e9fdc93994f';
+
+/**
+ * The event's PostHog `uuid`, derived from its idempotency key. A retried activity sends the same
+ * uuid again, and PostHog keeps one event per uuid instead of counting the retry.
+ */
+export const eventUuid = (idempotencyKey: string): string => uuidV5(idempotencyKey, EVENT_UUID_NAMESPACE);

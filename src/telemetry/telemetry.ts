@@ -1,0 +1,41 @@
+import type { FulfillmentEventProperties, TelemetryEventName } from './events.js';
+import { PostHogTelemetry, type TelemetryLogger } from './posthog-telemetry.js';
+
+export interface TelemetryEvent {
+  name: TelemetryEventName;
+  /** Identifies the occurrence: a retry of the same step must reuse it (the event's uuid comes from it). */
+  idempotency_key: string;
+  properties: FulfillmentEventProperties;
+  /**
+   * When it happened; defaults to the moment of capture. PostHog folds duplicates that share
+   * uuid, name, distinct_id and the day of this timestamp, so a step that may be retried on
+   * another day can pass a time that stays the same across attempts.
+   */
+  occurred_at?: Date;
+}
+
+/** Product analytics. Implementations never throw: telemetry must not fail a fulfillment. */
+export interface Telemetry {
+  /** The returned promise, if any, settles once the event was handed off or given up on. */
+  capture(event: TelemetryEvent): void | Promise<void>;
+  /** Sends what is still pending, within a bounded time. */
+  shutdown(): Promise<void>;
+}
+
+/** Used when no PostHog key is configured: telemetry is off. */
+export class NoopTelemetry implements Telemetry {
+  capture(): void {}
+
+  async shutdown(): Promise<void> {}
+}
+
+export interface TelemetrySettings {
+  /** `POSTHOG_API_KEY`; without it telemetry is off. */
+  apiKey?: string | undefined;
+  /** `POSTHOG_HOST`. */
+  host: string;
+  logger?: TelemetryLogger;
+}
+
+export const createTelemetry = ({ apiKey, host, logger }: TelemetrySettings): Telemetry =>
+  apiKey ? new PostHogTelemetry({ apiKey, host, logger }) : new NoopTelemetry();

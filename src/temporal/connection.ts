@@ -1,0 +1,25 @@
+import { readFile } from 'node:fs/promises';
+import type { TLSConfig } from '@temporalio/client';
+import type { Config } from '../config/config.js';
+
+/** What both the client's `Connection` and the worker's `NativeConnection` accept. */
+export interface TemporalConnectionOptions {
+  address: string;
+  apiKey?: string;
+  tls?: TLSConfig;
+}
+
+/** Address, API key and TLS for a self-hosted cluster or Temporal Cloud, shared by client and worker. */
+export async function temporalConnectionOptions(config: Config, address: string): Promise<TemporalConnectionOptions> {
+  const tlsWanted = config.TEMPORAL_TLS || Boolean(config.TEMPORAL_API_KEY) || Boolean(config.TEMPORAL_TLS_CERT_PATH);
+  const clientCertPair =
+    config.TEMPORAL_TLS_CERT_PATH && config.TEMPORAL_TLS_KEY_PATH
+      ? { crt: await readFile(config.TEMPORAL_TLS_CERT_PATH), key: await readFile(config.TEMPORAL_TLS_KEY_PATH) }
+      : undefined;
+  const serverRootCACertificate = config.TEMPORAL_TLS_CA_PATH ? await readFile(config.TEMPORAL_TLS_CA_PATH) : undefined;
+  return {
+    address,
+    ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY } : {}),
+    ...(tlsWanted ? { tls: { ...(clientCertPair ? { clientCertPair } : {}), ...(serverRootCACertificate ? { serverRootCACertificate } : {}) } } : {}),
+  };
+}

@@ -1,0 +1,15 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowsPath } from './fulfillment-worker.js';
+
+/** Builds the workflow bundle once, so production workers start without webpack. */
+export async function bundleWorkflows(outputPath: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  await mkdir(path.dirname(outputPath), { recursive: true });
+  await writeFile(outputPath, code);
+  return outputPath;
+}
+
+const ignore = () => undefined;
+const quietLogger = { log: ignore, trace: ignore, debug: ignore, info: ignore, warn: console.warn, error: console.error };

@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { FulfillmentActivities } from '../activities/index.js';
+
+const here = fileURLToPath(import.meta.url);
+/** The workflow entry point next to this file: `.ts` under tsx, `.js` once compiled. */
+export const workflowsPath = path.resolve(path.dirname(here), `../workflows/index${path.extname(here)}`);
+
+export interface FulfillmentWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: FulfillmentActivities;
+  /** A bundle made by `bundleWorkflowCode` at build time; without it the worker bundles at start. */
+  workflowBundlePath?: string | undefined;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+}
+
+export function createFulfillmentWorker(options: FulfillmentWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities,
+    ...(options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath }),
+    // Lets a copy in flight finish on SIGTERM; past it, heartbeats time out and another worker resumes.
+    shutdownGraceTime: '30s',
+    ...(options.maxConcurrentActivityTaskExecutions
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
+      : {}),
+    ...(options.maxConcurrentWorkflowTaskExecutions
+      ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions }
+      : {}),
+  });
+}

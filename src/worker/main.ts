@@ -1,0 +1,24 @@
+import { Runtime } from '@temporalio/worker';
+import { loadConfig } from '../config/config.js';
+import { exitOnStartupFailure } from '../entry/fatal.js';
+import { createLogger } from '../logging/logger.js';
+import { createServices } from '../services.js';
+import { startWorker } from './start-worker.js';
+
+/** `npm run start:worker`: the production worker, against external Postgres and Temporal. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.TEMPORAL_ADDRESS || !config.DATABASE_URL) {
+    throw new Error('start:worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm run dev runs everything embedded).');
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-worker' });
+  // Shuts the worker down on SIGINT/SIGTERM; running activities get the worker's grace time.
+  Runtime.install({});
+  const services = await createServices(config, logger);
+  const { done } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
+  await done;
+  await services.close();
+  logger.info('worker stopped');
+}
+
+main().catch(exitOnStartupFailure('printready worker'));

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import type { Services } from '../services.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
+import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import { createFulfillmentWorker } from './fulfillment-worker.js';
+
+/** Written by `npm run build`; a worker started from source bundles at start instead. */
+export const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Settles once the worker has shut down (on `worker.shutdown()` or SIGINT/SIGTERM). */
+  done: Promise<void>;
+}
+
+/** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
+export async function startWorker(config: Config, services: Services, address: string, logger: Logger): Promise<RunningWorker> {
+  const options = await temporalConnectionOptions(config, address);
+  const admin = await Connection.connect(options);
+  try {
+    await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+  } catch (error) {
+    // Temporal Cloud answers PERMISSION_DENIED: there they are registered in the console.
+    logger.warn({ err: error }, 'could not register search attributes; make sure they exist in the namespace');
+  } finally {
+    await admin.close();
+  }
+  const connection = await NativeConnection.connect(options);
+  const worker = await createFulfillmentWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundlePath: existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    activities: createActivities({
+      db: services.db,
+      storage: services.storage,
+      telemetry: services.telemetry,
+      previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
+      printBucket: config.PRINT_BUCKET,
+    }),
+  });
+  logger.info(
+    { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, bundle: path.basename(PREBUILT_BUNDLE) },
+    'worker polling',
+  );
+  const done = worker.run().finally(() => connection.close());
+  return { worker, done };
+}

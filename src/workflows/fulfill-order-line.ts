@@ -1,0 +1,188 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { FulfillmentActivities } from '../activities/index.js';
+import type { PreviewRef } from '../activities/types.js';
+import { fulfillmentInputSchema, type FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
+import { isReasonCode } from '../domain/reasons.js';
+import { previewReadySignal, retrySignal, statusQuery } from './definitions.js';
+import { LineState, type LineFailure } from './line-state.js';
+
+/** How long a failed line waits for an operator's retry before the workflow closes as failed. */
+const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
+/** A waiting line looks again this often even if no `preview_ready` signal arrives. */
+const PREVIEW_POLL_MS = 60 * 1000;
+
+/** Database steps: an outage heals, so they retry for as long as it lasts. */
+const bookkeeping: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+/** Storage steps stream whole files: heartbeats catch a dead worker; a storage that stays down becomes a failure. */
+const STORAGE_ATTEMPTS = 10;
+const streaming: ActivityOptions = {
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: STORAGE_ATTEMPTS },
+};
+
+const activity = <K extends keyof FulfillmentActivities>(name: K, options: ActivityOptions, summary: string) =>
+  proxyActivities<FulfillmentActivities>({ ...options, summary })[name];
+
+const beginFulfillment = activity('beginFulfillment', bookkeeping, 'Open the line (or find its asset)');
+const resolvePreview = activity('resolvePreview', bookkeeping, 'Resolve personalization_id to its preview');
+const markLineWorking = activity('markLineWorking', bookkeeping, 'Record the line status');
+const verifyPreview = activity('verifyPreview', streaming, 'Verify the preview: image, size, sha256');
+const persistFinalAsset = activity('persistFinalAsset', streaming, 'Copy to the print bucket and record the asset');
+const recordFailure = activity('recordFailure', bookkeeping, 'Record the failure with its guidance');
+const emitEvent = activity('emitEvent', bookkeeping, 'Report to PostHog');
+
+/**
+ * One personalized order line, from its preview to its final print-ready asset: resolve the
+ * preview (waiting while it renders), verify it, copy it into the print bucket and record it.
+ * A failure is recorded with its reason and guidance, and the line waits for an operator's retry.
+ */
+export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<LineStatusView> {
+  const input = parseInput(rawInput);
+  const line = new LineState(input);
+  let retryRequested = false;
+  let previewPosted = false;
+  setHandler(statusQuery, () => line.view);
+  setHandler(retrySignal, () => {
+    retryRequested = line.view.status === 'failed';
+  });
+  setHandler(previewReadySignal, () => {
+    previewPosted = true;
+  });
+
+  const { final_asset: existing } = await beginFulfillment(input);
+  if (existing) {
+    line.persisted(existing);
+    return line.view;
+  }
+  await emitEvent(input, { name: 'fulfillment.started', attempt: 1 });
+
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptFulfillment();
+    if ('asset' in outcome) {
+      line.persisted(outcome.asset);
+      await emitEvent(input, {
+        name: 'fulfillment.asset.persisted',
+        job_id: outcome.job_id,
+        sha256: outcome.asset.sha256,
+        size_bytes: outcome.asset.size_bytes,
+      });
+      return line.view;
+    }
+
+    const { failure, job_id } = outcome;
+    await recordFailure(input, { attempt, ...failure });
+    const retryUntil = new Date(Date.now() + RETRY_WINDOW_MS);
+    line.failed(failure, retryUntil);
+    await emitEvent(input, { name: 'fulfillment.asset.failed', attempt, reason_code: failure.reason_code, job_id });
+
+    retryRequested = false;
+    if (!(await condition(() => retryRequested, RETRY_WINDOW_MS, { summary: 'Wait for an operator retry' }))) {
+      return line.view;
+    }
+    line.processing();
+    await markLineWorking(input, 'processing');
+    await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1 });
+  }
+
+  async function attemptFulfillment(): Promise<
+    { asset: FinalAsset; job_id: string } | { failure: LineFailure; job_id: string | null }
+  > {
+    let preview: PreviewRef | undefined;
+    try {
+      preview = await awaitReadyPreview();
+      const verified = await verifyPreview(preview);
+      return { asset: await persistFinalAsset(input, verified), job_id: preview.job_id };
+    } catch (error) {
+      const failure = asLineFailure(error);
+      const jobId = preview?.job_id ?? failure.details['job_id'];
+      return { failure, job_id: typeof jobId === 'string' ? jobId : null };
+    }
+  }
+
+  /** Resolves the preview; while it renders, waits durably up to the configured time. */
+  async function awaitReadyPreview(): Promise<PreviewRef> {
+    let deadline: number | undefined;
+    for (;;) {
+      previewPosted = false;
+      const resolution = await resolvePreview(input);
+      if (resolution.state === 'ready') {
+        if (line.view.status === 'waiting_for_preview') {
+          line.processing();
+          await markLineWorking(input, 'processing');
+        }
+        return resolution.preview;
+      }
+      deadline ??= Date.now() + resolution.wait_seconds * 1000;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new PreviewNotReady(
+          resolution.job_id,
+          `preview job ${resolution.job_id} was still rendering after ${resolution.wait_seconds} s`,
+        );
+      }
+      if (line.view.status !== 'waiting_for_preview') {
+        line.waitingForPreview(resolution.job_id, new Date(deadline));
+        await markLineWorking(input, 'waiting_for_preview');
+      }
+      await condition(() => previewPosted, Math.min(remaining, PREVIEW_POLL_MS), {
+        summary: 'Wait for the preview to finish rendering',
+      });
+    }
+  }
+}
+
+class PreviewNotReady extends Error {
+  constructor(
+    readonly jobId: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A line's own failure: a reason-coded ApplicationFailure from an activity, the preview wait
+ * running out, or storage still failing after every retry. Anything else (the database steps
+ * retry without limit, so only a bug gets here) fails the workflow.
+ */
+function asLineFailure(error: unknown): LineFailure {
+  if (error instanceof PreviewNotReady) {
+    return { reason_code: 'preview_not_ready', message: error.message, details: { job_id: error.jobId } };
+  }
+  if (error instanceof ActivityFailure) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && isReasonCode(cause.type)) {
+      const [details] = cause.details ?? [];
+      return { reason_code: cause.type, message: cause.message, details: (details ?? {}) as Record<string, unknown> };
+    }
+    if (error.activityType === 'verifyPreview' || error.activityType === 'persistFinalAsset') {
+      return {
+        reason_code: 'asset_inaccessible',
+        message: `storage did not answer after ${STORAGE_ATTEMPTS} attempts: ${cause?.message ?? error.message}`,
+        details: {},
+      };
+    }
+  }
+  throw error;
+}
+
+function parseInput(rawInput: unknown): FulfillmentInput {
+  const parsed = fulfillmentInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid FulfillOrderLine input: ${parsed.error.message}`, 'invalid_input');
+  }
+  return parsed.data;
+}

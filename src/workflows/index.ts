@@ -1,0 +1,2 @@
+// The workflow bundle's entry point: workflows only, no activities, no Node APIs.
+export { FulfillOrderLine } from './fulfill-order-line.js';

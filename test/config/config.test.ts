@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('loadConfig', () => {
+  it('applies the contract’s defaults to an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      PORT: 3000,
+      DATA_DIR: '.data',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'fulfillment',
+      PREVIEW_BUCKET: 'previews',
+      PRINT_BUCKET: 'print-assets',
+      PREVIEW_WAIT_SECONDS: 1800,
+      SIGNED_URL_TTL_SECONDS: 900,
+      SHOPIFY_WEBHOOK_SECRETS: [],
+      API_TOKENS: [],
+    });
+    const { DATABASE_URL, TEMPORAL_ADDRESS, SUPABASE_URL, POSTHOG_API_KEY } = loadConfig({});
+    expect([DATABASE_URL, TEMPORAL_ADDRESS, SUPABASE_URL, POSTHOG_API_KEY]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', POSTHOG_API_KEY: '' });
+    expect([config.PORT, config.DATABASE_URL, config.POSTHOG_API_KEY]).toEqual([3000, undefined, undefined]);
+  });
+
+  it('parses secrets and scoped tokens', () => {
+    const config = loadConfig({
+      SHOPIFY_WEBHOOK_SECRETS: 'new-secret, old-secret',
+      API_TOKENS: 'operator-token-0123456789=*,merchant-token-0123456789=acme.myshopify.com',
+    });
+    expect(config.SHOPIFY_WEBHOOK_SECRETS).toEqual(['new-secret', 'old-secret']);
+    expect(config.API_TOKENS).toEqual([
+      { token: 'operator-token-0123456789', scope: '*' },
+      { token: 'merchant-token-0123456789', scope: 'acme.myshopify.com' },
+    ]);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ SIGNED_URL_TTL_SECONDS: '10' }, 'SIGNED_URL_TTL_SECONDS'],
+    [{ API_TOKENS: 'short=*' }, 'API_TOKENS'],
+    [{ API_TOKENS: 'long-enough-token-123=not a shop' }, 'API_TOKENS'],
+    [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
+    [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+    [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS'],
+  ])('refuses %o naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: .*${variable}: `));
+  });
+
+  it('never echoes a secret value in its message', () => {
+    try {
+      loadConfig({ API_TOKENS: 'sup3r-s3cret-token-value=bad scope' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('sup3r-s3cret-token-value');
+    }
+  });
+});

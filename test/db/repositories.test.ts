@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { findFinalAsset, persistFinalAsset } from '../../src/db/repositories/final-assets.js';
+import { listLineFailures, recordLineFailure } from '../../src/db/repositories/failures.js';
+import {
+  getOrderLineView,
+  linesWaitingForPreview,
+  registerOrderLines,
+  setLineWorking,
+} from '../../src/db/repositories/order-lines.js';
+import { lookupPreviewJob, recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
+import { recoveryGuidance } from '../../src/domain/reasons.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const SHOP = 'acme.myshopify.com';
+const OTHER_SHOP = 'other.myshopify.com';
+const line = (order_line_id: string, personalization_id = `p-${order_line_id}`) => ({
+  shop_id: SHOP,
+  order_id: '820982911946154508',
+  order_line_id,
+  personalization_id,
+});
+const asset = (sha: string, size_bytes = 1234) => ({
+  bucket: 'print-assets',
+  path: `${SHOP}/1/${sha}.png`,
+  sha256: sha,
+  size_bytes,
+  content_type: 'image/png',
+  width: 10,
+  height: 20,
+  source_bucket: 'previews',
+  source_path: 'a.png',
+  job_id: 'job-1',
+});
+
+describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+  afterAll(() => database.close());
+
+  it('applies migrations once', async () => {
+    expect(await migrateToLatest(database.db)).toEqual([]);
+  });
+
+  describe('preview jobs', () => {
+    const job = { shop_id: SHOP, personalization_id: 'pers-1', job_id: 'job-1' } as const;
+
+    it('records, repeats unchanged, and moves rendering to ready', async () => {
+      expect((await recordPreviewJob(database.db, { ...job, status: 'rendering' }, 'previews')).outcome).toBe('created');
+      expect((await recordPreviewJob(database.db, { ...job, status: 'rendering' }, 'previews')).outcome).toBe('unchanged');
+      const ready = await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/b.png' }, 'previews');
+      expect(ready.outcome).toBe('updated');
+      expect(ready.job).toMatchObject({ status: 'ready', bucket: 'previews', path: 'a/b.png' });
+      expect((await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/b.png' }, 'previews')).outcome).toBe(
+        'unchanged',
+      );
+    });
+
+    it('refuses what contradicts the record', async () => {
+      const otherPath = await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/c.png' }, 'previews');
+      expect(otherPath.outcome).toBe('conflict');
+      const otherJob = await recordPreviewJob(database.db, { ...job, job_id: 'job-2', status: 'rendering' }, 'previews');
+      expect(otherJob.outcome).toBe('conflict');
+      const backwards = await recordPreviewJob(database.db, { ...job, status: 'failed' }, 'previews');
+      expect(backwards.outcome).toBe('conflict');
+      const stored = await lookupPreviewJob(database.db, SHOP, 'pers-1');
+      expect(stored).toMatchObject({ kind: 'found', job: { job_id: 'job-1', path: 'a/b.png' } });
+    });
+
+    it('lets a failed job be rendered again', async () => {
+      const failed = { shop_id: SHOP, personalization_id: 'pers-f', job_id: 'job-f' };
+      await recordPreviewJob(database.db, { ...failed, status: 'failed' }, 'previews');
+      const again = await recordPreviewJob(database.db, { ...failed, status: 'ready', path: 'f.png', bucket: 'gen' }, 'previews');
+      expect(again).toMatchObject({ outcome: 'updated', job: { status: 'ready', bucket: 'gen' } });
+    });
+
+    it('tells another shop’s personalization from an unknown one', async () => {
+      expect(await lookupPreviewJob(database.db, OTHER_SHOP, 'pers-1')).toEqual({ kind: 'other_shop' });
+      expect(await lookupPreviewJob(database.db, SHOP, 'nobody')).toEqual({ kind: 'none' });
+    });
+  });
+
+  describe('order lines', () => {
+    it('registers lines idempotently and shows them as processing', async () => {
+      await registerOrderLines(database.db, [line('1'), line('2')]);
+      await registerOrderLines(database.db, [line('1')]);
+      const view = await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '1' });
+      expect(view).toMatchObject({
+        status: 'processing',
+        workflow_id: `${SHOP}:1:fulfillment`,
+        order_id: '820982911946154508',
+        final_asset: null,
+        reason_code: null,
+      });
+      expect(await getOrderLineView(database.db, { shop_id: OTHER_SHOP, order_line_id: '1' })).toBeUndefined();
+    });
+
+    it('lists lines waiting for a preview', async () => {
+      await setLineWorking(database.db, line('3', 'pers-w'), 'waiting_for_preview');
+      expect(await linesWaitingForPreview(database.db, SHOP, 'pers-w')).toEqual([`${SHOP}:3:fulfillment`]);
+      expect(await linesWaitingForPreview(database.db, OTHER_SHOP, 'pers-w')).toEqual([]);
+    });
+
+    it('appends each failure once and marks the line failed with guidance', async () => {
+      const failure = { attempt: 1, reason_code: 'asset_missing' as const, message: 'gone', details: { path: 'x' } };
+      await recordLineFailure(database.db, line('2'), { ...failure, failure_key: 'run-a:1' });
+      await recordLineFailure(database.db, line('2'), { ...failure, failure_key: 'run-a:1' });
+      await recordLineFailure(database.db, line('2'), { ...failure, attempt: 2, failure_key: 'run-a:2' });
+      const failures = await listLineFailures(database.db, SHOP, '2');
+      expect(failures.map((row) => row.attempt)).toEqual([1, 2]);
+      expect(failures[0]).toMatchObject({ reason_code: 'asset_missing', details: { path: 'x' } });
+      expect(await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '2' })).toMatchObject({
+        status: 'failed',
+        reason_code: 'asset_missing',
+        reason_message: 'gone',
+        recovery_guidance: recoveryGuidance('asset_missing'),
+      });
+      await setLineWorking(database.db, line('2'), 'processing');
+      expect(await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '2' })).toMatchObject({
+        status: 'processing',
+        reason_code: null,
+      });
+    });
+
+    it('keeps exactly one final asset per line, even above 2^31 bytes', async () => {
+      const big = 5_000_000_000;
+      const first = await persistFinalAsset(database.db, line('4'), asset('a'.repeat(64), big));
+      const second = await persistFinalAsset(database.db, line('4'), asset('b'.repeat(64)));
+      expect(second).toEqual(first);
+      expect(first.size_bytes).toBe(big);
+      expect(await findFinalAsset(database.db, { shop_id: SHOP, order_line_id: '4' })).toEqual(first);
+      const view = await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '4' });
+      expect(view).toMatchObject({ status: 'persisted', final_asset: first });
+    });
+
+    it('never moves a persisted line back', async () => {
+      await setLineWorking(database.db, line('4'), 'processing');
+      await recordLineFailure(database.db, line('4'), {
+        failure_key: 'late:1',
+        attempt: 1,
+        reason_code: 'asset_missing',
+        message: 'late duplicate',
+        details: {},
+      });
+      expect(await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '4' })).toMatchObject({
+        status: 'persisted',
+        reason_code: null,
+      });
+    });
+  });
+});

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+import type { ObjectStorage } from '../../src/storage/object-storage.js';
+import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
+import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
+import { statusQuery } from '../../src/workflows/definitions.js';
+import type { FulfillOrderLine } from '../../src/workflows/fulfill-order-line.js';
+import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { PostHogStandIn } from './posthog-stand-in.js';
+
+export const PREVIEW_BUCKET = 'previews';
+export const PRINT_BUCKET = 'print-assets';
+
+/** Puts an object where the generator would: tests write previews around the service, as it does. */
+export type PutObject = (bucket: string, key: string, bytes: Uint8Array) => Promise<void>;
+
+export interface HarnessOptions {
+  /** Defaults to the local filesystem backend in a temporary folder. */
+  storage?: { storage: ObjectStorage; put: PutObject };
+  previewWaitSeconds?: number;
+}
+
+/**
+ * Everything a workflow test needs, real: the run's Temporal dev server, a worker on a task
+ * queue of its own, a fresh Postgres schema, storage, and PostHog's client against a stand-in.
+ */
+export class FulfillmentHarness {
+  private constructor(
+    readonly database: TestDatabase,
+    readonly storage: ObjectStorage,
+    readonly put: PutObject,
+    readonly posthog: PostHogStandIn,
+    readonly telemetry: Telemetry,
+    readonly client: Client,
+    readonly taskQueue: string,
+    private readonly worker: Worker,
+    private readonly running: Promise<void>,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<FulfillmentHarness> {
+    const address = inject('temporalAddress');
+    const database = await createTestDatabase();
+    const storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-storage-'));
+    const { storage, put } = options.storage ?? {
+      storage: new LocalStorage({
+        root: storageRoot,
+        publicBaseUrl: 'http://127.0.0.1:9',
+        signingSecret: randomBytes(32).toString('hex'),
+      }),
+      put: async (bucket: string, key: string, bytes: Uint8Array) => {
+        const file = path.join(storageRoot, bucket, key);
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, bytes);
+      },
+    };
+    await storage.ensureBucket(PREVIEW_BUCKET);
+    await storage.ensureBucket(PRINT_BUCKET);
+    const posthog = await PostHogStandIn.start();
+    const telemetry = createTelemetry({ apiKey: 'phc_test_key', host: posthog.host });
+    const client = new Client({ connection: await Connection.connect({ address }) });
+    const nativeConnection = await NativeConnection.connect({ address });
+    const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+    const worker = await createFulfillmentWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundlePath: inject('workflowBundlePath'),
+      activities: createActivities({
+        db: database.db,
+        storage,
+        telemetry,
+        previewWaitSeconds: options.previewWaitSeconds ?? 30,
+        printBucket: PRINT_BUCKET,
+      }),
+    });
+    const running = worker.run();
+    return new FulfillmentHarness(database, storage, put, posthog, telemetry, client, taskQueue, worker, running, async () => {
+      await nativeConnection.close();
+      await client.connection.close();
+      await telemetry.shutdown();
+      await posthog.close();
+      await database.close();
+      await rm(storageRoot, { recursive: true, force: true });
+    });
+  }
+
+  get db() {
+    return this.database.db;
+  }
+
+  start(input: FulfillmentInput) {
+    return startFulfillment(this.client, this.taskQueue, input);
+  }
+
+  handle(workflowId: string): WorkflowHandle<typeof FulfillOrderLine> {
+    return this.client.workflow.getHandle(workflowId);
+  }
+
+  /** Polls the `status` query until the line reaches `status`. */
+  async waitForStatus(workflowId: string, status: LineStatus, timeoutMs = 30_000): Promise<LineStatusView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: LineStatusView | undefined;
+    while (Date.now() < deadline) {
+      last = await this.handle(workflowId).query(statusQuery);
+      if (last.status === status) return last;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`line ${workflowId} did not reach ${status}; last status: ${JSON.stringify(last)}`);
+  }
+
+  async close(): Promise<void> {
+    this.worker.shutdown();
+    await this.running;
+    await this.cleanup();
+  }
+}
+
+let lineCounter = 0;
+
+/** A line of its own for each test: ids are unique within the run. */
+export function newLine(overrides: Partial<FulfillmentInput> = {}): FulfillmentInput {
+  lineCounter += 1;
+  const unique = `${Date.now()}${String(lineCounter).padStart(3, '0')}`;
+  return {
+    shop_id: 'acme.myshopify.com',
+    order_id: `9${unique}`,
+    order_line_id: `8${unique}`,
+    personalization_id: `pers-${unique}`,
+    webhook_id: `webhook-${unique}`,
+    received_at: new Date().toISOString(),
+    ...overrides,
+  };
+}

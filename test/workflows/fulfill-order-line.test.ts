@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLineFailures } from '../../src/db/repositories/failures.js';
+import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
+import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { recoveryGuidance, type ReasonCode } from '../../src/domain/reasons.js';
+import { previewReadySignal, retrySignal } from '../../src/workflows/definitions.js';
+import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
+import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
+import { makeJpeg, makePng } from '../support/images.js';
+import { saveHistory } from '../support/histories.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+let harness: FulfillmentHarness;
+beforeAll(async () => {
+  harness = await FulfillmentHarness.start({ previewWaitSeconds: 3 });
+});
+afterAll(() => harness?.close());
+
+/** Puts a preview into storage and registers its job, as the generator does. */
+async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array, content_type?: 'image/png' | 'image/jpeg') {
+  const path = `${line.shop_id}/${line.personalization_id}.png`;
+  await harness.put(PREVIEW_BUCKET, path, bytes);
+  await recordPreviewJob(
+    harness.db,
+    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path, content_type },
+    PREVIEW_BUCKET,
+  );
+  return path;
+}
+
+async function expectFailedWith(line: FulfillmentInput, reason: ReasonCode) {
+  const workflowId = (await harness.start(line)).workflow_id;
+  const view = await harness.waitForStatus(workflowId, 'failed');
+  expect(view).toMatchObject({ reason_code: reason, recovery_guidance: recoveryGuidance(reason), final_asset: null });
+  const row = await getOrderLineView(harness.db, line);
+  expect(row).toMatchObject({ status: 'failed', reason_code: reason, recovery_guidance: recoveryGuidance(reason) });
+  const failures = await listLineFailures(harness.db, line.shop_id, line.order_line_id);
+  expect(failures.map((failure) => failure.reason_code)).toEqual([reason]);
+  const event = await harness.posthog.waitFor(
+    (captured) => captured.event === 'fulfillment.asset.failed' && captured.properties['order_line_id'] === line.order_line_id,
+    5_000,
+  );
+  expect(event.properties).toMatchObject({ reason_code: reason, shop_id: line.shop_id, workflow_id: workflowId });
+  const description = await harness.handle(workflowId).describe();
+  expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('failed');
+  return workflowId;
+}
+
+describe('FulfillOrderLine', () => {
+  it('persists the verified preview as the line’s final asset', async () => {
+    const line = newLine();
+    const png = makePng(640, 480);
+    await givenReadyPreview(line, png, 'image/png');
+
+    const started = await harness.start(line);
+    expect(started.status).toBe('started');
+    const result = await harness.handle(started.workflow_id).result();
+
+    const expectedAsset = {
+      bucket: PRINT_BUCKET,
+      path: `${line.shop_id}/${line.order_line_id}/${sha256(png)}.png`,
+      sha256: sha256(png),
+      size_bytes: png.length,
+      content_type: 'image/png',
+      width: 640,
+      height: 480,
+    };
+    expect(result).toMatchObject({ status: 'persisted', final_asset: expectedAsset, reason_code: null });
+    expect(await getOrderLineView(harness.db, line)).toMatchObject({ status: 'persisted', final_asset: expectedAsset });
+    const copy = await harness.storage.inspect({ bucket: PRINT_BUCKET, path: expectedAsset.path });
+    expect(copy.sha256).toBe(sha256(png));
+
+    const handle = harness.handle(started.workflow_id);
+    expect(await handle.query('status')).toEqual(result);
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('persisted');
+    expect(description.typedSearchAttributes.get(ShopId)).toBe(line.shop_id);
+
+    const persisted = await harness.posthog.waitFor(
+      (event) => event.event === 'fulfillment.asset.persisted' && event.properties['order_line_id'] === line.order_line_id,
+      5_000,
+    );
+    expect(persisted.distinct_id).toBe(line.shop_id);
+    expect(persisted.properties).toMatchObject({
+      order_id: line.order_id,
+      personalization_id: line.personalization_id,
+      job_id: `job-${line.order_line_id}`,
+      workflow_id: started.workflow_id,
+      sha256: sha256(png),
+    });
+    await saveHistory(handle, 'persisted');
+  });
+
+  it('starts one run per line, however often it is started', async () => {
+    const line = newLine();
+    await givenReadyPreview(line, makePng(8, 8));
+    const [first, second] = await Promise.all([harness.start(line), harness.start(line)]);
+    expect([first.status, second.status].sort()).toEqual(['duplicate', 'started']);
+    await harness.handle(first.workflow_id).result();
+    expect((await harness.start(line)).status).toBe('duplicate');
+    let runs = 0;
+    for await (const _ of harness.client.workflow.list({ query: `WorkflowId = '${first.workflow_id}'` })) runs += 1;
+    expect(runs).toBe(1);
+  });
+
+  describe('fails the line with its reason, guidance, log row and event', () => {
+    it('preview_not_found: no job for the personalization', async () => {
+      await expectFailedWith(newLine(), 'preview_not_found');
+    });
+
+    it('shop_mismatch: the personalization belongs to another shop', async () => {
+      const line = newLine();
+      await givenReadyPreview({ ...line, shop_id: 'other.myshopify.com' }, makePng(4, 4));
+      await expectFailedWith(line, 'shop_mismatch');
+    });
+
+    it('preview_failed: the generator reported failure', async () => {
+      const line = newLine();
+      await recordPreviewJob(
+        harness.db,
+        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-failed', status: 'failed' },
+        PREVIEW_BUCKET,
+      );
+      await expectFailedWith(line, 'preview_failed');
+    });
+
+    it('preview_not_ready: still rendering when the wait runs out', async () => {
+      const line = newLine();
+      await recordPreviewJob(
+        harness.db,
+        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-slow', status: 'rendering' },
+        PREVIEW_BUCKET,
+      );
+      const workflowId = await expectFailedWith(line, 'preview_not_ready');
+      await saveHistory(harness.handle(workflowId), 'preview-not-ready');
+    });
+
+    it('asset_missing: the job points to nothing', async () => {
+      const line = newLine();
+      await recordPreviewJob(
+        harness.db,
+        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-gone', status: 'ready', path: 'gone.png' },
+        PREVIEW_BUCKET,
+      );
+      await expectFailedWith(line, 'asset_missing');
+    });
+
+    it('asset_invalid: empty, not an image, or not the declared type', async () => {
+      const empty = newLine();
+      await givenReadyPreview(empty, new Uint8Array());
+      await expectFailedWith(empty, 'asset_invalid');
+
+      const text = newLine();
+      await givenReadyPreview(text, new TextEncoder().encode('<html>not an image</html>'));
+      await expectFailedWith(text, 'asset_invalid');
+
+      const mislabelled = newLine();
+      await givenReadyPreview(mislabelled, makeJpeg(32, 32), 'image/png');
+      await expectFailedWith(mislabelled, 'asset_invalid');
+    });
+
+    it('checksum_mismatch: a different object already holds the asset’s place', async () => {
+      const line = newLine();
+      const png = makePng(16, 16);
+      await givenReadyPreview(line, png);
+      await harness.put(PRINT_BUCKET, `${line.shop_id}/${line.order_line_id}/${sha256(png)}.png`, makePng(17, 17));
+      await expectFailedWith(line, 'checksum_mismatch');
+    });
+  });
+
+  it('waits for a rendering preview, then persists it once it is posted', async () => {
+    const line = newLine();
+    const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-render' };
+    await recordPreviewJob(harness.db, { ...job, status: 'rendering' }, PREVIEW_BUCKET);
+    const { workflow_id } = await harness.start(line);
+    await harness.waitForStatus(workflow_id, 'waiting_for_preview');
+    expect(await getOrderLineView(harness.db, line)).toMatchObject({ status: 'waiting_for_preview' });
+    expect((await harness.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe(
+      'waiting_for_preview',
+    );
+
+    const png = makePng(20, 10);
+    await harness.put(PREVIEW_BUCKET, 'rendered.png', png);
+    await recordPreviewJob(harness.db, { ...job, status: 'ready', path: 'rendered.png' }, PREVIEW_BUCKET);
+    await harness.handle(workflow_id).signal(previewReadySignal);
+    const result = await harness.handle(workflow_id).result();
+    expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png), width: 20, height: 10 } });
+    await saveHistory(harness.handle(workflow_id), 'waited-for-preview');
+  });
+
+  it('recovers after failure → fix → retry, with exactly one asset', async () => {
+    const line = newLine();
+    const path = `${line.shop_id}/late.png`;
+    await recordPreviewJob(
+      harness.db,
+      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-late', status: 'ready', path },
+      PREVIEW_BUCKET,
+    );
+    const workflowId = await expectFailedWith(line, 'asset_missing');
+
+    const png = makePng(30, 30);
+    await harness.put(PREVIEW_BUCKET, path, png);
+    const handle = harness.handle(workflowId);
+    await handle.signal(retrySignal);
+    await handle.signal(retrySignal);
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'persisted', reason_code: null, final_asset: { sha256: sha256(png) } });
+
+    const assets = await harness.db
+      .selectFrom('final_assets')
+      .selectAll()
+      .where('shop_id', '=', line.shop_id)
+      .where('order_line_id', '=', line.order_line_id)
+      .execute();
+    expect(assets).toHaveLength(1);
+    expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toHaveLength(1);
+    await harness.posthog.waitFor(
+      (event) => event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === line.order_line_id,
+      5_000,
+    );
+    await saveHistory(handle, 'failed-then-retried');
+  });
+});
