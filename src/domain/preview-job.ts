@@ -1,21 +1,16 @@
 import { z } from 'zod';
+import { isValidBucketName, isValidObjectPath } from '../storage/object-key.js';
 import { opaqueIdSchema, shopIdSchema } from './ids.js';
 
 export const PREVIEW_STATUSES = ['ready', 'rendering', 'failed'] as const;
 export type PreviewStatus = (typeof PREVIEW_STATUSES)[number];
 
-/** Storage keys as Supabase accepts them (no unicode, `#` or `%`), and never a traversal. */
+/** Storage keys every backend keeps as they are, and never a traversal (see storage/object-key). */
 export const objectPathSchema = z
   .string()
-  .min(1)
-  .max(1024)
-  .regex(/^[A-Za-z0-9_/!.*'() &$=@;:+,?-]+$/, 'contains characters storage keys do not allow')
-  .refine(
-    (path) => !path.startsWith('/') && path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
-    'must be a relative path without empty, . or .. segments',
-  );
+  .refine(isValidObjectPath, 'must be a relative storage path of letters, digits and _/!.*\'() &$=@;:+,- without empty, . or .. segments');
 
-export const bucketSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a bucket name');
+export const bucketSchema = z.string().refine(isValidBucketName, 'must be a bucket name (lower-case letters, digits, . _ -)');
 
 /** The generator's hand-off (`POST /v1/previews`). */
 export const previewJobSchema = z

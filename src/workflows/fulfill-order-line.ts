@@ -84,16 +84,16 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
 
     const { failure, job_id } = outcome;
     await recordFailure(input, { attempt, ...failure });
-    const retryUntil = new Date(Date.now() + RETRY_WINDOW_MS);
-    line.failed(failure, retryUntil);
+    // Cleared before the line shows as failed: a retry sent from then on is never lost.
+    retryRequested = false;
+    line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS));
     await emitEvent(input, { name: 'fulfillment.asset.failed', attempt, reason_code: failure.reason_code, job_id });
 
-    retryRequested = false;
     if (!(await condition(() => retryRequested, RETRY_WINDOW_MS, { summary: 'Wait for an operator retry' }))) {
       return line.view;
     }
-    line.processing();
     await markLineWorking(input, 'processing');
+    line.processing();
     await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1 });
   }
 
@@ -120,8 +120,8 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
       const resolution = await resolvePreview(input);
       if (resolution.state === 'ready') {
         if (line.view.status === 'waiting_for_preview') {
-          line.processing();
           await markLineWorking(input, 'processing');
+          line.processing();
         }
         return resolution.preview;
       }
@@ -134,8 +134,8 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
         );
       }
       if (line.view.status !== 'waiting_for_preview') {
-        line.waitingForPreview(resolution.job_id, new Date(deadline));
         await markLineWorking(input, 'waiting_for_preview');
+        line.waitingForPreview(resolution.job_id, new Date(deadline));
       }
       await condition(() => previewPosted, Math.min(remaining, PREVIEW_POLL_MS), {
         summary: 'Wait for the preview to finish rendering',

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
@@ -49,6 +49,7 @@ export class FulfillmentHarness {
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<FulfillmentHarness> {
+    quietRuntime();
     const address = inject('temporalAddress');
     const database = await createTestDatabase();
     const storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-storage-'));
@@ -124,6 +125,15 @@ export class FulfillmentHarness {
     await this.running;
     await this.cleanup();
   }
+}
+
+let runtimeInstalled = false;
+
+/** Activity failures are what these tests provoke: the worker need not log each one. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeInstalled = true;
 }
 
 let lineCounter = 0;

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLineFailures } from '../../src/db/repositories/failures.js';
+import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
+import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
+import { makePng } from '../support/images.js';
+import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The same workflow on Supabase Storage, over HTTP, through the stand-in's fault switches. */
+describe('FulfillOrderLine on Supabase Storage', () => {
+  let standIn: SupabaseStorageStandIn;
+  let harness: FulfillmentHarness;
+  beforeAll(async () => {
+    standIn = await SupabaseStorageStandIn.start();
+    harness = await FulfillmentHarness.start({
+      storage: {
+        storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey }),
+        put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
+      },
+    });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await standIn?.close();
+  });
+
+  async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array) {
+    const path = `${line.shop_id}/${line.personalization_id}.png`;
+    await harness.put(PREVIEW_BUCKET, path, bytes);
+    await recordPreviewJob(
+      harness.db,
+      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-1', status: 'ready', path },
+      PREVIEW_BUCKET,
+    );
+  }
+
+  it('persists through storage answering 503 and resetting connections for a while', async () => {
+    const line = newLine();
+    const png = makePng(64, 32);
+    await givenReadyPreview(line, png);
+    standIn.failNext(2, { status: 503 });
+    standIn.resetNext(1);
+
+    const { workflow_id } = await harness.start(line);
+    const result = await harness.handle(workflow_id).result();
+
+    expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png), width: 64, height: 32 } });
+    const copied = await standIn.readObject({ bucket: PRINT_BUCKET, path: result.final_asset!.path });
+    expect(copied && sha256(copied)).toBe(sha256(png));
+    expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toEqual([]);
+  });
+
+  it('fails asset_inaccessible when the bucket refuses the service, and persists after access is fixed', async () => {
+    const line = newLine();
+    await givenReadyPreview(line, makePng(8, 8));
+    standIn.deny(PREVIEW_BUCKET);
+    try {
+      const { workflow_id } = await harness.start(line);
+      const failed = await harness.waitForStatus(workflow_id, 'failed');
+      expect(failed.reason_code).toBe('asset_inaccessible');
+    } finally {
+      standIn.allow(PREVIEW_BUCKET);
+    }
+    const handle = harness.handle(`${line.shop_id}:${line.order_line_id}:fulfillment`);
+    await handle.signal('retry');
+    expect(await handle.result()).toMatchObject({ status: 'persisted' });
+  });
+
+  it('fails asset_missing on a permanent 404 without endless retrying', async () => {
+    const line = newLine();
+    await recordPreviewJob(
+      harness.db,
+      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-x', status: 'ready', path: 'nowhere.png' },
+      PREVIEW_BUCKET,
+    );
+    const before = standIn.requests.length;
+    const { workflow_id } = await harness.start(line);
+    expect((await harness.waitForStatus(workflow_id, 'failed')).reason_code).toBe('asset_missing');
+    const onMissingObject = standIn.requests.slice(before).filter((request) => request.path.includes('nowhere.png'));
+    expect(onMissingObject).toHaveLength(1);
+  });
+});
