@@ -1,7 +1,7 @@
-import { status as grpcStatus } from '@grpc/grpc-js';
+import grpc from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { isGrpcServiceError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 /**
@@ -10,11 +10,11 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
  * them per namespace in its console or with tcld instead.)
  */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const searchAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]));
+  const searchAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]));
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === grpcStatus.ALREADY_EXISTS) return;
+    if (isGrpcServiceError(error) && error.code === grpc.status.ALREADY_EXISTS) return;
     throw error;
   }
 }

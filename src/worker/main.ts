@@ -2,6 +2,7 @@ import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { exitOnStartupFailure } from '../entry/fatal.js';
 import { createLogger } from '../logging/logger.js';
+import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
 import { startWorker } from './start-worker.js';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-worker' });
   // Shuts the worker down on SIGINT/SIGTERM; running activities get the worker's grace time.
-  Runtime.install({});
+  Runtime.install({ logger: temporalLogger(logger) });
   const services = await createServices(config, logger);
   const { done } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
   await done;
