@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { ObjectStorage } from '../storage/object-storage.js';
+import { localSigningSecret } from '../storage/signing-secret.js';
+import { bearerAuth } from './auth.js';
+import type { ApiDeps, ApiServices } from './deps.js';
+import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { createApiLogger } from './logging.js';
+import { docsRoutes } from './routes/docs.js';
+import { fileRoutes, type LocalFileSource } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
+import { orderLineRoutes } from './routes/order-lines.js';
+import { previewRoutes } from './routes/previews.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export type { ApiDeps } from './deps.js';
+
+/** JSON bodies of the `/v1` routes are small (a preview job is < 2 KiB); the webhook has its own 2 MiB. */
+export const API_BODY_LIMIT = 64 * 1024;
+
+/** A caller's `X-Request-Id` is kept when it is sane, otherwise a new UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+const genReqId = (req: { headers: Record<string, string | string[] | undefined> }): string => {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+};
+
+/**
+ * @fastify/swagger marks every request body required; a body schema that accepts null (the
+ * signed-url options) is optional on the wire, and the document says so.
+ */
+function optionalNullableBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, { requestBody?: OpenApiBody }>> }).paths ?? {};
+  for (const operation of Object.values(paths).flatMap((methods) => Object.values(methods))) {
+    const body = operation.requestBody;
+    const schema = body?.content?.['application/json']?.schema;
+    if (body && schema?.anyOf?.some((option) => option.type === 'null')) body.required = false;
+  }
+  return document;
+}
+
+interface OpenApiBody {
+  required?: boolean;
+  content?: Record<string, { schema?: { anyOf?: { type?: unknown }[] } }>;
+}
+
+/**
+ * The HTTP API, built from injected dependencies: one plugin per concern, zod schemas on every
+ * route (validation, serialization and the OpenAPI document at `/docs`), one error handler and
+ * one not-found handler for every failure.
+ */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const services: ApiServices = {
+    config: deps.config,
+    db: deps.db,
+    storage: deps.storage,
+    temporal: deps.temporal,
+    telemetry: deps.telemetry,
+    temporalTimeoutMs: deps.temporalTimeoutMs ?? 3_000,
+    readinessTimeoutMs: deps.readinessTimeoutMs ?? 2_000,
+    now: deps.now ?? Date.now,
+  };
+
+  const app = Fastify({
+    loggerInstance: createApiLogger(deps.config.LOG_LEVEL, deps.logger),
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    genReqId,
+    bodyLimit: API_BODY_LIMIT,
+    // Slow-loris guard; a large download is not affected (this bounds receiving the request).
+    requestTimeout: 30_000,
+    // Signed file paths are up to 1024 characters, more than the router's default of 100.
+    routerOptions: { maxParamLength: 2048 },
+    // Errors the router raises before any route runs (a malformed %-escape) get the envelope too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // Fastify's own 503 while closing has its own body; the hook below answers with the envelope.
+    return503OnClosing: false,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorate('services', services);
+  app.decorateRequest('principal', null);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing) {
+      throw new ApiError(503, 'not_ready', 'The server is shutting down; retry on another instance', undefined, {
+        connection: 'close',
+      });
+    }
+  });
+
+  // An empty JSON body (a POST with Content-Type: application/json and nothing else) is no body.
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    return defaultJsonParser(request, body as string, done);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'printready',
+        description: "Turns a Shopify buyer's personalization preview into the durable, print-ready asset of their order line.",
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_TOKENS: scope * (operator) or one shop_id (merchant)' },
+          shopifyHmac: { type: 'apiKey', in: 'header', name: 'X-Shopify-Hmac-Sha256', description: 'base64 HMAC-SHA256 of the raw body' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: (document) => optionalNullableBodies(jsonSchemaTransformObject(document)),
+  });
+
+  await app.register(healthRoutes);
+  await app.register(docsRoutes);
+  await app.register(webhookRoutes);
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', bearerAuth(deps.config.API_TOKENS));
+    await v1.register(previewRoutes);
+    await v1.register(orderLineRoutes);
+  });
+  if (deps.storage.kind === 'local') {
+    const source = deps.storage as ObjectStorage & Partial<LocalFileSource>;
+    if (typeof source.read !== 'function') throw new Error('local storage must offer read() to serve signed files');
+    // The same secret `createStorage` signs with, unless the caller built storage with its own.
+    const signingSecret = deps.localSigningSecret ?? (await localSigningSecret(deps.config.DATA_DIR, deps.config.LOCAL_SIGNING_SECRET));
+    await app.register(fileRoutes, { source: source as LocalFileSource, signingSecret, now: services.now });
+  }
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,46 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/config.js';
+import type { Db } from '../db/connect.js';
+import type { Logger } from '../logging/logger.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+
+/** What `buildApp` is given: the outside world, built by `main.ts`, the dev runner or a test. */
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  storage: ObjectStorage;
+  temporal: { client: Client; taskQueue: string };
+  telemetry: Telemetry;
+  /** Defaults to a new pino logger at `LOG_LEVEL`; the API adds its serializers and redaction. */
+  logger?: Logger;
+  /**
+   * The key the local backend signs URLs with; the files route verifies with it. Defaults to
+   * `localSigningSecret(DATA_DIR, LOCAL_SIGNING_SECRET)`, the one `createStorage` uses.
+   */
+  localSigningSecret?: string;
+  /** The clock signed file URLs are checked against (milliseconds); tests move it. */
+  now?: () => number;
+  /** Budget of the Temporal calls one request makes (default 3000 ms: Shopify waits 5 s). */
+  temporalTimeoutMs?: number;
+  /** Budget of each readiness check (default 2000 ms). */
+  readinessTimeoutMs?: number;
+}
+
+/** What the route plugins reach through `app.services`. */
+export interface ApiServices {
+  config: Config;
+  db: Db;
+  storage: ObjectStorage;
+  temporal: { client: Client; taskQueue: string };
+  telemetry: Telemetry;
+  temporalTimeoutMs: number;
+  readinessTimeoutMs: number;
+  now: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: ApiServices;
+  }
+}

@@ -1,0 +1,151 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { redactUrl } from './logging.js';
+
+/**
+ * Every error code the API answers with. One place, so the OpenAPI document, the handlers and
+ * the tests speak the same words.
+ */
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_payload',
+  'invalid_hmac',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'preview_conflict',
+  'asset_not_ready',
+  'asset_missing',
+  'fulfillment_failed',
+  'not_failed',
+  'invalid_signature',
+  'url_expired',
+  'payload_too_large',
+  'unsupported_media_type',
+  'temporal_unavailable',
+  'storage_unavailable',
+  'not_ready',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The one failure body: `{ error: { code, message, details? } }`. */
+export const errorBodySchema = z.object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** A failure the API means to report: status, code and message are safe to show the caller. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what = 'Not found') => new ApiError(404, 'not_found', what);
+
+/**
+ * Per-route override of what a schema validation failure answers (the webhook route says
+ * `invalid_payload`, the contract's word; the files route refuses a mangled URL like a bad
+ * signature). Set as `config: { validationError: { status?, code } }`.
+ */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    validationError?: { status?: number; code: ErrorCode; message?: string };
+  }
+}
+
+/** Fastify's own client errors, by the status it gives them. */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Maps any failure once into status + body; never leaks a stack or an internal message. */
+export function toErrorResponse(error: unknown, request: FastifyRequest): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (error instanceof ApiError) {
+    return {
+      status: error.statusCode,
+      body: envelope(error.code, error.message, error.details),
+      headers: error.headers,
+    };
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const context = (error as FastifyError).validationContext;
+    const issues: Issue[] = error.validation.map((issue) => ({
+      path: [context, ...issue.instancePath.split('/').filter(Boolean)].filter(Boolean).join('.'),
+      message: issue.message ?? 'is invalid',
+    }));
+    // A malformed id in the URL names nothing that can exist: not found, like an unknown one.
+    if (context === 'params') return { status: 404, body: envelope('not_found', 'Not found'), headers: {} };
+    const override = request.routeOptions.config?.validationError;
+    if (override) {
+      const status = override.status ?? 400;
+      const message = override.message ?? `Invalid ${context ?? 'request'}`;
+      return { status, body: envelope(override.code, message, status === 400 ? { issues } : undefined), headers: {} };
+    }
+    return { status: 400, body: envelope('invalid_request', `Invalid ${context ?? 'request'}`, { issues }), headers: {} };
+  }
+  if (isResponseSerializationError(error)) {
+    return { status: 500, body: envelope('internal_error', 'Internal error'), headers: {} };
+  }
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  // Only Fastify's own client errors (FST_* codes, and the JSON parser's SyntaxError) speak for
+  // themselves; any other error with a status is someone else's internals: a 500.
+  const fromFastify = (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_')) || error instanceof SyntaxError;
+  const status = fromFastify && typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS[status] ?? 'invalid_request';
+    const override = request.routeOptions.config?.validationError;
+    const routeCode = override && (override.status ?? 400) === 400 ? override.code : undefined;
+    // Fastify's client-error messages (bad JSON, too large, wrong content type) are safe to show.
+    const message = status === 413 ? 'Request body is too large' : redactUrl(fastifyError?.message ?? 'Bad request');
+    return { status, body: envelope(status === 400 && routeCode ? routeCode : code, message), headers: {} };
+  }
+  return { status: 500, body: envelope('internal_error', 'Internal error'), headers: {} };
+}
+
+function envelope(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** The app's one error handler. */
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const { status, body, headers } = toErrorResponse(error, request);
+  if (status >= 500) {
+    request.log.error({ err: error, code: body.error.code }, 'request failed');
+  } else {
+    request.log.info({ code: body.error.code, status }, body.error.message);
+  }
+  // A string payload skips the route's response serializer: the envelope is always sent as is.
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** The app's one not-found handler. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  return errorHandler(new ApiError(404, 'not_found', `Route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`), request, reply);
+}

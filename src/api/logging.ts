@@ -1,0 +1,78 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createLogger, REDACTED_PATHS, type Logger } from '../logging/logger.js';
+
+/**
+ * What the API never logs, on top of the shared list: credentials under any of their names,
+ * at the top level and one or two levels down, and the configuration's secrets.
+ */
+const SECRET_KEYS = [
+  'authorization',
+  'token',
+  'tokens',
+  'secret',
+  'secrets',
+  'signature',
+  'apiKey',
+  'api_key',
+  'serviceKey',
+  'password',
+  'signingSecret',
+  'API_TOKENS',
+  'SHOPIFY_WEBHOOK_SECRETS',
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'POSTHOG_API_KEY',
+  'TEMPORAL_API_KEY',
+  'LOCAL_SIGNING_SECRET',
+  'DATABASE_URL',
+];
+
+export const API_REDACTED_PATHS = [
+  ...new Set([
+    ...REDACTED_PATHS,
+    'req.headers.cookie',
+    'req.headers["x-api-key"]',
+    ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+  ]),
+];
+
+/** Query parameters that are credentials: a signed URL's signature is as good as the file. */
+const SECRET_QUERY = /([?&](?:signature|token|apikey|api_key)=)[^&#]*/gi;
+
+export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]');
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  ip?: string;
+  host?: string;
+}
+
+/** Fastify's request serializer without anything secret in the URL, and without headers. */
+const serializers = {
+  req: (req: LoggedRequest) => ({
+    method: req.method,
+    url: redactUrl(req.url),
+    host: req.host,
+    remote_address: req.ip,
+  }),
+};
+
+/**
+ * The API's logger: the given one (tests pass one writing into a buffer) or a new one at
+ * `LOG_LEVEL`, with the API's serializers and redaction.
+ */
+export function createApiLogger(level: string, base?: Logger): Logger {
+  return (base ?? createLogger({ level, name: 'api' })).child(
+    {},
+    { serializers, redact: { paths: API_REDACTED_PATHS, censor: '[redacted]' } },
+  );
+}
+
+/** Correlation keys a request's log lines carry from here on, its final "request completed" too. */
+export type LogContext = Partial<Record<'shop_id' | 'order_id' | 'order_line_id' | 'workflow_id' | 'webhook_id' | 'personalization_id', string>>;
+
+export function bindLogContext(request: FastifyRequest, reply: FastifyReply, context: LogContext): void {
+  const child = request.log.child(context);
+  request.log = child;
+  reply.log = child;
+}

@@ -1,0 +1,118 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { LocalObjectReader } from '../../storage/local-storage.js';
+import { verifyLocalUrl } from '../../storage/local-signature.js';
+import type { ObjectRef, ObjectStat } from '../../storage/object-storage.js';
+import { StorageError } from '../../storage/storage-error.js';
+import { ApiError } from '../errors.js';
+import { failure } from '../schemas.js';
+
+/** What the files route needs from the local backend. */
+export interface LocalFileSource {
+  stat(ref: ObjectRef): Promise<ObjectStat>;
+  read(ref: ObjectRef): Promise<LocalObjectReader>;
+}
+
+export interface FileRoutesOptions {
+  source: LocalFileSource;
+  signingSecret: string;
+  now: () => number;
+}
+
+const querySchema = z.looseObject({
+  expires: z.string().optional().describe('Unix seconds after which the URL stops working'),
+  download: z.string().optional().describe('Attachment file name, when one was signed'),
+  signature: z.string().optional().describe('base64url HMAC-SHA256 over bucket, path, expires and download'),
+});
+
+const paramsSchema = z.object({ '*': z.string().describe('<bucket>/<path> of the object') });
+
+/** Final assets are stored as `<sha256>.<ext>`: the name is the content, a strong validator. */
+const CONTENT_ADDRESSED = /(?:^|\/)([0-9a-f]{64})\.[a-z0-9]+$/;
+
+const invalidSignature = () => new ApiError(403, 'invalid_signature', 'The URL is not valid: its signature does not match');
+
+/**
+ * `GET|HEAD /files/<bucket>/<path>?expires&download&signature`: the local backend's signed
+ * URLs. Tampered or malformed → 403 `invalid_signature`; genuinely expired → 410 `url_expired`
+ * (the signature is checked first, so a forged `expires` is a 403, never a 410).
+ */
+export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, { source, signingSecret, now }) => {
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/files/*',
+    config: { validationError: { status: 403, code: 'invalid_signature', message: 'The URL is not valid' } },
+    schema: {
+      tags: ['files'],
+      summary: 'A stored object, through a signed URL (local storage backend only)',
+      description: 'Handed out by the signed-url route. Works with a plain GET until `expires`; altering any part fails.',
+      params: paramsSchema,
+      querystring: querySchema,
+      response: {
+        200: z.any().describe('The object bytes, with Content-Type, Content-Length and ETag'),
+        304: z.any().describe('Not modified (If-None-Match)'),
+        403: failure('invalid_signature: altered, malformed or not signed'),
+        404: failure('not_found: the object is gone'),
+        410: failure('url_expired'),
+      },
+    },
+    handler: async (request, reply) => {
+      const target = request.params['*'];
+      const slash = target.indexOf('/');
+      const verdict = verifyLocalUrl(
+        {
+          bucket: slash < 0 ? target : target.slice(0, slash),
+          path: slash < 0 ? '' : target.slice(slash + 1),
+          expires: request.query.expires,
+          download: request.query.download,
+          signature: request.query.signature,
+        },
+        signingSecret,
+        now(),
+      );
+      if (!verdict.ok) {
+        if (verdict.reason === 'expired') throw new ApiError(410, 'url_expired', 'The URL has expired; ask for a new one');
+        throw invalidSignature();
+      }
+      const { ref } = verdict;
+
+      const etag = CONTENT_ADDRESSED.exec(ref.path)?.[1];
+      const headers: Record<string, string> = {
+        'cache-control': 'private, no-store',
+        'x-content-type-options': 'nosniff',
+      };
+      if (etag) headers['etag'] = `"${etag}"`;
+      if (verdict.download) headers['content-disposition'] = `attachment; filename="${verdict.download}"`;
+
+      try {
+        if (request.method === 'HEAD' || (etag && ifNoneMatch(request.headers['if-none-match'], etag))) {
+          const stat = await source.stat(ref);
+          headers['content-type'] = stat.content_type ?? 'application/octet-stream';
+          if (request.method === 'HEAD') {
+            headers['content-length'] = String(stat.size_bytes);
+            return reply.code(200).headers(headers).send();
+          }
+          return reply.code(304).headers(headers).send();
+        }
+        const object = await source.read(ref);
+        headers['content-type'] = object.content_type ?? 'application/octet-stream';
+        headers['content-length'] = String(object.size_bytes);
+        return reply.code(200).headers(headers).send(object.stream);
+      } catch (error) {
+        if (error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'denied')) {
+          throw new ApiError(404, 'not_found', 'The object does not exist');
+        }
+        if (error instanceof StorageError) throw new ApiError(503, 'storage_unavailable', 'Storage is not available right now; retry later');
+        throw error;
+      }
+    },
+  });
+};
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const value = candidate.trim().replace(/^W\//, '');
+    return value === '*' || value === `"${etag}"`;
+  });
+}

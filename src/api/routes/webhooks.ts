@@ -1,0 +1,141 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { registerOrderLines } from '../../db/repositories/order-lines.js';
+import type { FulfillmentInput } from '../../domain/fulfillment-input.js';
+import { shopIdSchema } from '../../domain/ids.js';
+import { startFulfillment } from '../../temporal/start-fulfillment.js';
+import { ApiError } from '../errors.js';
+import { bindLogContext } from '../logging.js';
+import { failure } from '../schemas.js';
+import { InvalidPayloadError, ORDER_TOPICS, parseOrderPayload, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../shopify.js';
+import { withTemporalDeadline } from '../temporal.js';
+
+const headersSchema = z.looseObject({
+  'x-shopify-hmac-sha256': z.string().describe('base64 HMAC-SHA256 of the raw body with the app secret'),
+  'x-shopify-topic': z.string().min(1).max(100).describe('orders/create and orders/paid start work; other topics are acknowledged'),
+  'x-shopify-shop-domain': shopIdSchema.describe('The shop: becomes shop_id'),
+  'x-shopify-webhook-id': z.string().max(200).optional().describe('Per delivery; recorded with the workflow'),
+});
+
+const webhookResponseSchema = z.object({
+  accepted: z.array(
+    z.object({
+      order_line_id: z.string(),
+      workflow_id: z.string(),
+      status: z.enum(['started', 'duplicate']),
+    }),
+  ),
+  ignored: z.array(z.object({ order_line_id: z.string(), reason: z.string() })),
+});
+
+const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+
+/**
+ * `POST /webhooks/shopify`. Its own content-type parser keeps the raw bytes (any content
+ * type) so the HMAC is checked over exactly what Shopify signed, before anything is parsed.
+ */
+export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, db, temporal } = app.services;
+  const secrets = config.SHOPIFY_WEBHOOK_SECRETS;
+  if (secrets.length === 0) app.log.warn('SHOPIFY_WEBHOOK_SECRETS is empty: every webhook delivery will be refused with 401');
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+  // preValidation: after the bytes are read, before the headers are validated or anything parsed.
+  app.addHook('preValidation', async (request) => {
+    const header = request.headers['x-shopify-hmac-sha256'];
+    if (!verifyShopifyHmac(rawBody(request), typeof header === 'string' ? header : undefined, secrets)) {
+      throw new ApiError(401, 'invalid_hmac', 'The X-Shopify-Hmac-Sha256 header does not match the body');
+    }
+  });
+
+  app.post(
+    '/webhooks/shopify',
+    {
+      bodyLimit: WEBHOOK_BODY_LIMIT,
+      config: { validationError: { code: 'invalid_payload' } },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Shopify order webhook',
+        description:
+          'Verifies the HMAC over the raw body against every secret in SHOPIFY_WEBHOOK_SECRETS, then starts one ' +
+          '`FulfillOrderLine` workflow per personalized line item (idempotent: a redelivery answers `duplicate`). ' +
+          `Body limit ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB.`,
+        security: [{ shopifyHmac: [] }],
+        headers: headersSchema,
+        body: z.any().describe('The Shopify order (JSON, any content type), verified byte for byte; ids may exceed 2^53'),
+        response: {
+          200: webhookResponseSchema.describe('Lines started or already running (duplicate), and lines ignored with the reason'),
+          400: failure('invalid_payload: not JSON, not an order, or a missing/invalid Shopify header'),
+          401: failure('invalid_hmac'),
+          413: failure('payload_too_large'),
+          503: failure('temporal_unavailable: Shopify retries the delivery'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const receivedAt = new Date().toISOString();
+      const shopId = request.headers['x-shopify-shop-domain'];
+      const topic = request.headers['x-shopify-topic'];
+      const webhookId = request.headers['x-shopify-webhook-id'] ?? '';
+      bindLogContext(request, reply, { shop_id: shopId, webhook_id: webhookId });
+
+      if (!ORDER_TOPICS.has(topic)) {
+        request.log.info({ topic }, 'webhook topic ignored');
+        return { accepted: [], ignored: [] };
+      }
+
+      let order;
+      try {
+        order = parseOrderPayload(rawBody(request));
+      } catch (error) {
+        if (error instanceof InvalidPayloadError) throw new ApiError(400, 'invalid_payload', error.message);
+        throw error;
+      }
+
+      const inputs: FulfillmentInput[] = order.personalized.map((line) => ({
+        shop_id: shopId,
+        order_id: order.order_id,
+        order_line_id: line.order_line_id,
+        personalization_id: line.personalization_id,
+        webhook_id: webhookId,
+        received_at: receivedAt,
+      }));
+      // One insert: the status route knows the lines before any workflow runs.
+      await registerOrderLines(db, inputs);
+      // All at once, and all settled before answering: no start is left running behind a 503.
+      const settled =
+        inputs.length === 0
+          ? []
+          : await withTemporalDeadline(temporal.client, app.services.temporalTimeoutMs, async () => {
+              const outcomes = await Promise.allSettled(
+                inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)),
+              );
+              const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+              if (failure) throw failure.reason;
+              return outcomes;
+            });
+      const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+
+      accepted.forEach((outcome, index) => {
+        request.log.info(
+          { order_id: order.order_id, order_line_id: inputs[index]!.order_line_id, workflow_id: outcome.workflow_id, status: outcome.status },
+          outcome.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)',
+        );
+      });
+      for (const line of order.ignored) {
+        request.log.info({ order_id: order.order_id, order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
+      }
+      return {
+        accepted: accepted.map((outcome, index) => ({
+          order_line_id: inputs[index]!.order_line_id,
+          workflow_id: outcome.workflow_id,
+          status: outcome.status,
+        })),
+        ignored: order.ignored,
+      };
+    },
+  );
+};

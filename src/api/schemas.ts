@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { shopIdSchema, shopifyIdSchema } from '../domain/ids.js';
+import { errorBodySchema } from './errors.js';
+
+/** An error response in a route's schema, described for the OpenAPI document. */
+export const failure = (description: string) => errorBodySchema.describe(description);
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+export const lineParamsSchema = z.object({
+  shop_id: shopIdSchema.describe('The shop, its *.myshopify.com domain'),
+  order_line_id: shopifyIdSchema.describe("Shopify's line item id, as a decimal string"),
+});

@@ -1,0 +1,132 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isLosslessNumber, parse } from 'lossless-json';
+import { opaqueIdSchema, shopifyIdSchema } from '../domain/ids.js';
+
+/** The topics that start fulfillment; every other topic is acknowledged and ignored. */
+export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
+
+/** Real order payloads are tens of KiB; this leaves room for a very large order. */
+export const WEBHOOK_BODY_LIMIT = 2 * 1024 * 1024;
+
+/**
+ * base64(HMAC-SHA256(secret, raw body)) against `X-Shopify-Hmac-Sha256`, for every configured
+ * secret (rotation), in constant time: base64 strings of the same length are compared with
+ * `timingSafeEqual`, and every secret is tried whatever the outcome.
+ */
+export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, secrets: readonly string[]): boolean {
+  if (!header || secrets.length === 0) return false;
+  const given = Buffer.from(header.trim(), 'utf8');
+  let valid = false;
+  for (const secret of secrets) {
+    const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('base64'), 'utf8');
+    if (expected.length === given.length && timingSafeEqual(expected, given)) valid = true;
+  }
+  return valid;
+}
+
+/** A line item that starts a workflow. */
+export interface PersonalizedLine {
+  order_line_id: string;
+  personalization_id: string;
+}
+
+export interface IgnoredLine {
+  order_line_id: string;
+  reason: 'not_personalized' | 'invalid_personalization_id' | 'conflicting_personalization_ids' | 'invalid_line_item_id' | 'duplicate_line_item';
+}
+
+export interface ParsedOrder {
+  order_id: string;
+  personalized: PersonalizedLine[];
+  ignored: IgnoredLine[];
+}
+
+export class InvalidPayloadError extends Error {
+  override readonly name = 'InvalidPayloadError';
+}
+
+const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id']);
+
+/**
+ * Reads an order webhook's body without losing ids above 2^53 (every JSON number stays its
+ * decimal text) and sorts its line items into personalized and ignored ones. Anything odd in
+ * a line item ignores that line; only a body that is not an order at all is an error.
+ */
+export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
+  let order: unknown;
+  try {
+    order = parse(rawBody.toString('utf8'));
+  } catch {
+    throw new InvalidPayloadError('The body is not valid JSON');
+  }
+  if (!isRecord(order)) throw new InvalidPayloadError('The body is not a JSON object');
+  const orderId = shopifyId(order['id']) ?? gidId(order['admin_graphql_api_id'], 'Order');
+  if (!orderId) throw new InvalidPayloadError('The order has no valid id');
+  const items = order['line_items'] ?? [];
+  if (!Array.isArray(items)) throw new InvalidPayloadError('line_items is not an array');
+
+  const personalized: PersonalizedLine[] = [];
+  const ignored: IgnoredLine[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    const lineId = isRecord(item) ? (shopifyId(item['id']) ?? gidId(item['admin_graphql_api_id'], 'LineItem')) : undefined;
+    if (!lineId || !isRecord(item)) {
+      ignored.push({ order_line_id: isRecord(item) ? printable(item['id']) : '', reason: 'invalid_line_item_id' });
+      continue;
+    }
+    if (seen.has(lineId)) {
+      ignored.push({ order_line_id: lineId, reason: 'duplicate_line_item' });
+      continue;
+    }
+    seen.add(lineId);
+    const found = personalizationIds(item['properties']);
+    if (found.length === 0) {
+      ignored.push({ order_line_id: lineId, reason: 'not_personalized' });
+    } else if (found.length > 1) {
+      ignored.push({ order_line_id: lineId, reason: 'conflicting_personalization_ids' });
+    } else if (!opaqueIdSchema.safeParse(found[0]).success) {
+      ignored.push({ order_line_id: lineId, reason: 'invalid_personalization_id' });
+    } else {
+      personalized.push({ order_line_id: lineId, personalization_id: found[0]! });
+    }
+  }
+  return { order_id: orderId, personalized, ignored };
+}
+
+/** The distinct non-empty string values of `personalization_id` / `_personalization_id`. */
+function personalizationIds(properties: unknown): string[] {
+  if (!Array.isArray(properties)) return [];
+  const values = new Set<string>();
+  for (const property of properties) {
+    if (!isRecord(property)) continue;
+    const { name, value } = property;
+    if (typeof name !== 'string' || !PERSONALIZATION_KEYS.has(name)) continue;
+    // Kept exactly as sent: a value with stray spaces is reported invalid, never silently altered.
+    if (typeof value === 'string' && value.trim() !== '') values.add(value);
+  }
+  return [...values];
+}
+
+/** A Shopify id as its exact decimal text: a JSON number (lossless) or a decimal string. */
+function shopifyId(value: unknown): string | undefined {
+  const text = isLosslessNumber(value) ? value.toString() : typeof value === 'string' ? value : undefined;
+  return text !== undefined && shopifyIdSchema.safeParse(text).success ? text : undefined;
+}
+
+/** `gid://shopify/LineItem/<id>` → `<id>`. */
+function gidId(value: unknown, type: string): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = new RegExp(`^gid://shopify/${type}/([0-9]+)$`).exec(value);
+  return match?.[1] ? shopifyId(match[1]) : undefined;
+}
+
+/** Whatever an unusable id was, as a short string for the answer. */
+function printable(value: unknown): string {
+  if (isLosslessNumber(value)) return value.toString().slice(0, 40);
+  if (typeof value === 'string') return value.slice(0, 40);
+  return '';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
+}

@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { recoveryGuidance } from '../../src/domain/reasons.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { makePng } from '../support/images.js';
+import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from './support.js';
+
+/**
+ * The whole path over real HTTP: Shopify's signed delivery → real Temporal dev server and worker
+ * → real Postgres and local storage → a signed URL fetched with plain `fetch`.
+ */
+const creds = testCredentials();
+const config = testConfig(creds, { LOG_LEVEL: 'debug' });
+const logs = new LogCapture('debug');
+const shop = creds.shop;
+
+let harness: FulfillmentHarness;
+let app: FastifyInstance;
+let storageRoot: string;
+let base: string;
+/** Moves the files route's clock, to see a URL expire without waiting. */
+let clockOffsetMs = 0;
+
+const orderId = bigId();
+const lineA = bigId(); // personalized, preview ready → persisted
+const lineB = bigId(); // personalized, no preview yet → failed, then fixed and retried
+const lineC = bigId(); // plain: properties null
+const lineD = bigId(); // broken personalization id
+const lineE = bigId(); // no properties at all
+const persA = `pers-a-${bigId()}`;
+const persB = `pers-b-${bigId()}`;
+const pngA = makePng(300, 200, [200, 30, 30]);
+const pngB = makePng(120, 90, [30, 30, 200]);
+const body = orderPayload(orderId, [
+  { id: lineA, properties: personalized(persA, '_personalization_id') },
+  { id: lineB, properties: personalized(persB, 'personalization_id') },
+  { id: lineC, properties: null },
+  { id: lineD, properties: personalized('not a valid id!') },
+  { id: lineE },
+], shop);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+const read = (response: Response): Promise<any> => response.json();
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+const json = { 'content-type': 'application/json' };
+const linePath = (line: string, suffix = '') => `${base}/v1/shops/${shop}/order-lines/${line}${suffix}`;
+
+function deliver(payload: string, options: { topic?: string; secret?: string; webhookId?: string } = {}) {
+  return fetch(`${base}/webhooks/shopify`, {
+    method: 'POST',
+    headers: {
+      ...json,
+      'x-shopify-topic': options.topic ?? 'orders/create',
+      'x-shopify-shop-domain': shop,
+      'x-shopify-webhook-id': options.webhookId ?? `wh-${bigId()}`,
+      'x-shopify-api-version': '2025-07',
+      'x-shopify-hmac-sha256': hmac(payload, options.secret ?? creds.webhookSecret),
+    },
+    body: payload,
+  });
+}
+
+async function postPreview(personalizationId: string, jobId: string, previewPath: string, token = creds.merchantToken) {
+  return fetch(`${base}/v1/previews`, {
+    method: 'POST',
+    headers: { ...json, ...auth(token) },
+    body: JSON.stringify({ shop_id: shop, personalization_id: personalizationId, job_id: jobId, status: 'ready', path: previewPath, content_type: 'image/png' }),
+  });
+}
+
+async function waitForLine(line: string, status: string, timeoutMs = 40_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const response = await fetch(linePath(line), { headers: auth(creds.operatorToken) });
+    last = await read(response);
+    if ((last as { status?: string }).status === status) return last as Record<string, unknown>;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`line ${line} did not reach ${status}: ${JSON.stringify(last)}`);
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-e2e-'));
+  // The local backend signs URLs for this very app: its public base is where the app listens.
+  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
+  const put = async (bucket: string, key: string, bytes: Uint8Array) => {
+    const file = path.join(storageRoot, bucket, key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+  };
+  harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5 });
+  app = await buildApp({
+    config,
+    db: harness.db,
+    storage,
+    temporal: { client: harness.client, taskQueue: harness.taskQueue },
+    telemetry: harness.telemetry,
+    logger: logs.logger,
+    localSigningSecret: creds.signingSecret,
+    now: () => Date.now() + clockOffsetMs,
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await harness?.close();
+  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
+});
+
+describe('end to end over HTTP', () => {
+  it('takes the generator’s hand-off', async () => {
+    await harness.put(PREVIEW_BUCKET, `${shop}/${persA}.png`, pngA);
+    const response = await postPreview(persA, 'job-a', `${shop}/${persA}.png`);
+    expect(response.status).toBe(201);
+  });
+
+  it('accepts a signed orders/create delivery fast and starts only the personalized lines', async () => {
+    const started = performance.now();
+    const response = await deliver(body);
+    const latencyMs = performance.now() - started;
+    const answer = await read(response);
+    expect(response.status, JSON.stringify(answer)).toBe(200);
+    console.log(`webhook intake latency (2 workflows started): ${latencyMs.toFixed(1)} ms`);
+    expect(latencyMs).toBeLessThan(5_000);
+
+    expect(answer).toEqual({
+      accepted: [
+        { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'started' },
+        { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'started' },
+      ],
+      ignored: [
+        { order_line_id: lineC, reason: 'not_personalized' },
+        { order_line_id: lineD, reason: 'invalid_personalization_id' },
+        { order_line_id: lineE, reason: 'not_personalized' },
+      ],
+    });
+    // Visible at once, with the exact 18-digit ids.
+    const status = await fetch(linePath(lineB), { headers: auth(creds.merchantToken) });
+    expect(status.status).toBe(200);
+    expect(await read(status)).toMatchObject({ order_id: orderId, order_line_id: lineB, personalization_id: persB });
+    expect((await fetch(linePath(lineC), { headers: auth(creds.operatorToken) })).status).toBe(404);
+  });
+
+  it('persists the ready line and fails the one without a preview, with guidance', async () => {
+    const persisted = await waitForLine(lineA, 'persisted');
+    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
+    const failed = await waitForLine(lineB, 'failed');
+    expect(failed).toMatchObject({ reason_code: 'preview_not_found', recovery_guidance: recoveryGuidance('preview_not_found'), final_asset: null });
+
+    const notReady = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
+    expect(notReady.status).toBe(409);
+    expect((await read(notReady)).error).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
+  });
+
+  it('hands out a signed URL that a plain GET turns into the exact bytes', async () => {
+    const response = await fetch(linePath(lineA, '/final-asset/signed-url'), {
+      method: 'POST',
+      headers: { ...json, ...auth(creds.merchantToken) },
+      body: JSON.stringify({ download: true, expires_in: 86_400 }),
+    });
+    expect(response.status).toBe(200);
+    const signed = await read(response);
+    expect(signed).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png' });
+    expect(signed.url.startsWith(`${base}/files/`)).toBe(true);
+
+    const file = await fetch(signed.url);
+    expect(file.status).toBe(200);
+    expect(Buffer.from(await file.arrayBuffer()).equals(pngA)).toBe(true);
+    expect(file.headers.get('content-type')).toBe('image/png');
+    expect(file.headers.get('content-length')).toBe(String(pngA.length));
+    expect(file.headers.get('etag')).toBe(`"${sha256(pngA)}"`);
+    expect(file.headers.get('content-disposition')).toBe(`attachment; filename="${lineA}.png"`);
+    const head = await fetch(signed.url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(pngA.length));
+  });
+
+  it('refuses the tampered URL and the expired one', async () => {
+    const response = await fetch(linePath(lineA, '/final-asset/signed-url'), {
+      method: 'POST',
+      headers: { ...json, ...auth(creds.operatorToken) },
+      body: JSON.stringify({ expires_in: 60 }),
+    });
+    const { url } = await read(response);
+    expect((await fetch(url)).status).toBe(200);
+
+    const longer = new URL(url);
+    longer.searchParams.set('expires', String(Number(longer.searchParams.get('expires')) + 86_400));
+    const tampered = await fetch(longer);
+    expect(tampered.status).toBe(403);
+    expect((await read(tampered)).error.code).toBe('invalid_signature');
+    const otherFile = new URL(url);
+    otherFile.pathname = otherFile.pathname.replace(/[0-9a-f]{64}/, '0'.repeat(64));
+    expect((await fetch(otherFile)).status).toBe(403);
+
+    clockOffsetMs = 61_000;
+    try {
+      const expired = await fetch(url);
+      expect(expired.status).toBe(410);
+      expect((await read(expired)).error.code).toBe('url_expired');
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+
+  it('answers duplicate to a redelivery and to orders/paid', async () => {
+    for (const topic of ['orders/create', 'orders/paid']) {
+      const response = await deliver(body, { topic });
+      expect(response.status).toBe(200);
+      const answer = await read(response);
+      expect(answer.accepted).toEqual([
+        { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'duplicate' },
+        { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'duplicate' },
+      ]);
+    }
+  });
+
+  it('starts nothing for a bad HMAC or malformed JSON', async () => {
+    const line = bigId();
+    const other = orderPayload(bigId(), [{ id: line, properties: personalized(`pers-${line}`) }], shop);
+    const badHmac = await deliver(other, { secret: 'whsec_wrong' });
+    expect(badHmac.status).toBe(401);
+    expect((await read(badHmac)).error.code).toBe('invalid_hmac');
+    const malformed = await deliver(other.slice(0, -10));
+    expect(malformed.status).toBe(400);
+    expect((await read(malformed)).error.code).toBe('invalid_payload');
+
+    expect((await fetch(linePath(line), { headers: auth(creds.operatorToken) })).status).toBe(404);
+    await expect(harness.handle(`${shop}:${line}:fulfillment`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('shows another shop’s token nothing', async () => {
+    const other = auth(creds.otherMerchantToken);
+    expect((await fetch(linePath(lineA), { headers: other })).status).toBe(404);
+    expect((await fetch(linePath(lineA, '/final-asset/signed-url'), { method: 'POST', headers: other })).status).toBe(404);
+    expect((await fetch(linePath(lineB, '/retry'), { method: 'POST', headers: other })).status).toBe(404);
+    const write = await postPreview(persB, 'job-b', `${shop}/${persB}.png`, creds.otherMerchantToken);
+    expect(write.status).toBe(403);
+    expect((await fetch(linePath(lineA))).status).toBe(401);
+  });
+
+  it('persists the failed line once after the cause is fixed and it is retried', async () => {
+    await harness.put(PREVIEW_BUCKET, `${shop}/${persB}.png`, pngB);
+    expect((await postPreview(persB, 'job-b', `${shop}/${persB}.png`)).status).toBe(201);
+
+    const retry = await fetch(linePath(lineB, '/retry'), { method: 'POST', headers: auth(creds.merchantToken) });
+    expect(retry.status).toBe(202);
+    expect(await read(retry)).toEqual({ workflow_id: `${shop}:${lineB}:fulfillment`, status: 'retry_requested' });
+
+    const persisted = await waitForLine(lineB, 'persisted');
+    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
+    const assets = await harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', lineB).execute();
+    expect(assets).toHaveLength(1);
+
+    const again = await fetch(linePath(lineB, '/retry'), { method: 'POST', headers: auth(creds.merchantToken) });
+    expect(again.status).toBe(409);
+    expect((await read(again)).error.code).toBe('not_failed');
+    const signed = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
+    const file = await fetch((await read(signed)).url);
+    expect(Buffer.from(await file.arrayBuffer()).equals(pngB)).toBe(true);
+  });
+
+  it('logged nothing secret', () => {
+    const text = logs.text;
+    expect(text.length).toBeGreaterThan(0);
+    for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();
+  });
+});

@@ -1,0 +1,112 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { ServiceError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { createTokenVerifier } from '../../src/api/auth.js';
+import { redactUrl } from '../../src/api/logging.js';
+import { InvalidPayloadError, parseOrderPayload, verifyShopifyHmac } from '../../src/api/shopify.js';
+import { isTemporalUnavailable, TemporalTimeoutError } from '../../src/api/temporal.js';
+import { hmac } from './support.js';
+
+const order = (lineItems: string) => Buffer.from(`{"id": 820982911946154508, "line_items": [${lineItems}]}`);
+
+describe('verifyShopifyHmac', () => {
+  const body = Buffer.from('{"id":1}');
+  it('accepts any configured secret and nothing else', () => {
+    expect(verifyShopifyHmac(body, hmac(body, 'b'), ['a', 'b'])).toBe(true);
+    expect(verifyShopifyHmac(body, hmac(body, 'c'), ['a', 'b'])).toBe(false);
+    expect(verifyShopifyHmac(body, undefined, ['a'])).toBe(false);
+    expect(verifyShopifyHmac(body, hmac(body, 'a'), [])).toBe(false);
+    expect(verifyShopifyHmac(Buffer.from('{"id":2}'), hmac(body, 'a'), ['a'])).toBe(false);
+    // Only the exact base64 text: no lenient decoding of a longer or altered header.
+    expect(verifyShopifyHmac(body, `${hmac(body, 'a')}AAAA`, ['a'])).toBe(false);
+    expect(verifyShopifyHmac(body, hmac(body, 'a').replace(/=$/, ''), ['a'])).toBe(false);
+  });
+});
+
+describe('parseOrderPayload', () => {
+  it('keeps ids above 2^53 exact', () => {
+    const parsed = parseOrderPayload(
+      order('{"id": 866550311766439020, "properties": [{"name": "_personalization_id", "value": "p-1"}]}'),
+    );
+    expect(parsed).toEqual({
+      order_id: '820982911946154508',
+      personalized: [{ order_line_id: '866550311766439020', personalization_id: 'p-1' }],
+      ignored: [],
+    });
+  });
+
+  it('ignores odd line items with a reason instead of failing', () => {
+    const parsed = parseOrderPayload(
+      order(
+        [
+          '{"id": 11, "properties": {"personalization_id": "p"}}',
+          '{"id": 12, "properties": [null, 3, "x", {"name": 5, "value": "p"}, {"name": "personalization_id", "value": 42}]}',
+          '{"id": 13, "properties": [{"name": "personalization_id", "value": " "}]}',
+          '{"id": 14, "properties": [{"name": "personalization_id", "value": "has space"}]}',
+          '{"id": 15, "properties": [{"name": "personalization_id", "value": "x".repeat}]}'.replace('"x".repeat', `"${'x'.repeat(201)}"`),
+          '{"id": 16, "properties": [{"name": "personalization_id", "value": "same"}, {"name": "_personalization_id", "value": "same"}]}',
+          '{"id": 16, "properties": [{"name": "personalization_id", "value": "again"}]}',
+          '{"id": -3}',
+          '{"id": 1.5e3}',
+          '"not an object"',
+          'null',
+        ].join(','),
+      ),
+    );
+    expect(parsed.personalized).toEqual([{ order_line_id: '16', personalization_id: 'same' }]);
+    expect(parsed.ignored).toEqual([
+      { order_line_id: '11', reason: 'not_personalized' },
+      { order_line_id: '12', reason: 'not_personalized' },
+      { order_line_id: '13', reason: 'not_personalized' },
+      { order_line_id: '14', reason: 'invalid_personalization_id' },
+      { order_line_id: '15', reason: 'invalid_personalization_id' },
+      { order_line_id: '16', reason: 'duplicate_line_item' },
+      { order_line_id: '-3', reason: 'invalid_line_item_id' },
+      { order_line_id: '1.5e3', reason: 'invalid_line_item_id' },
+      { order_line_id: '', reason: 'invalid_line_item_id' },
+      { order_line_id: '', reason: 'invalid_line_item_id' },
+    ]);
+  });
+
+  it('rejects what is not an order', () => {
+    for (const body of ['', '{', 'null', '[]', '"x"', '{"line_items": []}', '{"id": "abc"}', '{"id": 1, "line_items": 7}', '['.repeat(100_000)]) {
+      expect(() => parseOrderPayload(Buffer.from(body)), body.slice(0, 20)).toThrow(InvalidPayloadError);
+    }
+  });
+});
+
+describe('createTokenVerifier', () => {
+  const verify = createTokenVerifier([
+    { token: 'operator-token-0001', scope: '*' },
+    { token: 'merchant-token-0001', scope: 'a.myshopify.com' },
+  ]);
+  it('maps a bearer token to its scope', () => {
+    expect(verify('Bearer operator-token-0001')).toEqual({ scope: '*' });
+    expect(verify('bearer merchant-token-0001')).toEqual({ scope: 'a.myshopify.com' });
+    expect(verify('Bearer merchant-token-000')).toBeNull();
+    expect(verify('merchant-token-0001')).toBeNull();
+    expect(verify('Bearer merchant-token-0001 extra')).toBeNull();
+    expect(verify(undefined)).toBeNull();
+  });
+});
+
+describe('isTemporalUnavailable', () => {
+  const grpcError = (code: number) => Object.assign(new Error(`${code}`), { code, details: '', metadata: {} });
+  it('recognises the client’s connection failures and nothing else', () => {
+    expect(isTemporalUnavailable(grpcError(grpcStatus.UNAVAILABLE))).toBe(true);
+    expect(isTemporalUnavailable(grpcError(grpcStatus.DEADLINE_EXCEEDED))).toBe(true);
+    expect(isTemporalUnavailable(new ServiceError('Failed to start', { cause: grpcError(grpcStatus.UNAVAILABLE) }))).toBe(true);
+    expect(isTemporalUnavailable(new Error('Failed to connect before the deadline'))).toBe(true);
+    expect(isTemporalUnavailable(new TemporalTimeoutError('slow'))).toBe(true);
+    expect(isTemporalUnavailable(grpcError(grpcStatus.INVALID_ARGUMENT))).toBe(false);
+    expect(isTemporalUnavailable(new ServiceError('bad', { cause: grpcError(grpcStatus.PERMISSION_DENIED) }))).toBe(false);
+    expect(isTemporalUnavailable(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides signatures and tokens in logged URLs', () => {
+    expect(redactUrl('/files/b/p.png?expires=1&signature=abc&download=x.png')).toBe('/files/b/p.png?expires=1&signature=[redacted]&download=x.png');
+    expect(redactUrl('/x?token=t')).toBe('/x?token=[redacted]');
+  });
+});
