@@ -64,6 +64,8 @@ export const configSchema = z.object({
   TEMPORAL_TLS_KEY_PATH: optionalString,
   TEMPORAL_TLS_CA_PATH: optionalString,
   TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
+  TEMPORAL_UI_PORT: integer(8233, 1, 65535),
   SHOPIFY_WEBHOOK_SECRETS: commaList,
   API_TOKENS: z.preprocess(
     emptyAsUndefined,

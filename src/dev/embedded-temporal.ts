@@ -36,6 +36,7 @@ export async function startEmbeddedTemporal(
         namespace: config.TEMPORAL_NAMESPACE,
         dbFilename: path.resolve(config.DATA_DIR, 'temporal.sqlite'),
         searchAttributes: SEARCH_ATTRIBUTES,
+        log: { format: 'pretty', level: 'error' },
       },
     });
     return { address: env.address, uiUrl: `http://127.0.0.1:${ports.uiPort}`, stop: () => env.teardown() };

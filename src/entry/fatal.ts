@@ -1,24 +1,26 @@
 import { ConfigError } from '../config/config.js';
 import { MigrationError } from '../db/migrate.js';
+import { briefly, StartupError } from './startup-error.js';
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 /**
  * A start-up failure told as a person needs it: what is wrong and what to do, in a line or
  * two, no stack trace. Known failures carry their own advice.
  */
-export function explainStartupFailure(error: unknown, service: string): string {
-  if (error instanceof ConfigError || error instanceof MigrationError) return error.message;
+export function explainStartupFailure(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError) return error.message;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
-    return `${service} could not reach a service it needs (${message}). Check DATABASE_URL / TEMPORAL_ADDRESS and that the service is running.`;
+  if (code && UNREACHABLE.has(code)) {
+    return `a service it needs is not reachable (${briefly(error)}). Check DATABASE_URL / TEMPORAL_ADDRESS and that the service is running.`;
   }
-  return `${service} could not start: ${message}`;
+  return `could not start: ${briefly(error)}`;
 }
 
-/** Prints the explanation and exits non-zero. */
-export function exitOnStartupFailure(service: string) {
+/** Prints the explanation, prefixed with the process's name, and exits non-zero. */
+export function exitOnStartupFailure(processName: string) {
   return (error: unknown): never => {
-    process.stderr.write(`${explainStartupFailure(error, service)}\n`);
+    process.stderr.write(`${processName}: ${explainStartupFailure(error)}\n`);
     process.exit(1);
   };
 }

@@ -1,6 +1,7 @@
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { exitOnStartupFailure } from '../entry/fatal.js';
+import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
@@ -10,7 +11,7 @@ import { startWorker } from './start-worker.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.TEMPORAL_ADDRESS || !config.DATABASE_URL) {
-    throw new Error('start:worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm run dev runs everything embedded).');
+    throw new StartupError('start:worker needs TEMPORAL_ADDRESS and DATABASE_URL (npm run dev runs everything embedded).');
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-worker' });
   // Shuts the worker down on SIGINT/SIGTERM; running activities get the worker's grace time.

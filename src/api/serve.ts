@@ -1,0 +1,57 @@
+import { Client, Connection } from '@temporalio/client';
+import { sql } from 'kysely';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import { briefly, StartupError } from '../entry/startup-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { Services } from '../services.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
+import { buildApp } from './app.js';
+import { deadlineAwareRetryInterceptor } from './temporal.js';
+
+/** The API's Temporal client: fails fast when the cluster is away, never retries past a deadline. */
+export async function connectTemporalClient(config: Config, address: string): Promise<Client> {
+  try {
+    const connection = await Connection.connect({
+      ...(await temporalConnectionOptions(config, address)),
+      connectTimeout: '5s',
+      interceptors: [deadlineAwareRetryInterceptor()],
+    });
+    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  } catch (error) {
+    throw new StartupError(
+      `Temporal at ${address} is not reachable (${briefly(error)}). ` +
+        'Check TEMPORAL_ADDRESS (and TEMPORAL_API_KEY / TLS settings) and that the server is running.',
+    );
+  }
+}
+
+export async function checkDatabase(services: Services): Promise<void> {
+  try {
+    await sql`select 1`.execute(services.db);
+  } catch (error) {
+    throw new StartupError(`Postgres is not reachable (${briefly(error)}). Check DATABASE_URL and that the server is running.`);
+  }
+}
+
+/** Builds the app on the given services and listens, with start-up errors a person can act on. */
+export async function serveApi(config: Config, services: Services, client: Client, logger: Logger): Promise<FastifyInstance> {
+  const app = await buildApp({
+    config,
+    db: services.db,
+    storage: services.storage,
+    telemetry: services.telemetry,
+    temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
+    logger,
+  });
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.PORT} on ${config.HOST} is already in use. Stop the other process or set PORT.`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${config.HOST} is not an address of this machine. Set HOST (e.g. 0.0.0.0).`);
+    throw error;
+  }
+  return app;
+}

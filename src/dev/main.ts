@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { connectTemporalClient, serveApi } from '../api/serve.js';
+import { loadConfig } from '../config/config.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { exitOnStartupFailure } from '../entry/fatal.js';
+import { exitOnSignal } from '../entry/shutdown.js';
+import { createLogger } from '../logging/logger.js';
+import { temporalLogger } from '../logging/temporal-logger.js';
+import { createServices } from '../services.js';
+import { startWorker } from '../worker/start-worker.js';
+import { printBanner } from './banner.js';
+import { devCredentials } from './dev-credentials.js';
+import { startEmbeddedTemporal } from './embedded-temporal.js';
+
+/** Child processes and connections come down within this, even if something hangs. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
+/**
+ * `npm run dev`: everything in one process on embedded defaults — a Temporal dev server with
+ * its UI, PGlite and local storage in DATA_DIR, the worker and the API. Any external service
+ * given by environment replaces its embedded default.
+ */
+async function main(): Promise<void> {
+  const { config, generated } = await devCredentials(loadConfig());
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' });
+  // Signals are handled below, so the worker stops in order with everything else.
+  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
+
+  // Whatever has started is stopped again, last first, on a signal or a failed start.
+  const stack: Array<() => Promise<unknown>> = [];
+  const unwind = () => stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve());
+  try {
+    const temporal = config.TEMPORAL_ADDRESS
+      ? { address: config.TEMPORAL_ADDRESS, uiUrl: null }
+      : await startEmbeddedTemporal(config, { port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT });
+    if ('stop' in temporal) stack.push(() => temporal.stop());
+
+    const services = await createServices(config, logger);
+    stack.push(() => services.close());
+    await migrateToLatest(services.db);
+    if (services.storage.kind === 'local') {
+      await services.storage.ensureBucket(config.PREVIEW_BUCKET);
+      await services.storage.ensureBucket(config.PRINT_BUCKET);
+    }
+
+    const { worker, done } = await startWorker(config, services, temporal.address, logger);
+    stack.push(async () => {
+      worker.shutdown();
+      await done;
+    });
+    const client = await connectTemporalClient(config, temporal.address);
+    stack.push(() => client.connection.close());
+    const app = await serveApi(config, services, client, logger);
+    stack.push(() => app.close());
+
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    printBanner({
+      apiUrl: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`,
+      temporalUiUrl: temporal.uiUrl,
+      dataDir: path.resolve(config.DATA_DIR),
+      config,
+      generated,
+    });
+    exitOnSignal(logger, SHUTDOWN_GRACE_MS, [unwind]);
+  } catch (error) {
+    await unwind().catch(() => undefined);
+    throw error;
+  }
+}
+
+main().catch(exitOnStartupFailure('printready dev'));
