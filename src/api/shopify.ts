@@ -8,6 +8,10 @@ export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
 /** Real order payloads are tens of KiB; this leaves room for a very large order. */
 export const WEBHOOK_BODY_LIMIT = 2 * 1024 * 1024;
 
+/** The `X-Shopify-Hmac-Sha256` Shopify sends with a body: base64(HMAC-SHA256(secret, raw body)). */
+export const signShopifyBody = (rawBody: Buffer | string, secret: string): string =>
+  createHmac('sha256', secret).update(rawBody).digest('base64');
+
 /**
  * base64(HMAC-SHA256(secret, raw body)) against `X-Shopify-Hmac-Sha256`, for every configured
  * secret (rotation), in constant time: base64 strings of the same length are compared with
@@ -18,7 +22,7 @@ export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, s
   const given = Buffer.from(header.trim(), 'utf8');
   let valid = false;
   for (const secret of secrets) {
-    const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('base64'), 'utf8');
+    const expected = Buffer.from(signShopifyBody(rawBody, secret), 'utf8');
     if (expected.length === given.length && timingSafeEqual(expected, given)) valid = true;
   }
   return valid;

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
+import { sniffImagePrefix, type SniffResult } from './image-sniff.js';
+import type { ObjectInspection, StreamOptions } from './object-storage.js';
+
+/** How often `onProgress` fires: often enough for a heartbeat, rarely enough to cost nothing. */
+export const PROGRESS_INTERVAL_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The most leading bytes kept for sniffing. PNG and WebP need 30; a JPEG needs everything up
+ * to its frame header, after its APPn segments. A JPEG whose metadata is larger is reported
+ * as not an image rather than buffered without bound.
+ */
+export const SNIFF_PREFIX_LIMIT = 1024 * 1024;
+
+/**
+ * A pass-through stream that learns, in bounded memory, what an `ObjectInspection` holds about
+ * the bytes flowing through it: SHA-256, size and the sniffed image. Read `inspection` once
+ * the stream has finished.
+ */
+export class InspectingStream extends Transform {
+  readonly #hash = createHash('sha256');
+  readonly #onProgress: ((bytesRead: number) => void) | undefined;
+  #size = 0;
+  #nextProgressAt = PROGRESS_INTERVAL_BYTES;
+  #prefix: Buffer[] = [];
+  #prefixLength = 0;
+  #sniff: SniffResult = { status: 'need_more', needed: 1 };
+  #inspection: ObjectInspection | undefined;
+
+  constructor(options: Pick<StreamOptions, 'onProgress'> = {}) {
+    super();
+    this.#onProgress = options.onProgress;
+  }
+
+  /** What the bytes were; throws if read before the stream has finished. */
+  get inspection(): ObjectInspection {
+    if (!this.#inspection) throw new Error('InspectingStream.inspection read before the stream finished');
+    return this.#inspection;
+  }
+
+  override _transform(chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.byteLength;
+    this.#sniffWith(chunk);
+    try {
+      this.#reportProgress();
+    } catch (error) {
+      // A throw here would escape the stream as an uncaught exception; fail the stream instead.
+      callback(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#inspection = {
+      size_bytes: this.#size,
+      sha256: this.#hash.digest('hex'),
+      image: this.#sniff.status === 'image' ? this.#sniff.image : null,
+    };
+    this.#prefix = [];
+    callback();
+  }
+
+  #reportProgress(): void {
+    if (!this.#onProgress || this.#size < this.#nextProgressAt) return;
+    this.#nextProgressAt = (Math.floor(this.#size / PROGRESS_INTERVAL_BYTES) + 1) * PROGRESS_INTERVAL_BYTES;
+    this.#onProgress(this.#size);
+  }
+
+  #sniffWith(chunk: Uint8Array): void {
+    if (this.#sniff.status !== 'need_more' || this.#prefixLength >= SNIFF_PREFIX_LIMIT) return;
+    // A copy: the producer owns its chunks, and a small slice must not pin a large buffer.
+    const kept = Buffer.from(chunk.subarray(0, SNIFF_PREFIX_LIMIT - this.#prefixLength));
+    this.#prefix.push(kept);
+    this.#prefixLength += kept.length;
+    if (this.#prefixLength < this.#sniff.needed) return;
+    const prefix = Buffer.concat(this.#prefix, this.#prefixLength);
+    this.#sniff = sniffImagePrefix(prefix);
+    // Once decided, the prefix has done its job.
+    this.#prefix = this.#sniff.status === 'need_more' ? [prefix] : [];
+  }
+}
+
+export type ByteSource = Readable | ReadableStream<Uint8Array>;
+
+/**
+ * Streams `source` through an `InspectingStream` into `destination` (or nowhere), with
+ * backpressure, so memory stays bounded whatever the size. An abort rejects with the
+ * signal's reason, as `signal.throwIfAborted()` would.
+ */
+export async function inspectStream(
+  source: ByteSource,
+  options: StreamOptions = {},
+  destination: Writable = discard(),
+): Promise<ObjectInspection> {
+  const inspector = new InspectingStream(options);
+  const readable = source instanceof Readable ? source : Readable.fromWeb(source);
+  try {
+    await pipeline(readable, inspector, destination, options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    throw error;
+  }
+  return inspector.inspection;
+}
+
+const discard = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });

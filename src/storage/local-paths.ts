@@ -1,0 +1,73 @@
+import { mkdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { errorCode } from './fs-errors.js';
+import { describeRef } from './object-key.js';
+import type { ObjectRef } from './object-storage.js';
+import { StorageError } from './storage-error.js';
+
+/** An object's real folder and its file name in it. */
+export interface ObjectLocation {
+  dir: string;
+  name: string;
+}
+
+/**
+ * Maps checked object refs to files under the storage root. Every path is resolved through
+ * symlinks and proven to stay inside its bucket's real directory before it is used, so neither
+ * a key nor a link inside the bucket reaches a file outside it. A bucket directory may itself
+ * be a link (an operator's choice); objects may not leave it.
+ *
+ * Failures are raw fs errors, or `StorageError('denied')` for an escape.
+ */
+export class LocalPaths {
+  constructor(readonly root: string) {}
+
+  bucketDir(bucket: string): string {
+    return join(this.root, bucket);
+  }
+
+  /** The real path of an existing object's file (which may still be a directory: check it). */
+  async existingFile(ref: ObjectRef): Promise<string> {
+    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const file = await realpath(join(bucketDir, ...ref.path.split('/')));
+    return assertInside(bucketDir, file, ref);
+  }
+
+  /** Where the object lives or would live, when its folder exists. */
+  async existingLocation(ref: ObjectRef): Promise<ObjectLocation> {
+    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const { folders, name } = split(ref);
+    const dir = await realpath(join(bucketDir, ...folders));
+    return { dir: assertInside(bucketDir, dir, ref), name };
+  }
+
+  /** Where the object will live, creating its folders inside the bucket; the bucket must exist. */
+  async preparedLocation(ref: ObjectRef): Promise<ObjectLocation> {
+    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const { folders, name } = split(ref);
+    let dir = bucketDir;
+    // One level at a time: `dir` is always real and inside, and mkdir never follows a link in
+    // its last component, so no directory is ever created outside the bucket.
+    for (const folder of folders) {
+      const next = join(dir, folder);
+      await mkdir(next).catch((error: unknown) => {
+        if (errorCode(error) !== 'EEXIST') throw error;
+      });
+      dir = assertInside(bucketDir, await realpath(next), ref);
+    }
+    return { dir, name };
+  }
+}
+
+function split(ref: ObjectRef): { folders: string[]; name: string } {
+  const folders = ref.path.split('/');
+  const name = folders.pop()!;
+  return { folders, name };
+}
+
+function assertInside(bucketDir: string, candidate: string, ref: ObjectRef): string {
+  const path = relative(bucketDir, candidate);
+  const inside = path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
+  if (!inside) throw new StorageError('denied', `${describeRef(ref)} resolves outside its bucket`);
+  return candidate;
+}

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
+import { classifyFsError, errorCode } from './fs-errors.js';
+import { inspectStream } from './inspect-stream.js';
+import { LocalPaths } from './local-paths.js';
+import { signLocalUrl } from './local-signature.js';
+import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
+import type {
+  ObjectInspection,
+  ObjectRef,
+  ObjectStat,
+  ObjectStorage,
+  SignedUrl,
+  SignedUrlOptions,
+  StreamOptions,
+} from './object-storage.js';
+import { checkSignedUrlOptions } from './signed-url-options.js';
+import { StorageError } from './storage-error.js';
+
+export interface LocalStorageOptions {
+  /** `$DATA_DIR/storage`: object `<bucket>/<path>` is the file `<root>/<bucket>/<path>`. */
+  root: string;
+  /** Where the files route is reachable from outside, e.g. `https://printready.example.com`. */
+  publicBaseUrl: string;
+  /** Key of the HMAC that signs URLs; the files route verifies with the same one. */
+  signingSecret: string;
+}
+
+/** What the files route needs to serve an object. */
+export interface LocalObjectReader extends ObjectStat {
+  /** The object's bytes; closes its file when it ends or is destroyed. */
+  stream: Readable;
+}
+
+/** The only types the local backend records: the file name's, for the images it serves. */
+const CONTENT_TYPES = new Map([
+  ['.png', 'image/png'],
+  ['.jpg', 'image/jpeg'],
+  ['.jpeg', 'image/jpeg'],
+  ['.webp', 'image/webp'],
+]);
+
+/** Never follow a link in the last component of a path that was resolved and checked. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * Object storage on the local filesystem, for development and single-host installs: a
+ * generator can drop previews straight into `<root>/<bucket>/`. Signed URLs point at the files
+ * route, which checks them with `verifyLocalUrl` and serves the bytes through `read`.
+ */
+export class LocalStorage implements ObjectStorage {
+  readonly kind = 'local';
+  readonly #paths: LocalPaths;
+  readonly #publicBaseUrl: string;
+  readonly #signingSecret: string;
+
+  constructor({ root, publicBaseUrl, signingSecret }: LocalStorageOptions) {
+    if (!signingSecret) throw new Error('LocalStorage needs a signing secret for its URLs');
+    this.#paths = new LocalPaths(root);
+    this.#publicBaseUrl = publicBaseUrl;
+    this.#signingSecret = signingSecret;
+  }
+
+  async stat(ref: ObjectRef): Promise<ObjectStat> {
+    checkObjectRef(ref);
+    return guard(ref, undefined, async () => {
+      const { handle, stats } = await this.#open(ref);
+      await handle.close();
+      return { size_bytes: stats.size, content_type: contentTypeOf(ref) };
+    });
+  }
+
+  async inspect(ref: ObjectRef, options: StreamOptions = {}): Promise<ObjectInspection> {
+    checkObjectRef(ref);
+    return guard(ref, options.signal, async () => {
+      const { handle } = await this.#open(ref);
+      try {
+        return await inspectStream(handle.createReadStream({ autoClose: false }), options);
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  /** Opens an object for the files route, with the same containment checks as every read. */
+  async read(ref: ObjectRef): Promise<LocalObjectReader> {
+    checkObjectRef(ref);
+    return guard(ref, undefined, async () => {
+      const { handle, stats } = await this.#open(ref);
+      return { size_bytes: stats.size, content_type: contentTypeOf(ref), stream: handle.createReadStream() };
+    });
+  }
+
+  /**
+   * Streams the source into a temporary file next to the destination while hashing it,
+   * fsyncs it, and publishes it with link(2), which unlike rename(2) never replaces an object
+   * that appeared meanwhile. The destination bucket must exist; folders inside it are created.
+   */
+  async copy(
+    from: ObjectRef,
+    to: ObjectRef,
+    expectedSha256: string,
+    options: StreamOptions = {},
+  ): Promise<ObjectInspection> {
+    checkObjectRef(from);
+    checkObjectRef(to);
+    checkExpectedSha256(expectedSha256);
+    const existing = await inspectIfPresent(this, to, options);
+    if (existing) return acceptExisting(existing, expectedSha256, to);
+
+    const { handle: source } = await guard(from, options.signal, () => this.#open(from));
+    try {
+      return await guard(to, options.signal, async () => {
+        const { dir, name } = await this.#paths.preparedLocation(to);
+        const temp = join(dir, `.partial-${randomUUID()}`);
+        try {
+          const copied = await writeNewFile(temp, source, options);
+          if (copied.sha256 !== expectedSha256) throw copyMismatch(to, expectedSha256, copied.sha256);
+          await link(temp, join(dir, name)).catch(async (error: unknown) => {
+            if (errorCode(error) !== 'EEXIST') throw error;
+            // Another writer got there first: its object decides, as if it had been there before.
+            acceptExisting(await this.inspect(to, options), expectedSha256, to);
+          });
+          return copied;
+        } finally {
+          await unlink(temp).catch(() => undefined);
+        }
+      });
+    } finally {
+      await source.close();
+    }
+  }
+
+  async remove(ref: ObjectRef): Promise<void> {
+    checkObjectRef(ref);
+    await guard(ref, undefined, async () => {
+      const { dir, name } = await this.#paths.existingLocation(ref);
+      const file = join(dir, name);
+      // unlink removes a link itself, never its target; a folder is not an object.
+      if ((await lstat(file)).isDirectory()) return;
+      await unlink(file);
+    }).catch((error: unknown) => {
+      if (!(error instanceof StorageError && error.kind === 'not_found')) throw error;
+    });
+  }
+
+  async signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl> {
+    checkSignedUrlOptions(options);
+    // Like Supabase, sign only what exists.
+    await this.stat(ref);
+    const expires = Math.floor(Date.now() / 1000) + options.expiresInSeconds;
+    return {
+      url: signLocalUrl(this.#publicBaseUrl, { ref, expires, download: options.download }, this.#signingSecret),
+      expires_at: new Date(expires * 1000).toISOString(),
+    };
+  }
+
+  async ensureBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    await mkdir(this.#paths.bucketDir(bucket), { recursive: true }).catch((error: unknown) => {
+      throw classifyFsError(error, `bucket ${bucket}`);
+    });
+  }
+
+  /** The checked, real file of an existing object, opened for reading. */
+  async #open(ref: ObjectRef): Promise<{ handle: FileHandle; stats: Stats }> {
+    const handle = await open(await this.#paths.existingFile(ref), READ_FLAGS);
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new StorageError('not_found', `${describeRef(ref)} is not a file`);
+      return { handle, stats };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+}
+
+/** Writes `source` into a new file at `path`, durably, and says what it wrote. */
+async function writeNewFile(path: string, source: FileHandle, options: StreamOptions): Promise<ObjectInspection> {
+  // `wx`: fail rather than write through anything already at this name, link or not.
+  const target = await open(path, 'wx');
+  // The stream owns the file from here; `flush` fsyncs it before closing it.
+  const destination = target.createWriteStream({ flush: true });
+  return inspectStream(source.createReadStream({ autoClose: false }), options, destination);
+}
+
+/** Runs a filesystem operation on `ref`, classifying its failures once; an abort stays an abort. */
+async function guard<T>(ref: ObjectRef, signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw classifyFsError(error, describeRef(ref));
+  }
+}
+
+const contentTypeOf = (ref: ObjectRef): string | null => CONTENT_TYPES.get(extname(ref.path).toLowerCase()) ?? null;

@@ -1,0 +1,158 @@
+import { StorageClient } from '@supabase/storage-js';
+import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
+import { inspectStream } from './inspect-stream.js';
+import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
+import type {
+  ObjectInspection,
+  ObjectRef,
+  ObjectStat,
+  ObjectStorage,
+  SignedUrl,
+  SignedUrlOptions,
+  StreamOptions,
+} from './object-storage.js';
+import { checkSignedUrlOptions } from './signed-url-options.js';
+import { classifySupabaseError } from './supabase-errors.js';
+import { StorageError } from './storage-error.js';
+
+export interface SupabaseStorageOptions {
+  /** `SUPABASE_URL`, the project URL; Storage lives under `/storage/v1`. */
+  url: string;
+  /** `SUPABASE_SERVICE_ROLE_KEY`: buckets are private, only the service reads them. */
+  serviceKey: string;
+}
+
+/** storage-js answers `{ data, error }` instead of throwing. */
+type Answer<T> = { data: T; error: null } | { data: null; error: Error };
+
+/**
+ * Object storage in Supabase Storage. Bytes are only ever streamed: a copy happens on the
+ * server and is then proven by reading it back through SHA-256.
+ *
+ * It uses storage-js's `StorageClient`, the client `createClient` wires up, on its own: on
+ * Node 20 `createClient` throws for want of a global WebSocket (for Realtime, unused here), and
+ * without an auth client no session token can ever replace the service key.
+ */
+export class SupabaseStorage implements ObjectStorage {
+  readonly kind = 'supabase';
+  readonly #storage: StorageClient;
+
+  constructor({ url, serviceKey }: SupabaseStorageOptions) {
+    const storageUrl = new URL('storage/v1', url.endsWith('/') ? url : `${url}/`).href;
+    this.#storage = new StorageClient(storageUrl, { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` });
+  }
+
+  async stat(ref: ObjectRef): Promise<ObjectStat> {
+    checkObjectRef(ref);
+    const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path));
+    // Storage has no size for an object whose upload has not completed.
+    if (typeof info.size !== 'number') throw new StorageError('transient', `${describeRef(ref)} has no size yet`);
+    return { size_bytes: info.size, content_type: info.contentType ?? null };
+  }
+
+  async inspect(ref: ObjectRef, options: StreamOptions = {}): Promise<ObjectInspection> {
+    checkObjectRef(ref);
+    const { signal } = options;
+    const what = describeRef(ref);
+    // `asStream()` hands over the response body unread; `download()` alone would buffer it all.
+    const body = await ask(what, signal, () =>
+      this.#storage.from(ref.bucket).download(ref.path, undefined, { signal }).asStream(),
+    );
+    try {
+      return await inspectStream(body, options);
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw classifySupabaseError(error, what);
+    }
+  }
+
+  /**
+   * A server-side copy, which never overwrites: a destination that already exists answers
+   * Duplicate (409) and is then judged by its own bytes, as it is when the source has gone
+   * since an earlier copy. A fresh copy is read back; if it is not the expected bytes it is
+   * removed. (Should that read fail, the retry finds the copy as an existing destination and
+   * reports a wrong one as a conflict rather than a mismatch.)
+   */
+  async copy(
+    from: ObjectRef,
+    to: ObjectRef,
+    expectedSha256: string,
+    options: StreamOptions = {},
+  ): Promise<ObjectInspection> {
+    checkObjectRef(from);
+    checkObjectRef(to);
+    checkExpectedSha256(expectedSha256);
+    try {
+      await ask(`copy ${describeRef(from)} to ${describeRef(to)}`, options.signal, () =>
+        this.#storage.from(from.bucket).copy(from.path, to.path, { destinationBucket: to.bucket }),
+      );
+    } catch (error) {
+      if (!(error instanceof StorageError && (error.kind === 'conflict' || error.kind === 'not_found'))) throw error;
+      const existing = await inspectIfPresent(this, to, options);
+      if (!existing) throw error;
+      return acceptExisting(existing, expectedSha256, to);
+    }
+    const copied = await this.inspect(to, options);
+    if (copied.sha256 !== expectedSha256) {
+      await this.remove(to);
+      throw copyMismatch(to, expectedSha256, copied.sha256);
+    }
+    return copied;
+  }
+
+  async remove(ref: ObjectRef): Promise<void> {
+    checkObjectRef(ref);
+    // Storage answers a missing object with an empty list of removed ones.
+    await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch(
+      (error: unknown) => {
+        if (!(error instanceof StorageError && error.kind === 'not_found')) throw error;
+      },
+    );
+  }
+
+  async signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl> {
+    checkObjectRef(ref);
+    checkSignedUrlOptions(options);
+    const { expiresInSeconds, download } = options;
+    // Taken before asking, so `expires_at` is never later than the token's own `exp`.
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const { signedUrl } = await ask(describeRef(ref), undefined, () =>
+      this.#storage
+        .from(ref.bucket)
+        .createSignedUrl(ref.path, expiresInSeconds, download === undefined ? undefined : { download }),
+    );
+    return { url: signedUrl, expires_at: new Date((issuedAt + expiresInSeconds) * 1000).toISOString() };
+  }
+
+  async ensureBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    await ask(`bucket ${bucket}`, undefined, () => this.#storage.createBucket(bucket, { public: false })).catch(
+      (error: unknown) => {
+        if (!(error instanceof StorageError && error.kind === 'conflict')) throw error;
+      },
+    );
+  }
+}
+
+/**
+ * Asks storage-js and classifies a failure, thrown or answered, once; an abort stays an abort.
+ * (`NonNullable` undoes the `null` that inference picks up from the failure branch's `data`.)
+ */
+async function ask<T>(
+  what: string,
+  signal: AbortSignal | undefined,
+  request: () => PromiseLike<Answer<NonNullable<T>>>,
+): Promise<NonNullable<T>> {
+  let answer: Answer<NonNullable<T>>;
+  try {
+    answer = await request();
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw classifySupabaseError(error, what);
+  }
+  if (answer.error) {
+    signal?.throwIfAborted();
+    throw classifySupabaseError(answer.error, what);
+  }
+  return answer.data;
+}

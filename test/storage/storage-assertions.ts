@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
+import { StorageError, type StorageErrorKind } from '../../src/storage/storage-error.js';
+
+export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Settles `promise` and returns what it rejected with, failing the test if it resolved. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => expect.fail(`expected a rejection, got ${JSON.stringify(value)}`),
+    (error: unknown) => error,
+  );
+}
+
+export async function expectStorageError(promise: Promise<unknown>, kind: StorageErrorKind): Promise<StorageError> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(StorageError);
+  expect((error as StorageError).kind, (error as Error).message).toBe(kind);
+  return error as StorageError;
+}
