@@ -1,4 +1,4 @@
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import type { Db } from './connect.js';
 import { migrationProvider } from './migrations/index.js';
 
@@ -7,16 +7,13 @@ export class MigrationError extends Error {
 }
 
 /**
- * Applies every pending migration; returns the names applied now. `migrationTableSchema` pins
- * Kysely's bookkeeping tables to one schema: without it Kysely takes a `kysely_migration_lock`
- * in any other schema of the database (another test file's) for its own.
+ * Applies every pending migration; returns the names applied now. Kysely's bookkeeping tables
+ * are pinned to the connection's own schema: unpinned, Kysely takes a `kysely_migration_lock`
+ * it finds in any other schema of the database (another app's, another test's) for its own.
  */
-export async function migrateToLatest(db: Db, options: { migrationTableSchema?: string | undefined } = {}): Promise<string[]> {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider,
-    ...(options.migrationTableSchema ? { migrationTableSchema: options.migrationTableSchema } : {}),
-  });
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: rows[0]?.schema ?? 'public' });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';

@@ -39,7 +39,7 @@ export async function createTestDatabase(kind: 'postgres' | 'pglite' = 'postgres
   await admin.query(`create schema ${schema}`);
   await admin.end();
   const db = await connectDatabase({ databaseUrl: TEST_DATABASE_URL, dataDir: '', schema });
-  await migrateToLatest(db, { migrationTableSchema: schema });
+  await migrateToLatest(db);
   return {
     db,
     url: withSearchPath(TEST_DATABASE_URL, schema),

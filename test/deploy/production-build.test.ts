@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema } from '../../src/config/config.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * What the Dockerfile and docker-compose.yml rely on, checked without a Docker engine: the
+ * production build compiles and bundles, its entry points load as plain Node ESM (no tsx to
+ * paper over CommonJS interop), and the compose file's commands and variables match the code.
+ */
+describe('production build', () => {
+  let outDir: string;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    // Inside the repository, so the compiled files resolve node_modules as dist/ does.
+    outDir = await mkdtemp(path.join(root, '.build-test-'));
+    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root });
+    await run(process.execPath, [path.join(outDir, 'worker/build-bundle.js')], { cwd: root });
+    database = await createTestDatabase();
+  }, 180_000);
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+    await database?.close();
+  });
+
+  const entry = (file: string, env: Record<string, string>) =>
+    run(process.execPath, [path.join(outDir, file)], { cwd: root, env: { PATH: process.env.PATH, ...env } }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+
+  it('prebuilds the workflow bundle next to the worker', () => {
+    expect(existsSync(path.join(outDir, 'workflow-bundle.js'))).toBe(true);
+  });
+
+  it.each(['api/main.js', 'worker/main.js'])('%s starts far enough to explain what it lacks', async (file) => {
+    const { code, stderr } = await entry(file, {});
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/needs .*(DATABASE_URL|TEMPORAL_ADDRESS)/);
+  });
+
+  it('names a bad variable in one line', async () => {
+    const { code, stderr } = await entry('api/main.js', { PORT: 'eighty' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^printready api: Invalid configuration: PORT: /);
+  });
+
+  it('migrates a database with the compiled migrations', async () => {
+    await database.db.schema.dropTable('fulfillment_failures').execute();
+    await database.db.schema.dropTable('final_assets').execute();
+    await database.db.schema.dropTable('order_lines').execute();
+    await database.db.schema.dropTable('preview_jobs').execute();
+    await database.db.schema.dropTable('kysely_migration').execute();
+    const { code, stdout } = await entry('db/migrate-main.js', { DATABASE_URL: database.url! });
+    expect(code).toBe(0);
+    expect(stdout).toContain('applied: 0001_initial');
+  });
+});
+
+describe('docker-compose.yml and Dockerfile', () => {
+  interface Service {
+    command?: string[];
+    environment?: Record<string, string>;
+  }
+
+  it('runs the compiled entry points the build produces', async () => {
+    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const commands = ['api', 'worker', 'migrate'].map((name) => compose.services[name]!.command);
+    expect(commands).toEqual([
+      ['node', 'dist/api/main.js'],
+      ['node', 'dist/worker/main.js'],
+      ['node', 'dist/db/migrate-main.js'],
+    ]);
+    for (const command of commands) {
+      const source = command![1]!.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+      expect(existsSync(path.join(root, source)), source).toBe(true);
+    }
+    const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('CMD ["node", "dist/api/main.js"]');
+    expect(dockerfile).toContain('RUN npm run build');
+  });
+
+  it('sets only variables the config schema knows', async () => {
+    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const known = new Set(Object.keys(configSchema.shape));
+    for (const name of ['api', 'worker', 'migrate']) {
+      const variables = Object.keys(compose.services[name]!.environment ?? {});
+      expect(variables.length, name).toBeGreaterThan(0);
+      expect(variables.filter((variable) => !known.has(variable)), name).toEqual([]);
+    }
+  });
+});
