@@ -2,21 +2,15 @@ import type { Db } from '../db/connect.js';
 import { findFinalAsset, persistFinalAsset as recordFinalAsset } from '../db/repositories/final-assets.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
-import type { ImageContentType, ObjectStorage, StreamOptions } from '../storage/object-storage.js';
+import { IMAGE_EXTENSIONS, type ObjectStorage, type StreamOptions } from '../storage/object-storage.js';
 import type { VerifiedPreview } from './types.js';
-
-const EXTENSIONS: Record<ImageContentType, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-};
 
 /**
  * Where a line's asset lives in the print bucket. Named by its content, so a URL is unique per
  * asset (suppliers cache by URL) and a repeated copy lands on the identical object.
  */
 export const finalAssetPath = (input: FulfillmentInput, preview: VerifiedPreview): string =>
-  `${input.shop_id}/${input.order_line_id}/${preview.sha256}.${EXTENSIONS[preview.content_type]}`;
+  `${input.shop_id}/${input.order_line_id}/${preview.sha256}.${IMAGE_EXTENSIONS[preview.content_type]}`;
 
 /** Copies the verified preview into the print bucket and records it as the line's final asset. */
 export async function persistFinalAsset(

@@ -23,17 +23,13 @@ export class TemporalTimeoutError extends Error {
 }
 
 /**
- * The client's connection failures, classified once: a gRPC status meaning unreachable, a
- * `ServiceError` wrapping one, the lazy connection's "Failed to connect before the deadline",
- * or our own timeout.
+ * The client's connection failures, classified once by gRPC status (never by message): a
+ * status meaning unreachable, a `ServiceError` or other error caused by one, or our own timeout.
  */
 export function isTemporalUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 5 || error === null || typeof error !== 'object') return false;
   if (error instanceof TemporalTimeoutError) return true;
   if (isGrpcServiceError(error)) return UNAVAILABLE_CODES.has(error.code);
-  if (error instanceof Error && /failed to connect|connection (?:refused|closed|reset)|ECONNREFUSED|ETIMEDOUT|ENOTFOUND/i.test(error.message)) {
-    return true;
-  }
   const cause = (error as { cause?: unknown }).cause;
   if (error instanceof ServiceError || cause !== undefined) return isTemporalUnavailable(cause, depth + 1);
   return false;

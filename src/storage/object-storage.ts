@@ -7,6 +7,13 @@ export interface ObjectRef {
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 export type ImageContentType = (typeof IMAGE_TYPES)[number];
 
+/** The file name extension an image type is stored and downloaded under. */
+export const IMAGE_EXTENSIONS: Record<ImageContentType, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+};
+
 export interface ObjectStat {
   size_bytes: number;
   /** The content type the storage holds for the object, when it records one. */

@@ -96,7 +96,6 @@ describe('isTemporalUnavailable', () => {
     expect(isTemporalUnavailable(grpcError(grpcStatus.UNAVAILABLE))).toBe(true);
     expect(isTemporalUnavailable(grpcError(grpcStatus.DEADLINE_EXCEEDED))).toBe(true);
     expect(isTemporalUnavailable(new ServiceError('Failed to start', { cause: grpcError(grpcStatus.UNAVAILABLE) }))).toBe(true);
-    expect(isTemporalUnavailable(new Error('Failed to connect before the deadline'))).toBe(true);
     expect(isTemporalUnavailable(new TemporalTimeoutError('slow'))).toBe(true);
     expect(isTemporalUnavailable(grpcError(grpcStatus.INVALID_ARGUMENT))).toBe(false);
     expect(isTemporalUnavailable(new ServiceError('bad', { cause: grpcError(grpcStatus.PERMISSION_DENIED) }))).toBe(false);

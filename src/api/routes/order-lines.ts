@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { getOrderLineView } from '../../db/repositories/order-lines.js';
 import type { LineKey } from '../../domain/ids.js';
 import { lineStatusViewSchema, type LineStatusView } from '../../domain/line-status.js';
+import { IMAGE_EXTENSIONS, type ImageContentType } from '../../storage/object-storage.js';
 import { StorageError } from '../../storage/storage-error.js';
 import { restartFulfillment } from '../../temporal/start-fulfillment.js';
 import { retrySignal } from '../../workflows/definitions.js';
@@ -43,8 +44,6 @@ const retryResponseSchema = z.object({
   workflow_id: z.string(),
   status: z.literal('retry_requested'),
 });
-
-const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
 /** The line, if the caller may see it; another shop's line is as absent as an unknown one. */
 async function visibleLine(
@@ -118,7 +117,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new ApiError(409, 'asset_not_ready', 'The final asset is not persisted yet', { status: line.status });
       }
       const options = request.body ?? {};
-      const download = options.download ? `${line.order_line_id}.${EXTENSIONS[asset.content_type] ?? 'bin'}` : undefined;
+      const download = options.download ? `${line.order_line_id}.${IMAGE_EXTENSIONS[asset.content_type as ImageContentType] ?? 'bin'}` : undefined;
       let signed;
       try {
         signed = await storage.signedUrl(
