@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLosslessNumber, parse } from 'lossless-json';
-import { opaqueIdSchema, shopifyIdSchema } from '../domain/ids.js';
+import { personalizationIdSchema, shopifyIdSchema } from '../domain/ids.js';
 
 /** The topics that start fulfillment; every other topic is acknowledged and ignored. */
 export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
@@ -88,7 +88,7 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
       ignored.push({ order_line_id: lineId, reason: 'not_personalized' });
     } else if (found.length > 1) {
       ignored.push({ order_line_id: lineId, reason: 'conflicting_personalization_ids' });
-    } else if (!opaqueIdSchema.safeParse(found[0]).success) {
+    } else if (!personalizationIdSchema.safeParse(found[0]).success) {
       ignored.push({ order_line_id: lineId, reason: 'invalid_personalization_id' });
     } else {
       personalized.push({ order_line_id: lineId, personalization_id: found[0]! });

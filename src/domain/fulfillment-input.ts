@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { opaqueIdSchema, shopIdSchema, shopifyIdSchema } from './ids.js';
+import { personalizationIdSchema, shopIdSchema, shopifyIdSchema } from './ids.js';
 
 /** Input of the `FulfillOrderLine` workflow (contract, Workflow). */
 export const fulfillmentInputSchema = z.object({
   shop_id: shopIdSchema,
   order_id: shopifyIdSchema,
   order_line_id: shopifyIdSchema,
-  personalization_id: opaqueIdSchema,
+  personalization_id: personalizationIdSchema,
   webhook_id: z.string().max(200),
   received_at: z.iso.datetime({ offset: true }),
 });

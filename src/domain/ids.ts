@@ -16,6 +16,17 @@ export const opaqueIdSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -');
 
+/**
+ * A buyer's personalization id is untrusted cart input, used only as a lookup key, never in a
+ * path: any printable text is accepted, so an odd one fails its line with preview_not_found
+ * (recorded, with guidance) instead of being dropped at the door.
+ */
+export const personalizationIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be printable text');
+
 export type ShopId = z.infer<typeof shopIdSchema>;
 
 export interface LineKey {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidBucketName, isValidObjectPath } from '../storage/object-key.js';
-import { opaqueIdSchema, shopIdSchema } from './ids.js';
+import { opaqueIdSchema, personalizationIdSchema, shopIdSchema } from './ids.js';
 
 export const PREVIEW_STATUSES = ['ready', 'rendering', 'failed'] as const;
 export type PreviewStatus = (typeof PREVIEW_STATUSES)[number];
@@ -16,7 +16,7 @@ export const bucketSchema = z.string().refine(isValidBucketName, 'must be a buck
 export const previewJobSchema = z
   .object({
     shop_id: shopIdSchema,
-    personalization_id: opaqueIdSchema,
+    personalization_id: personalizationIdSchema,
     job_id: opaqueIdSchema,
     status: z.enum(PREVIEW_STATUSES),
     bucket: bucketSchema.optional(),

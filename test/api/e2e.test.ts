@@ -32,7 +32,7 @@ const orderId = bigId();
 const lineA = bigId(); // personalized, preview ready → persisted
 const lineB = bigId(); // personalized, no preview yet → failed, then fixed and retried
 const lineC = bigId(); // plain: properties null
-const lineD = bigId(); // broken personalization id
+const lineD = bigId(); // an id no generator registers (odd characters): failed, preview_not_found
 const lineE = bigId(); // no properties at all
 const persA = `pers-a-${bigId()}`;
 const persB = `pers-b-${bigId()}`;
@@ -139,10 +139,10 @@ describe('end to end over HTTP', () => {
       accepted: [
         { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'started' },
         { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'started' },
+        { order_line_id: lineD, workflow_id: `${shop}:${lineD}:fulfillment`, status: 'started' },
       ],
       ignored: [
         { order_line_id: lineC, reason: 'not_personalized' },
-        { order_line_id: lineD, reason: 'invalid_personalization_id' },
         { order_line_id: lineE, reason: 'not_personalized' },
       ],
     });
@@ -158,6 +158,7 @@ describe('end to end over HTTP', () => {
     expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
     const failed = await waitForLine(lineB, 'failed');
     expect(failed).toMatchObject({ reason_code: 'preview_not_found', recovery_guidance: recoveryGuidance('preview_not_found'), final_asset: null });
+    expect(await waitForLine(lineD, 'failed')).toMatchObject({ reason_code: 'preview_not_found', personalization_id: 'not a valid id!' });
 
     const notReady = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
     expect(notReady.status).toBe(409);
@@ -223,6 +224,7 @@ describe('end to end over HTTP', () => {
       expect(answer.accepted).toEqual([
         { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'duplicate' },
         { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'duplicate' },
+        { order_line_id: lineD, workflow_id: `${shop}:${lineD}:fulfillment`, status: 'duplicate' },
       ]);
     }
   });

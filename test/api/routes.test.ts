@@ -181,7 +181,7 @@ describe('POST /webhooks/shopify', () => {
       { id: plain, properties: [{ name: 'Colour', value: 'red' }, { name: 'personalization_id', value: '' }] },
       { id: nullProps, properties: null },
       { id: noProps },
-      { id: badId, properties: personalized('../../etc/passwd') },
+      { id: badId, properties: personalized('bad\u0000id') },
       { id: both, properties: [{ name: 'personalization_id', value: 'one' }, { name: '_personalization_id', value: 'two' }] },
     ]);
 

@@ -53,12 +53,14 @@ describe('parseOrderPayload', () => {
         ].join(','),
       ),
     );
-    expect(parsed.personalized).toEqual([{ order_line_id: '16', personalization_id: 'same' }]);
+    expect(parsed.personalized).toEqual([
+      { order_line_id: '14', personalization_id: 'has space' },
+      { order_line_id: '16', personalization_id: 'same' },
+    ]);
     expect(parsed.ignored).toEqual([
       { order_line_id: '11', reason: 'not_personalized' },
       { order_line_id: '12', reason: 'not_personalized' },
       { order_line_id: '13', reason: 'not_personalized' },
-      { order_line_id: '14', reason: 'invalid_personalization_id' },
       { order_line_id: '15', reason: 'invalid_personalization_id' },
       { order_line_id: '16', reason: 'duplicate_line_item' },
       { order_line_id: '-3', reason: 'invalid_line_item_id' },
