@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -66,8 +67,11 @@ async function stopDev({ child }: Running): Promise<number | null> {
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
   expect(code).not.toBe('timeout');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(children.filter(isAlive)).toEqual([]);
+  // Children see their parent go and end within moments (tsx's esbuild service, for one).
+  for (let waited = 0; waited < 10_000 && children.some(isAlive); waited += 200) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect(children.filter(isAlive).map(describeProcess)).toEqual([]);
   return code === 'timeout' ? null : code;
 }
 
@@ -90,10 +94,18 @@ async function childPids(pid: number): Promise<number[]> {
   return [...tree];
 }
 
+function describeProcess(pid: number): string {
+  try {
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`;
+  } catch {
+    return String(pid);
+  }
+}
+
+/** Running, or stopped; a zombie (exited, not yet reaped by anyone) counts as gone. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
   } catch {
     return false;
   }
