@@ -1,12 +1,72 @@
 import { defineConfig } from 'vitest/config';
 
+/** Every test file sees its apps' logs and responses captured for the secrets scan. */
+const shared = {
+  // The Temporal native worker crashes under worker threads once two files load it.
+  pool: 'forks' as const,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  setupFiles: ['test/support/capture-setup.ts'],
+};
+
+const capture = 'test/support/capture-global-setup.ts';
+const temporal = 'test/global-setup.ts';
+
+/**
+ * Groups that run one after the other (`groupOrder`):
+ *
+ * 0. `unit`: the unit, API and workflow tests, on the run's Temporal dev server.
+ * 1. `faults`: the fault scenarios of `test/faults`, which cause crashes and outages for real.
+ *    They spend most of their time waiting for timeouts, so two files run at once, on a dev
+ *    server of their own.
+ * 2. `burst`: 2,000 lines through the intake and the workflows; alone, since it measures.
+ * 3. `secrets`: the scan of everything every test above logged and answered.
+ *
+ * `npm run test:faults` runs groups 1 to 3 only.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    // The Temporal native worker crashes under worker threads once two files load it.
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/faults/**'],
+          globalSetup: [capture, temporal],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          exclude: ['test/faults/burst.test.ts', 'test/faults/secrets.scan.test.ts'],
+          globalSetup: [capture, temporal],
+          sequence: { groupOrder: 1 },
+          maxWorkers: 2,
+          testTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'burst',
+          include: ['test/faults/burst.test.ts'],
+          globalSetup: [capture],
+          sequence: { groupOrder: 2 },
+          testTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'secrets',
+          include: ['test/faults/secrets.scan.test.ts'],
+          globalSetup: [capture],
+          sequence: { groupOrder: 3 },
+        },
+      },
+    ],
   },
 });

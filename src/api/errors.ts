@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { redactUrl } from './logging.js';
 
 /**
@@ -112,6 +113,9 @@ export function toErrorResponse(error: unknown, request: FastifyRequest): { stat
   }
   if (isResponseSerializationError(error)) {
     return { status: 500, body: envelope('internal_error', 'Internal error'), headers: {} };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, body: envelope('not_ready', 'The database is not reachable right now; retry later'), headers: {} };
   }
   const fastifyError = error as Partial<FastifyError> | undefined;
   // Only Fastify's own client errors (FST_* codes, and the JSON parser's SyntaxError) speak for

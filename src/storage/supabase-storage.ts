@@ -1,5 +1,6 @@
 import { StorageClient } from '@supabase/storage-js';
 import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
+import { idleTimeoutFetch } from './idle-timeout-fetch.js';
 import { inspectStream } from './inspect-stream.js';
 import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
 import type {
@@ -20,7 +21,14 @@ export interface SupabaseStorageOptions {
   url: string;
   /** `SUPABASE_SERVICE_ROLE_KEY`: buckets are private, only the service reads them. */
   serviceKey: string;
+  /**
+   * How long storage may stay silent (no response yet, or no bytes of a body) before a request
+   * fails as transient and is retried. Below the activities' 30 s heartbeat timeout.
+   */
+  idleTimeoutMs?: number;
 }
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 
 /** storage-js answers `{ data, error }` instead of throwing. */
 type Answer<T> = { data: T; error: null } | { data: null; error: Error };
@@ -37,9 +45,13 @@ export class SupabaseStorage implements ObjectStorage {
   readonly kind = 'supabase';
   readonly #storage: StorageClient;
 
-  constructor({ url, serviceKey }: SupabaseStorageOptions) {
+  constructor({ url, serviceKey, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: SupabaseStorageOptions) {
     const storageUrl = new URL('storage/v1', url.endsWith('/') ? url : `${url}/`).href;
-    this.#storage = new StorageClient(storageUrl, { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` });
+    this.#storage = new StorageClient(
+      storageUrl,
+      { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` },
+      idleTimeoutFetch(idleTimeoutMs),
+    );
   }
 
   async stat(ref: ObjectRef): Promise<ObjectStat> {

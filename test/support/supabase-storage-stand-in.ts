@@ -41,7 +41,7 @@ export type RequestMatch = (request: StandInRequest) => boolean;
 
 type Fault =
   | { kind: 'fail'; status: number; body: unknown }
-  | { kind: 'reset'; afterBytes: number | undefined }
+  | { kind: 'reset'; afterBytes: number | undefined; stall?: boolean }
   | { kind: 'delay'; ms: number };
 
 interface QueuedFault {
@@ -161,6 +161,14 @@ export class SupabaseStorageStandIn {
     this.#queue(count, { kind: 'reset', afterBytes: options.afterBytes }, options.match);
   }
 
+  /**
+   * Sends `afterBytes` of the next `count` matching downloads and then nothing more, leaving the
+   * connection open (a transfer that stalls without an error), until the client gives up.
+   */
+  stallNext(count: number, options: { afterBytes: number; match?: RequestMatch }): void {
+    this.#queue(count, { kind: 'reset', afterBytes: options.afterBytes, stall: true }, options.match);
+  }
+
   /** Holds the next `count` matching requests for `ms` before answering them. */
   delayNext(count: number, ms: number, options: { match?: RequestMatch } = {}): void {
     this.#queue(count, { kind: 'delay', ms }, options.match);
@@ -225,12 +233,13 @@ export class SupabaseStorageStandIn {
       return;
     }
     const resetAfter = fault?.kind === 'reset' ? fault.afterBytes : undefined;
+    const stall = fault?.kind === 'reset' && fault.stall === true;
     try {
       if (!url.pathname.startsWith(`${STORAGE_PREFIX}/`)) {
         // The gateway's answer for a path no service owns.
         return sendBody(res, 404, { message: 'no Route matched with those values' });
       }
-      await this.#route(req, res, request, url.searchParams, resetAfter);
+      await this.#route(req, res, request, url.searchParams, resetAfter, stall);
     } catch (error) {
       req.resume();
       const failure = error instanceof StorageApiFailure ? error : failures.internal();
@@ -245,6 +254,7 @@ export class SupabaseStorageStandIn {
     { method, path }: StandInRequest,
     query: URLSearchParams,
     resetAfter: number | undefined,
+    stall = false,
   ): Promise<void> {
     const object = OBJECT_ROUTE.exec(path);
     const [, area, rawBucket, rawKey] = object ?? [];
@@ -264,12 +274,12 @@ export class SupabaseStorageStandIn {
     if (rawBucket !== undefined && rawKey !== undefined) {
       const bucket = decode(rawBucket);
       const key = decode(rawKey);
-      if (method === 'GET' && area === 'sign') return this.#getSigned(req, res, bucket, key, query, resetAfter);
+      if (method === 'GET' && area === 'sign') return this.#getSigned(req, res, bucket, key, query, resetAfter, stall);
       this.#checkAllowed(bucket);
       if (method === 'POST' && area === 'sign') return this.#sign(res, bucket, key, await readJson(req));
       if (method === 'GET' && area?.startsWith('info')) return this.#info(res, bucket, key);
       if (method === 'GET' && (area === undefined || area === 'authenticated')) {
-        return this.#download(req, res, this.#find(bucket, key), { download: query.get('download'), resetAfter });
+        return this.#download(req, res, this.#find(bucket, key), { download: query.get('download'), resetAfter, stall });
       }
       if ((method === 'POST' || method === 'PUT') && area === undefined) {
         return this.#upload(req, res, bucket, key, method);
@@ -465,6 +475,7 @@ export class SupabaseStorageStandIn {
     key: string,
     query: URLSearchParams,
     resetAfter: number | undefined,
+    stall = false,
   ): Promise<void> {
     const token = query.get('token');
     if (!token) throw failures.invalidRequest("querystring must have required property 'token'");
@@ -478,14 +489,14 @@ export class SupabaseStorageStandIn {
     const object = this.#buckets.get(bucketId)?.objects.get(key);
     if (!object) throw failures.noSuchKey();
     const expires = new Date(Number(payload.exp) * 1000).toUTCString();
-    await this.#download(req, res, object, { download: query.get('download'), resetAfter, expires });
+    await this.#download(req, res, object, { download: query.get('download'), resetAfter, stall, expires });
   }
 
   async #download(
     req: IncomingMessage,
     res: ServerResponse,
     object: StoredObject,
-    options: { download: string | null; resetAfter: number | undefined; expires?: string },
+    options: { download: string | null; resetAfter: number | undefined; stall?: boolean; expires?: string },
   ): Promise<void> {
     const range = parseRange(req.headers.range, object.size);
     if (range === 'unsatisfiable') {
@@ -510,7 +521,8 @@ export class SupabaseStorageStandIn {
     const length = end - start + 1;
     const sent = options.resetAfter === undefined ? length : Math.min(options.resetAfter, length);
     if (sent > 0) await pipeline(createReadStream(object.file, { start, end: start + sent - 1 }), res, { end: false });
-    if (sent < length) res.destroy();
+    if (sent < length && options.stall) await new Promise((resolve) => res.once('close', resolve));
+    else if (sent < length) res.destroy();
     else res.end();
   }
 

@@ -42,15 +42,21 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
           201: previewJobResponseSchema.describe('Created, or its state changed'),
           400: failure('invalid_request'),
           401: failure('unauthorized'),
-          403: failure("forbidden: the token's scope is another shop"),
+          403: failure("forbidden: the token's scope is another shop, or a merchant's path is not under its shop_id/"),
           409: failure('preview_conflict: another job id, or another object for a ready job'),
         },
       },
     },
     async (request, reply) => {
       const job = request.body;
-      if (!canAccessShop(principalOf(request), job.shop_id)) {
+      const principal = principalOf(request);
+      if (!canAccessShop(principal, job.shop_id)) {
         throw new ApiError(403, 'forbidden', 'This token may not write for that shop');
+      }
+      // The object is copied into this shop's print bucket and handed out by signed URL: a
+      // merchant may only name its own shop's objects, or it could read another shop's.
+      if (principal.scope !== '*' && job.path !== undefined && !job.path.startsWith(`${job.shop_id}/`)) {
+        throw new ApiError(403, 'forbidden', `A merchant token may only hand off previews stored under ${job.shop_id}/`);
       }
       bindLogContext(request, reply, { shop_id: job.shop_id, personalization_id: job.personalization_id });
 

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from '../../db/errors.js';
 import { registerOrderLines } from '../../db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../../domain/fulfillment-input.js';
 import { shopIdSchema } from '../../domain/ids.js';
@@ -103,8 +104,12 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         webhook_id: webhookId,
         received_at: receivedAt,
       }));
-      // One insert: the status route knows the lines before any workflow runs.
-      await registerOrderLines(db, inputs);
+      // One insert: the status route knows the lines before any workflow runs. Each workflow
+      // registers its own line too, so a database outage does not turn Shopify's delivery away.
+      await registerOrderLines(db, inputs).catch((error: unknown) => {
+        if (!isDatabaseUnavailable(error)) throw error;
+        request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
+      });
       // All at once, and all settled before answering: no start is left running behind a 503.
       const settled =
         inputs.length === 0

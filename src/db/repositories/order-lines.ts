@@ -17,14 +17,18 @@ export const orderLineValues = (line: OrderLineIdentity) => ({
   workflow_id: fulfillmentWorkflowId(line),
 });
 
+/** Rows per insert: a statement takes at most 65,535 parameters, and an order can be large. */
+const REGISTER_BATCH = 1_000;
+
 /** Intake: makes the lines visible at once; a line already known keeps its state. */
 export async function registerOrderLines(db: Db, lines: OrderLineIdentity[]): Promise<void> {
-  if (lines.length === 0) return;
-  await db
-    .insertInto('order_lines')
-    .values(lines.map((line) => ({ ...orderLineValues(line), status: 'processing' as const })))
-    .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
-    .execute();
+  for (let start = 0; start < lines.length; start += REGISTER_BATCH) {
+    await db
+      .insertInto('order_lines')
+      .values(lines.slice(start, start + REGISTER_BATCH).map((line) => ({ ...orderLineValues(line), status: 'processing' as const })))
+      .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
+      .execute();
+  }
 }
 
 /**
@@ -47,21 +51,44 @@ export async function setLineWorking(
     .execute();
 }
 
+/** The line and its final asset, in one round trip. */
 export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatusView | undefined> {
-  const line = await db
+  const row = await db
     .selectFrom('order_lines')
-    .selectAll()
-    .where('shop_id', '=', key.shop_id)
-    .where('order_line_id', '=', key.order_line_id)
+    .leftJoin('final_assets', (join) =>
+      join
+        .onRef('final_assets.shop_id', '=', 'order_lines.shop_id')
+        .onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
+    )
+    .selectAll('order_lines')
+    .select([
+      'final_assets.bucket as asset_bucket',
+      'final_assets.path as asset_path',
+      'final_assets.sha256 as asset_sha256',
+      'final_assets.size_bytes as asset_size_bytes',
+      'final_assets.content_type as asset_content_type',
+      'final_assets.width as asset_width',
+      'final_assets.height as asset_height',
+    ])
+    .where('order_lines.shop_id', '=', key.shop_id)
+    .where('order_lines.order_line_id', '=', key.order_line_id)
     .executeTakeFirst();
-  if (!line) return undefined;
-  const asset = await db
-    .selectFrom('final_assets')
-    .selectAll()
-    .where('shop_id', '=', key.shop_id)
-    .where('order_line_id', '=', key.order_line_id)
-    .executeTakeFirst();
-  return toLineStatusView(line, asset ?? null);
+  if (!row) return undefined;
+  const { asset_bucket, asset_path, asset_sha256, asset_size_bytes, asset_content_type, asset_width, asset_height, ...line } = row;
+  const view = toLineStatusView(line, null);
+  if (asset_sha256 === null) return view;
+  return {
+    ...view,
+    final_asset: {
+      bucket: asset_bucket!,
+      path: asset_path!,
+      sha256: asset_sha256,
+      size_bytes: Number(asset_size_bytes),
+      content_type: asset_content_type!,
+      width: asset_width!,
+      height: asset_height!,
+    },
+  };
 }
 
 export function toFinalAsset(row: FinalAssetRow): FinalAsset {

@@ -1,0 +1,67 @@
+import { Agent, request } from 'node:http';
+import { percentile } from './stats.js';
+
+/**
+ * A closed-loop load generator on node:http (llhttp, keep-alive), for what autocannon does
+ * poorly: large bodies (its JS parser costs ~15 ms of CPU per MiB here, so it, not the server,
+ * would be measured) and steps that use the previous answer (issue a URL, then fetch it).
+ */
+export interface HttpAnswer {
+  status: number;
+  /** The body when `collect` was asked for; otherwise only counted. */
+  body: Buffer | null;
+  bytes: number;
+}
+
+export function httpCall(
+  agent: Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; collect?: boolean } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (options.collect) chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: options.collect ? Buffer.concat(chunks) : null, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export interface LoopResult {
+  iterations: number;
+  elapsedS: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** `iterations` runs of `step` over `connections` keep-alive connections, each connection one loop. */
+export async function closedLoop(connections: number, iterations: number, step: (agent: Agent) => Promise<void>): Promise<LoopResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  let started = 0;
+  const begin = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (started < iterations) {
+          started++;
+          const sent = performance.now();
+          await step(agent);
+          latencies.push(performance.now() - sent);
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  const elapsedS = (performance.now() - begin) / 1000;
+  return { iterations, elapsedS, perSecond: iterations / elapsedS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}

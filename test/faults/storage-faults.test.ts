@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLineFailures } from '../../src/db/repositories/failures.js';
+import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
+import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
+import { makePng } from '../support/images.js';
+import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
+import { sha256 } from './fixtures.js';
+
+/**
+ * Supabase Storage misbehaving for real, over HTTP, under the real workflow and worker: a
+ * request that never gets an answer, a download that stops mid-way with the connection open,
+ * and several seconds of 5xx answers followed by reset connections. Each heals by retrying,
+ * quickly, with nothing recorded as a failure. (Short 5xx bursts, single resets, AccessDenied
+ * and a permanent 404 are in test/workflows/fulfill-order-line.supabase.test.ts.)
+ */
+const IDLE_TIMEOUT_MS = 2_000;
+
+let standIn: SupabaseStorageStandIn;
+let harness: FulfillmentHarness;
+
+beforeAll(async () => {
+  standIn = await SupabaseStorageStandIn.start();
+  harness = await FulfillmentHarness.start({
+    storage: {
+      storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, idleTimeoutMs: IDLE_TIMEOUT_MS }),
+      put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
+    },
+  });
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await standIn?.close();
+});
+
+async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array): Promise<string> {
+  const path = `${line.shop_id}/${line.personalization_id}.png`;
+  await harness.put(PREVIEW_BUCKET, path, bytes);
+  await recordPreviewJob(
+    harness.db,
+    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path },
+    PREVIEW_BUCKET,
+  );
+  return path;
+}
+
+/** Runs the line to its end and says how long it took. */
+async function fulfil(line: FulfillmentInput) {
+  const started = Date.now();
+  const { workflow_id } = await harness.start(line);
+  const result = await harness.handle(workflow_id).result();
+  return { result, seconds: (Date.now() - started) / 1000 };
+}
+
+const on = (path: string, method?: string) => (request: StandInRequest) =>
+  request.path.includes(path) && (method === undefined || request.method === method);
+
+describe('Supabase Storage faults', () => {
+  it('gives up on a request that is never answered, and retries it at once', async () => {
+    const line = newLine();
+    const png = makePng(40, 30);
+    const path = await givenReadyPreview(line, png);
+    // The preview's metadata request and the copy into the print bucket each hang once, far
+    // longer than the heartbeat timeout (30 s) and the test.
+    standIn.delayNext(1, 120_000, { match: on(`/object/info/${PREVIEW_BUCKET}/${path}`) });
+    standIn.delayNext(1, 120_000, { match: on('/object/copy', 'POST') });
+
+    const { result, seconds } = await fulfil(line);
+    console.log(`storage hanging twice (idle timeout ${IDLE_TIMEOUT_MS} ms): line persisted in ${seconds.toFixed(1)} s`);
+    expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png) } });
+    expect(seconds).toBeLessThan(15);
+    expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toEqual([]);
+  });
+
+  it('gives up on a download that stalls mid-way, and retries it', async () => {
+    const line = newLine();
+    const png = makePng(600, 600, [10, 200, 90]);
+    const path = await givenReadyPreview(line, png);
+    standIn.stallNext(1, { afterBytes: 100, match: on(`/object/${PREVIEW_BUCKET}/${path}`, 'GET') });
+    standIn.stallNext(1, { afterBytes: 100, match: on(`/object/${PRINT_BUCKET}/`, 'GET') });
+
+    const { result, seconds } = await fulfil(line);
+    console.log(`downloads stalling twice: line persisted in ${seconds.toFixed(1)} s`);
+    expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png), width: 600, height: 600 } });
+    expect(seconds).toBeLessThan(15);
+    const copy = await standIn.readObject({ bucket: PRINT_BUCKET, path: result.final_asset!.path });
+    expect(copy && sha256(copy)).toBe(sha256(png));
+  });
+
+  it('waits out 5 s of 503s and then 5 s of reset connections', async () => {
+    const line = newLine();
+    const png = makePng(50, 20);
+    await givenReadyPreview(line, png);
+    const start = Date.now();
+    const failing = () => Date.now() - start < 5_000;
+    const resetting = () => !failing() && Date.now() - start < 10_000;
+    const before = standIn.requests.length;
+    let count = 0;
+    // Every other failing request gets the gateway's HTML page instead of storage's JSON.
+    standIn.failNext(Number.MAX_SAFE_INTEGER, { status: 503, match: () => failing() && count++ % 2 === 0 });
+    standIn.failNext(Number.MAX_SAFE_INTEGER, { status: 502, body: '<html><body>Bad gateway</body></html>', match: failing });
+    standIn.resetNext(Number.MAX_SAFE_INTEGER, { match: resetting });
+
+    const { result, seconds } = await fulfil(line);
+    const requests = standIn.requests.length - before;
+    console.log(`storage unavailable 10 s (503, then resets): line persisted in ${seconds.toFixed(1)} s after ${requests} storage requests`);
+    expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png) } });
+    expect(seconds).toBeGreaterThanOrEqual(10);
+    expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toEqual([]);
+    const assets = await harness.db.selectFrom('final_assets').selectAll().where('order_line_id', '=', line.order_line_id).execute();
+    expect(assets).toHaveLength(1);
+  });
+});

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findFinalAsset } from '../../src/db/repositories/final-assets.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
+import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { makePng } from '../support/images.js';
+import { PostHogStandIn } from '../support/posthog-stand-in.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
+import {
+  eventually,
+  givenReadyPreview,
+  lineFolder,
+  listFiles,
+  newLine,
+  PREVIEW_BUCKET,
+  PRINT_BUCKET,
+  recordReady,
+  resultsOf,
+  sha256File,
+  uniqueShop,
+  writeLargePng,
+} from './fixtures.js';
+
+/**
+ * `kill -9` of the worker process while some lines are in the middle of copying a large preview
+ * into the print bucket and others have copied theirs and are recording it (their transaction
+ * held open by the database proxy at the final_assets insert). A new worker finishes every line:
+ * exactly one asset row, one object in the print bucket and one `fulfillment.asset.persisted`
+ * event per line.
+ */
+const SMALL_LINES = 4;
+const LARGE_LINES = 2;
+const LARGE_MIB = 256;
+
+let database: TestDatabase;
+let proxy: TcpProxy;
+let posthog: PostHogStandIn;
+let client: Client;
+let dataDir: string;
+let storageRoot: string;
+let env: WorkerProcessEnv;
+
+const shop = uniqueShop('crash');
+const small: FulfillmentInput[] = Array.from({ length: SMALL_LINES }, () => newLine(shop));
+const large: FulfillmentInput[] = Array.from({ length: LARGE_LINES }, () => newLine(shop));
+const lines = [...small, ...large];
+const expectedSha = new Map<string, string>();
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const postgres = new URL(TEST_DATABASE_URL);
+  proxy = await TcpProxy.start({ host: postgres.hostname, port: Number(postgres.port || 5432) });
+  posthog = await PostHogStandIn.start();
+  client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'printready-crash-'));
+  storageRoot = path.join(dataDir, 'storage');
+  const signingSecret = randomBytes(32).toString('hex');
+  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret });
+  await storage.ensureBucket(PREVIEW_BUCKET);
+  await storage.ensureBucket(PRINT_BUCKET);
+  env = {
+    DATABASE_URL: proxy.url(database.url!),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `crash-${randomBytes(6).toString('hex')}`,
+    DATA_DIR: dataDir,
+    LOCAL_SIGNING_SECRET: signingSecret,
+    POSTHOG_API_KEY: `phc_${randomBytes(12).toString('hex')}`,
+    POSTHOG_HOST: posthog.host,
+  };
+
+  for (const [index, line] of small.entries()) {
+    expectedSha.set(line.order_line_id, await givenReadyPreview(database.db, storageRoot, line, makePng(64 + index, 48)));
+  }
+  for (const line of large) {
+    const key = `${line.shop_id}/${line.personalization_id}.png`;
+    expectedSha.set(line.order_line_id, await writeLargePng(path.join(storageRoot, PREVIEW_BUCKET, key), LARGE_MIB));
+    await recordReady(database.db, line, key);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await killAll();
+  await client?.connection.close();
+  await posthog?.close();
+  await proxy?.close();
+  await database?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Temporary files of copies in progress in a line's print folder. */
+const partialsOf = async (line: FulfillmentInput): Promise<string[]> =>
+  (await listFiles(lineFolder(storageRoot, line))).filter((name) => name.startsWith('.partial-'));
+
+const nonEmpty = async (folder: string, names: string[]): Promise<boolean> => {
+  for (const name of names) {
+    if ((await stat(path.join(folder, name)).catch(() => null))?.size) return true;
+  }
+  return false;
+};
+
+describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
+  let first: Spawned;
+  let second: Spawned;
+
+  it('is caught with lines copying and lines recording', async () => {
+    first = await startWorkerProcess('crash-worker-1', env);
+    const workerPid = await first.commandPid();
+    const idle = await memoryOf(workerPid);
+    // Any line that reaches the final_assets insert stops there, its transaction open.
+    proxy.holdWhen('insert into "final_assets"');
+    for (const line of lines) expect((await startFulfillment(client, env.TEMPORAL_TASK_QUEUE, line)).status).toBe('started');
+
+    await proxy.waitForHeld(SMALL_LINES, 60_000);
+    // Killed the moment a large preview is being written into the print bucket.
+    let memory = await memoryOf(workerPid);
+    await eventually(
+      async () => {
+        memory = await memoryOf(workerPid);
+        for (const line of large) {
+          if (await nonEmpty(lineFolder(storageRoot, line), await partialsOf(line))) return true;
+        }
+        return undefined;
+      },
+      'a large line mid-copy',
+      60_000,
+      5,
+    );
+    const recording = proxy.held;
+    await first.kill();
+    proxy.release();
+
+    // Where each line was: copying (only a partial file), or recording (the object is in the
+    // print bucket, its asset row is not in the database).
+    const copying: FulfillmentInput[] = [];
+    const persisting: FulfillmentInput[] = [];
+    for (const line of lines) {
+      const files = await listFiles(lineFolder(storageRoot, line));
+      const row = await findFinalAsset(database.db, line);
+      if (!row && files.length > 0 && files.every((name) => name.startsWith('.partial-'))) copying.push(line);
+      if (!row && files.includes(`${expectedSha.get(line.order_line_id)}.png`)) persisting.push(line);
+    }
+    console.log(
+      `worker killed (SIGKILL) with ${persisting.length} lines mid-persist (${recording} held in their transaction) and ` +
+        `${copying.length} mid-copy of a ${LARGE_MIB} MiB preview; its RSS then: ${memory.rss_mib} MiB (idle ${idle.rss_mib} MiB)`,
+    );
+    expect(copying.length).toBeGreaterThanOrEqual(1);
+    expect(persisting.length).toBeGreaterThanOrEqual(SMALL_LINES);
+    expect(persisting).toEqual(expect.arrayContaining(small));
+  });
+
+  it('lets a new worker finish every line, each exactly once', async () => {
+    const started = Date.now();
+    second = await startWorkerProcess('crash-worker-2', env);
+    const results = await resultsOf(client, lines);
+    console.log(`all ${lines.length} lines persisted ${((Date.now() - started) / 1000).toFixed(1)} s after the kill (activity heartbeat timeout 30 s)`);
+
+    for (const [index, line] of lines.entries()) {
+      const sha = expectedSha.get(line.order_line_id)!;
+      expect(results[index]).toMatchObject({ status: 'persisted', final_asset: { sha256: sha } });
+
+      const rows = await database.db
+        .selectFrom('final_assets')
+        .selectAll()
+        .where('shop_id', '=', shop)
+        .where('order_line_id', '=', line.order_line_id)
+        .execute();
+      expect(rows).toHaveLength(1);
+
+      const objects = await listFiles(lineFolder(storageRoot, line));
+      expect(objects, `print folder of line ${line.order_line_id}`).toEqual([`${sha}.png`]);
+      expect(await sha256File(path.join(lineFolder(storageRoot, line), objects[0]!))).toBe(sha);
+    }
+    expect(await listFiles(path.join(storageRoot, PRINT_BUCKET, shop))).toHaveLength(lines.length);
+
+    const persistedEvents = () =>
+      posthog.uniqueByUuid().filter((event) => event.event === 'fulfillment.asset.persisted' && event.properties['shop_id'] === shop);
+    await eventually(async () => (persistedEvents().length >= lines.length ? true : undefined), 'persisted events', 10_000);
+    const perLine = new Map<string, number>();
+    for (const event of persistedEvents()) {
+      const id = String(event.properties['order_line_id']);
+      perLine.set(id, (perLine.get(id) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(perLine)).toEqual(Object.fromEntries(lines.map((line) => [line.order_line_id, 1])));
+
+    const memory = await memoryOf(await second.commandPid());
+    console.log(`second worker after copying ${LARGE_LINES} × ${LARGE_MIB} MiB: RSS ${memory.rss_mib} MiB, peak ${memory.peak_rss_mib} MiB`);
+    await second.stop();
+    expect(second.alive).toBe(false);
+  });
+});
