@@ -1,8 +1,8 @@
-import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
+
+export { freePort } from '../support/ports.js';
 
 /** Credentials of a test file: fresh random values, so a leak into a log line is unmistakable. */
 export function testCredentials() {
@@ -63,14 +63,6 @@ export function bigId(): string {
 
 export { sampleOrderPayload as orderPayload, type LineSpec } from '../../src/demo/sample-order.js';
 
-/** A port nothing listens on (for an unreachable Temporal) or free to listen on next. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export const personalized = (id: string, key = '_personalization_id') => [
   { name: 'Engraving', value: 'For Ada' },

@@ -1,17 +1,11 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 import { Spawned } from './child-processes.js';
+import { freePort } from './ports.js';
 
-/** A port free right now on 127.0.0.1 (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
+
 
 /**
  * A Temporal dev server of a test's own, from the installed CLI, persisted in `dbFile` so it can
