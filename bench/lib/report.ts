@@ -11,6 +11,8 @@ export interface Row {
   baseline: number[] | null;
   target: Target | null;
   note?: string;
+  /** Anything else worth keeping in the JSON (CPU per component, sizes). */
+  details?: Record<string, unknown>;
 }
 
 export interface SummarizedRow extends Row {

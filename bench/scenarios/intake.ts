@@ -6,11 +6,12 @@ import { shopFor } from '../lib/ids.js';
 import { fire, type LoadResult } from '../lib/load.js';
 import { freePort } from '../lib/ports.js';
 import type { Row } from '../lib/report.js';
-import { percentile } from '../lib/stats.js';
+import { cpuDelta, sampleCpu, type CpuSample } from '../lib/cpu.js';
+import { median, percentile } from '../lib/stats.js';
 import { FULFILL_ORDER_LINE } from '../../src/workflows/definitions.js';
 
 /** How long each measured run should last, about (sized from the warm-up's speed). */
-const RUN_SECONDS = 5;
+const RUN_SECONDS = 4;
 
 /** Deliveries answered 200 per second (a 503 is work Shopify has to send again). */
 const acceptedPerS = (run: LoadResult): number => (run.requests - run.non2xx) / run.elapsedS;
@@ -18,7 +19,8 @@ const acceptedPerS = (run: LoadResult): number => (run.requests - run.non2xx) / 
 /**
  * Scenario 1, intake: signed `orders/create` deliveries through the real Fastify app (listening,
  * real Temporal, real database) against the same number of bare `client.workflow.start` calls
- * at the same concurrency, from the same kind of process, to the same Temporal server.
+ * at the same concurrency (grouped like the deliveries' lines), made by the same API process
+ * with its own Temporal client, to the same Temporal server.
  *
  * No worker runs: the workflows stay pending on a task queue of their own that nobody polls
  * (a worker would compete for the 2 cores and blur what intake costs). The dev server is
@@ -34,12 +36,14 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
     storageRoot: await newStorageRoot(ctx, 'intake'),
     api: { port },
   });
+  const pids = { api: (app.info as { pid: number }).pid };
   const shop = shopFor('intake');
   const baselineShop = shopFor('intake-baseline');
   const rows: Row[] = [];
   try {
+    const url = `http://127.0.0.1:${port}`;
     const viaApi = (deliveries: number, lines: number, connections: number) =>
-      sendDeliveries(`http://127.0.0.1:${port}`, shop, deliveries, lines, connections);
+      sendDeliveries(url, signDeliveries(shop, deliveries, lines, connections), connections);
     const direct = (units: number, perUnit: number, concurrency: number) =>
       app.call<StartWorkflowsResult>('startWorkflows', {
         shop: baselineShop,
@@ -64,16 +68,28 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
         const label = `intake ${lines} line${lines > 1 ? 's' : ''}/delivery, c${concurrency}`;
         const api: LoadResult[] = [];
         const base: StartWorkflowsResult[] = [];
+        const cpu: { printready: CpuSample[]; baseline: CpuSample[] } = { printready: [], baseline: [] };
+        /** CPU ms per line of each component during `run`. */
+        const measured = async <T>(into: CpuSample[], run: () => Promise<T>): Promise<T> => {
+          const before = await sampleCpu(pids);
+          const result = await run();
+          const used = cpuDelta(before, await sampleCpu(pids));
+          into.push(Object.fromEntries(Object.entries(used).map(([key, s]) => [key, Math.round(((s * 1000) / (deliveries * lines)) * 100) / 100])));
+          return result;
+        };
         for (let rep = 0; rep < ctx.reps; rep++) {
-          base.push(await direct(deliveries, lines, concurrency));
-          const result = await viaApi(deliveries, lines, concurrency);
+          base.push(await measured(cpu.baseline, () => direct(deliveries, lines, concurrency)));
+          // Signed before the clock (and the CPU count) starts.
+          const signed = signDeliveries(shop, deliveries, lines, concurrency);
+          const result = await measured(cpu.printready, () => sendDeliveries(url, signed, concurrency));
           if (result.errors > 0) throw new Error(`${label}: ${result.errors} connection errors or timeouts`);
           api.push(result);
           const last = base.at(-1)!;
           ctx.log(
             `  ${label} rep ${rep + 1} (${deliveries} deliveries): api ${(acceptedPerS(result) * lines).toFixed(0)} lines/s ` +
               `p99 ${result.p99} ms${result.non2xx ? ` (${result.non2xx} answered 503)` : ''}; ` +
-              `direct ${((deliveries * lines) / (last.elapsedMs / 1000)).toFixed(0)} lines/s p99 ${percentile(last.latenciesMs, 99).toFixed(0)} ms`,
+              `direct ${((deliveries * lines) / (last.elapsedMs / 1000)).toFixed(0)} lines/s p99 ${percentile(last.latenciesMs, 99).toFixed(0)} ms; ` +
+              `cpu ms/line api ${JSON.stringify(cpu.printready.at(-1))} direct ${JSON.stringify(cpu.baseline.at(-1))}`,
           );
         }
         const baseLinesPerS = base.map((run) => (deliveries * lines) / (run.elapsedMs / 1000));
@@ -84,6 +100,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
             printready: api.map((run) => acceptedPerS(run) * lines),
             baseline: baseLinesPerS,
             target: { kind: 'ratio_at_least', value: 0.8 },
+            details: { deliveries, cpu_ms_per_line: cpu },
           },
           {
             scenario: label,
@@ -107,6 +124,27 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
             target: concurrency === 50 ? { kind: 'below', value: 50 } : null,
           },
         );
+        if (lines === 1 && concurrency === 50) {
+          // Closed-loop at saturation, latency is concurrency ÷ throughput (Little's law): mostly
+          // Temporal's queue. The same 50 connections paced at half of the direct starts' rate show
+          // what one delivery costs when the server keeps up.
+          const rate = Math.max(1, Math.round(median(baseLinesPerS) / 2));
+          const paced: LoadResult[] = [];
+          for (let rep = 0; rep < ctx.reps; rep++) {
+            const count = Math.max(100, rate * RUN_SECONDS);
+            const signed = signDeliveries(shop, count, 1, concurrency);
+            paced.push(await sendDeliveries(url, signed, concurrency, rate));
+          }
+          ctx.log(`  ${label} paced at ${rate}/s: p50 ${paced.map((run) => run.p50).join('/')} ms, p99 ${paced.map((run) => run.p99).join('/')} ms`);
+          rows.push({
+            scenario: `${label}, paced at ½ of direct rate (${rate}/s)`,
+            metric: 'p99 ms',
+            printready: paced.map((run) => run.p99),
+            baseline: null,
+            target: { kind: 'below', value: 50 },
+            details: { p50_ms: paced.map((run) => run.p50), rate_per_s: rate },
+          });
+        }
         if (api.some((run) => run.non2xx > 0)) {
           rows.push({
             scenario: label,
@@ -125,21 +163,32 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
-/** `count` deliveries over `connections` keep-alive connections, each with a fresh signed body. */
-async function sendDeliveries(url: string, shop: string, count: number, lines: number, connections: number): Promise<LoadResult> {
-  // Signed before the clock starts; a few spare for requests autocannon prepares past `amount`.
-  const deliveries: Delivery[] = Array.from({ length: count + connections }, () => makeDelivery(shop, lines));
+/** `count` signed deliveries, and a few spare for requests autocannon prepares past `amount`. */
+interface SignedDeliveries {
+  count: number;
+  bodies: Delivery[];
+  /** Signs one more, should autocannon ask for more than were prepared. */
+  another(): Delivery;
+}
+
+function signDeliveries(shop: string, count: number, lines: number, connections: number): SignedDeliveries {
+  return { count, bodies: Array.from({ length: count + connections }, () => makeDelivery(shop, lines)), another: () => makeDelivery(shop, lines) };
+}
+
+/** The deliveries over `connections` keep-alive connections, each request with a body of its own. */
+async function sendDeliveries(url: string, deliveries: SignedDeliveries, connections: number, overallRate?: number): Promise<LoadResult> {
   let next = 0;
   return fire({
     url,
     connections,
-    amount: count,
+    amount: deliveries.count,
+    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         method: 'POST',
         path: '/webhooks/shopify',
         setupRequest: (request: Request) => {
-          const delivery = deliveries[next++] ?? makeDelivery(shop, lines);
+          const delivery = deliveries.bodies[next++] ?? deliveries.another();
           return { ...request, method: 'POST', path: '/webhooks/shopify', headers: delivery.headers, body: delivery.body };
         },
       },
