@@ -126,9 +126,9 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
         );
         if (lines === 1 && concurrency === 50) {
           // Closed-loop at saturation, latency is concurrency ÷ throughput (Little's law): mostly
-          // Temporal's queue. The same 50 connections paced at half of the direct starts' rate show
+          // Temporal's queue. The same 50 connections paced at a quarter of the direct starts' rate show
           // what one delivery costs when the server keeps up.
-          const rate = Math.max(1, Math.round(median(baseLinesPerS) / 2));
+          const rate = Math.max(1, Math.round(median(baseLinesPerS) / 4));
           const paced: LoadResult[] = [];
           for (let rep = 0; rep < ctx.reps; rep++) {
             const count = Math.max(100, rate * RUN_SECONDS);
@@ -137,7 +137,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
           }
           ctx.log(`  ${label} paced at ${rate}/s: p50 ${paced.map((run) => run.p50).join('/')} ms, p99 ${paced.map((run) => run.p99).join('/')} ms`);
           rows.push({
-            scenario: `${label}, paced at ½ of direct rate (${rate}/s)`,
+            scenario: `${label}, paced at ¼ of direct rate (${rate}/s)`,
             metric: 'p99 ms',
             printready: paced.map((run) => run.p99),
             baseline: null,

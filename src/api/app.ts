@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -13,7 +13,7 @@ import { localSigningSecret } from '../storage/signing-secret.js';
 import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
-import { createApiLogger } from './logging.js';
+import { ApiLogController, createApiLogger } from './logging.js';
 import { docsRoutes } from './routes/docs.js';
 import { fileRoutes, type LocalFileSource } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -72,7 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const app = Fastify({
     loggerInstance: createApiLogger(deps.config.LOG_LEVEL, deps.logger),
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new ApiLogController(),
     genReqId,
     bodyLimit: API_BODY_LIMIT,
     // Slow-loris guard; a large download is not affected (this bounds receiving the request).

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, REDACTED_PATHS, type Logger } from '../logging/logger.js';
 
 /**
@@ -75,4 +75,22 @@ export function bindLogContext(request: FastifyRequest, reply: FastifyReply, con
   const child = request.log.child(context);
   request.log = child;
   reply.log = child;
+}
+
+/**
+ * One log line per request instead of Fastify's two: the "request completed" line carries the
+ * request (method, URL with secrets redacted) next to the status, the time and the correlation
+ * keys bound while it ran. Half the log volume, and each line stands on its own.
+ */
+export class ApiLogController extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }

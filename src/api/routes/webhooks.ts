@@ -104,17 +104,18 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         webhook_id: webhookId,
         received_at: receivedAt,
       }));
-      // One insert: the status route knows the lines before any workflow runs. Each workflow
-      // registers its own line too, so a database outage does not turn Shopify's delivery away.
-      await registerOrderLines(db, inputs).catch((error: unknown) => {
+      // One insert, alongside the starts: the status route knows the lines once Shopify has its
+      // answer. Each workflow registers its own line too, so a database outage does not turn
+      // Shopify's delivery away.
+      const registered = registerOrderLines(db, inputs).catch((error: unknown) => {
         if (!isDatabaseUnavailable(error)) throw error;
         request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
       });
       // All at once, and all settled before answering: no start is left running behind a 503.
-      const settled =
+      const started =
         inputs.length === 0
-          ? []
-          : await withTemporalDeadline(temporal.client, app.services.temporalTimeoutMs, async () => {
+          ? Promise.resolve([])
+          : withTemporalDeadline(temporal.client, app.services.temporalTimeoutMs, async () => {
               const outcomes = await Promise.allSettled(
                 inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)),
               );
@@ -122,6 +123,10 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
               if (failure) throw failure.reason;
               return outcomes;
             });
+      const [starts, registration] = await Promise.allSettled([started, registered]);
+      if (starts.status === 'rejected') throw starts.reason;
+      if (registration.status === 'rejected') throw registration.reason;
+      const settled = starts.value;
       const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
 
       accepted.forEach((outcome, index) => {
