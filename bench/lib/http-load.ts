@@ -65,3 +65,40 @@ export async function closedLoop(connections: number, iterations: number, step: 
   const elapsedS = (performance.now() - begin) / 1000;
   return { iterations, elapsedS, perSecond: iterations / elapsedS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
+
+/**
+ * `count` runs of `step` started at an even `rate` per second (open loop: arrivals do not wait
+ * for answers, unlike autocannon's `overallRate`, which fires every connection at once at each
+ * second's tick), at most `maxInFlight` at a time. Latency counts from each run's scheduled
+ * start, so a server that falls behind is not flattered (no coordinated omission).
+ */
+export async function openLoop(
+  rate: number,
+  count: number,
+  maxInFlight: number,
+  step: (agent: Agent, index: number) => Promise<void>,
+): Promise<LoopResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
+  const latencies: number[] = [];
+  const running = new Set<Promise<void>>();
+  const begin = performance.now();
+  try {
+    for (let index = 0; index < count; index++) {
+      const due = begin + (index * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (running.size >= maxInFlight) await Promise.race(running);
+      const run: Promise<void> = step(agent, index)
+        .then(() => {
+          latencies.push(performance.now() - due);
+        })
+        .finally(() => running.delete(run));
+      running.add(run);
+    }
+    await Promise.all(running);
+  } finally {
+    agent.destroy();
+  }
+  const elapsedS = (performance.now() - begin) / 1000;
+  return { iterations: count, elapsedS, perSecond: count / elapsedS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}

@@ -3,6 +3,7 @@ import type { StartWorkflowsResult } from '../processes/app.js';
 import { newStorageRoot, newTaskQueue, startApp, type BenchContext } from '../lib/context.js';
 import { makeDelivery, type Delivery } from '../lib/deliveries.js';
 import { shopFor } from '../lib/ids.js';
+import { httpCall, openLoop, type LoopResult } from '../lib/http-load.js';
 import { fire, type LoadResult } from '../lib/load.js';
 import { freePort } from '../lib/ports.js';
 import type { Row } from '../lib/report.js';
@@ -126,18 +127,24 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
         );
         if (lines === 1 && concurrency === 50) {
           // Closed-loop at saturation, latency is concurrency ÷ throughput (Little's law): mostly
-          // Temporal's queue. The same 50 connections paced at a quarter of the direct starts' rate show
-          // what one delivery costs when the server keeps up.
+          // Temporal's queue. Deliveries arriving evenly at a quarter of the direct starts' rate,
+          // up to 50 in flight, show what one costs when the server keeps up.
           const rate = Math.max(1, Math.round(median(baseLinesPerS) / 4));
-          const paced: LoadResult[] = [];
+          const paced: LoopResult[] = [];
           for (let rep = 0; rep < ctx.reps; rep++) {
-            const count = Math.max(100, rate * RUN_SECONDS);
-            const signed = signDeliveries(shop, count, 1, concurrency);
-            paced.push(await sendDeliveries(url, signed, concurrency, rate));
+            const signed = signDeliveries(shop, Math.max(100, rate * RUN_SECONDS), 1, 0);
+            paced.push(
+              await openLoop(rate, signed.count, concurrency, async (agent, index) => {
+                const delivery = signed.bodies[index]!;
+                const answer = await httpCall(agent, `${url}/webhooks/shopify`, { method: 'POST', headers: delivery.headers, body: delivery.body });
+                if (answer.status !== 200) throw new Error(`${label} paced: answered ${answer.status}`);
+              }),
+            );
           }
-          ctx.log(`  ${label} paced at ${rate}/s: p50 ${paced.map((run) => run.p50).join('/')} ms, p99 ${paced.map((run) => run.p99).join('/')} ms`);
+          const ms = (values: number[]) => values.map((value) => value.toFixed(0)).join('/');
+          ctx.log(`  ${label} paced at ${rate}/s: p50 ${ms(paced.map((run) => run.p50))} ms, p99 ${ms(paced.map((run) => run.p99))} ms`);
           rows.push({
-            scenario: `${label}, paced at ¼ of direct rate (${rate}/s)`,
+            scenario: `intake 1 line/delivery, arriving evenly at ¼ of direct rate (${rate}/s), ≤ 50 in flight`,
             metric: 'p99 ms',
             printready: paced.map((run) => run.p99),
             baseline: null,
@@ -176,13 +183,12 @@ function signDeliveries(shop: string, count: number, lines: number, connections:
 }
 
 /** The deliveries over `connections` keep-alive connections, each request with a body of its own. */
-async function sendDeliveries(url: string, deliveries: SignedDeliveries, connections: number, overallRate?: number): Promise<LoadResult> {
+async function sendDeliveries(url: string, deliveries: SignedDeliveries, connections: number): Promise<LoadResult> {
   let next = 0;
   return fire({
     url,
     connections,
     amount: deliveries.count,
-    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         method: 'POST',
