@@ -627,6 +627,9 @@ describe('logs', () => {
     expect(started).toMatchObject({ shop_id: creds.shop, order_line_id: expect.any(String), workflow_id: expect.any(String), request_id: expect.any(String) });
     const completed = entries.filter((entry) => entry['msg'] === 'request completed' && entry['shop_id'] === creds.shop);
     expect(completed.length).toBeGreaterThan(0);
+    // One line per request, standing on its own: what was asked, what was answered, how fast.
+    expect(completed[0]).toMatchObject({ req: { method: expect.any(String), url: expect.any(String) }, res: { statusCode: expect.any(Number) }, responseTime: expect.any(Number) });
+    expect(entries.some((entry) => entry['msg'] === 'incoming request')).toBe(false);
 
     const text = logs.text;
     for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
