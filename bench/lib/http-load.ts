@@ -81,17 +81,24 @@ export async function openLoop(
   const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
   const latencies: number[] = [];
   const running = new Set<Promise<void>>();
+  // The first failure ends the run once what is in flight has settled (never left unhandled).
+  let failure: { error: unknown } | undefined;
   const begin = performance.now();
   try {
-    for (let index = 0; index < count; index++) {
+    for (let index = 0; index < count && !failure; index++) {
       const due = begin + (index * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (running.size >= maxInFlight) await Promise.race(running);
       const run: Promise<void> = step(agent, index)
-        .then(() => {
-          latencies.push(performance.now() - due);
-        })
+        .then(
+          () => {
+            latencies.push(performance.now() - due);
+          },
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        )
         .finally(() => running.delete(run));
       running.add(run);
     }
@@ -99,6 +106,7 @@ export async function openLoop(
   } finally {
     agent.destroy();
   }
+  if (failure) throw failure.error;
   const elapsedS = (performance.now() - begin) / 1000;
   return { iterations: count, elapsedS, perSecond: count / elapsedS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }

@@ -43,8 +43,6 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     const url = `http://127.0.0.1:${port}`;
-    const viaApi = (deliveries: number, lines: number, connections: number) =>
-      sendDeliveries(url, signDeliveries(shop, deliveries, lines, connections), connections);
     const direct = (units: number, perUnit: number, concurrency: number) =>
       app.call<StartWorkflowsResult>('startWorkflows', {
         shop: baselineShop,
@@ -57,7 +55,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
 
     // Warm-up of both paths (JIT, connections, the server's caches), not measured; it also
     // sizes the runs: each should last ~RUN_SECONDS whatever this machine's speed.
-    await viaApi(ctx.quick ? 50 : 300, 1, 50);
+    await sendDeliveries(url, signDeliveries(shop, ctx.quick ? 50 : 300, 1, 50), 50);
     const warm = await direct(ctx.quick ? 50 : 300, 1, 50);
     const linesPerS = (ctx.quick ? 50 : 300) / (warm.elapsedMs / 1000);
     ctx.log(`  warm-up: ${linesPerS.toFixed(0)} direct starts/s; runs sized for ~${RUN_SECONDS} s each`);
