@@ -12,7 +12,7 @@ export interface ApiDeps {
   storage: ObjectStorage;
   temporal: { client: Client; taskQueue: string };
   telemetry: Telemetry;
-  /** Defaults to a new pino logger at `LOG_LEVEL`; the API adds its serializers and redaction. */
+  /** Defaults to a new pino logger at `LOG_LEVEL`; the API adds its serializers. */
   logger?: Logger;
   /**
    * The key the local backend signs URLs with; the files route verifies with it. Defaults to

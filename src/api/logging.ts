@@ -1,39 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createLogger, REDACTED_PATHS, type Logger } from '../logging/logger.js';
-
-/**
- * What the API never logs, on top of the shared list: credentials under any of their names,
- * at the top level and one or two levels down, and the configuration's secrets.
- */
-const SECRET_KEYS = [
-  'authorization',
-  'token',
-  'tokens',
-  'secret',
-  'secrets',
-  'signature',
-  'apiKey',
-  'api_key',
-  'serviceKey',
-  'password',
-  'signingSecret',
-  'API_TOKENS',
-  'SHOPIFY_WEBHOOK_SECRETS',
-  'SUPABASE_SERVICE_ROLE_KEY',
-  'POSTHOG_API_KEY',
-  'TEMPORAL_API_KEY',
-  'LOCAL_SIGNING_SECRET',
-  'DATABASE_URL',
-];
-
-export const API_REDACTED_PATHS = [
-  ...new Set([
-    ...REDACTED_PATHS,
-    'req.headers.cookie',
-    'req.headers["x-api-key"]',
-    ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
-  ]),
-];
+import { createLogger, redaction, type Logger } from '../logging/logger.js';
 
 /** Query parameters that are credentials: a signed URL's signature is as good as the file. */
 const SECRET_QUERY = /([?&](?:signature|token|apikey|api_key)=)[^&#]*/gi;
@@ -62,10 +28,7 @@ const serializers = {
  * `LOG_LEVEL`, with the API's serializers and redaction.
  */
 export function createApiLogger(level: string, base?: Logger): Logger {
-  return (base ?? createLogger({ level, name: 'api' })).child(
-    {},
-    { serializers, redact: { paths: API_REDACTED_PATHS, censor: '[redacted]' } },
-  );
+  return (base ?? createLogger({ level, name: 'api' })).child({}, { serializers, redact: redaction });
 }
 
 /** Correlation keys a request's log lines carry from here on, its final "request completed" too. */

@@ -20,22 +20,38 @@ export interface ObjectLocation {
  * Failures are raw fs errors, or `StorageError('denied')` for an escape.
  */
 export class LocalPaths {
+  /**
+   * Each bucket's real directory, resolved once: a bucket's folder is set up by an operator
+   * and does not move while the service runs, and resolving it again would cost every object
+   * access a walk of the whole root path. Only successes are kept, so a bucket created later
+   * is found.
+   */
+  readonly #realBuckets = new Map<string, string>();
+
   constructor(readonly root: string) {}
 
   bucketDir(bucket: string): string {
     return join(this.root, bucket);
   }
 
+  async #realBucketDir(bucket: string): Promise<string> {
+    const known = this.#realBuckets.get(bucket);
+    if (known !== undefined) return known;
+    const real = await realpath(this.bucketDir(bucket));
+    this.#realBuckets.set(bucket, real);
+    return real;
+  }
+
   /** The real path of an existing object's file (which may still be a directory: check it). */
   async existingFile(ref: ObjectRef): Promise<string> {
-    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const bucketDir = await this.#realBucketDir(ref.bucket);
     const file = await realpath(join(bucketDir, ...ref.path.split('/')));
     return assertInside(bucketDir, file, ref);
   }
 
   /** Where the object lives or would live, when its folder exists. */
   async existingLocation(ref: ObjectRef): Promise<ObjectLocation> {
-    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const bucketDir = await this.#realBucketDir(ref.bucket);
     const { folders, name } = split(ref);
     const dir = await realpath(join(bucketDir, ...folders));
     return { dir: assertInside(bucketDir, dir, ref), name };
@@ -43,7 +59,7 @@ export class LocalPaths {
 
   /** Where the object will live, creating its folders inside the bucket; the bucket must exist. */
   async preparedLocation(ref: ObjectRef): Promise<ObjectLocation> {
-    const bucketDir = await realpath(this.bucketDir(ref.bucket));
+    const bucketDir = await this.#realBucketDir(ref.bucket);
     const { folders, name } = split(ref);
     let dir = bucketDir;
     // One level at a time: `dir` is always real and inside, and mkdir never follows a link in

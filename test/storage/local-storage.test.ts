@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { buffer, text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyFsError } from '../../src/storage/fs-errors.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect-stream.js';
@@ -98,6 +98,29 @@ describe('LocalStorage on disk', () => {
     expect(object.size_bytes).toBe(png.length);
     expect(object.content_type).toBe('image/png');
     expect(await text(object.stream)).toBe(png.toString());
+  });
+
+  it('serves the size it found when the file was opened, even if the file grows', async () => {
+    await writeFile(join(root, 'previews', 'a.png'), png);
+    const object = await storage.read({ bucket: 'previews', path: 'a.png' });
+    await writeFile(join(root, 'previews', 'a.png'), Buffer.concat([png, png]));
+    expect(object.size_bytes).toBe(png.length);
+    expect(await buffer(object.stream)).toEqual(png);
+  });
+
+  it('serves an empty file as no bytes', async () => {
+    await writeFile(join(root, 'previews', 'empty.png'), '');
+    const object = await storage.read({ bucket: 'previews', path: 'empty.png' });
+    expect(object.size_bytes).toBe(0);
+    expect(await text(object.stream)).toBe('');
+  });
+
+  it('finds a bucket created after a first lookup missed it', async () => {
+    const ref = { bucket: 'later', path: 'a.png' };
+    await expectStorageError(storage.stat(ref), 'not_found');
+    await storage.ensureBucket('later');
+    await writeFile(join(root, 'later', 'a.png'), png);
+    expect((await storage.stat(ref)).size_bytes).toBe(png.length);
   });
 
   describe('symlinks', () => {

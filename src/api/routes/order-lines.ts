@@ -53,10 +53,14 @@ async function visibleLine(
 ): Promise<LineStatusView> {
   const { shop_id, order_line_id } = request.params as LineKey;
   if (!canAccessShop(principalOf(request), shop_id)) throw notFound('Order line not found');
-  bindLogContext(request, reply, { shop_id, order_line_id });
-  const line = await load({ shop_id, order_line_id });
+  const key = { shop_id, order_line_id };
+  // One binding per request, with the workflow id when there is one: a child logger is not free.
+  const line = await load(key).catch((error: unknown) => {
+    bindLogContext(request, reply, key);
+    throw error;
+  });
+  bindLogContext(request, reply, line ? { ...key, workflow_id: line.workflow_id } : key);
   if (!line) throw notFound('Order line not found');
-  bindLogContext(request, reply, { workflow_id: line.workflow_id });
   return line;
 }
 

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { createApiLogger } from '../../src/api/logging.js';
+import { createLogger } from '../../src/logging/logger.js';
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, logger: createLogger({ level: 'info', name: 'test' }, { write: (line: string) => void lines.push(line) }) };
+}
+
+describe('log redaction', () => {
+  it('censors secrets at the top of a line, in a logged error and one level below it', () => {
+    const { lines, logger } = capture();
+    const error = Object.assign(new Error('request failed'), {
+      token: 'tok-1',
+      options: { apiKey: 'key-2', headers: { authorization: 'Bearer tok-3' } },
+      config: { DATABASE_URL: 'postgres://user:pw-4@db/x' },
+    });
+    logger.info({ secret: 'sec-5', LOCAL_SIGNING_SECRET: 'sign-6', err: error, order_id: '1001' }, 'something');
+    const line = lines.join('');
+    for (const secret of ['tok-1', 'key-2', 'pw-4', 'sec-5', 'sign-6']) expect(line).not.toContain(secret);
+    expect(JSON.parse(line)).toMatchObject({ order_id: '1001', secret: '[redacted]', err: { token: '[redacted]', options: { apiKey: '[redacted]' } } });
+  });
+
+  it('keeps them out of the API logger made from a given logger, and out of request URLs', () => {
+    const { lines, logger } = capture();
+    const api = createApiLogger('info', logger);
+    api.info({ req: { method: 'GET', url: '/files/b/a.png?expires=1&signature=sig-7', headers: { authorization: 'Bearer tok-8' } }, token: 'tok-9' }, 'request completed');
+    const line = lines.join('');
+    for (const secret of ['sig-7', 'tok-8', 'tok-9']) expect(line).not.toContain(secret);
+    expect(JSON.parse(line).req).toEqual({ method: 'GET', url: '/files/b/a.png?expires=1&signature=[redacted]' });
+  });
+});
