@@ -14,6 +14,7 @@ import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { ApiLogController, createApiLogger } from './logging.js';
+import { StartAdmission } from './start-admission.js';
 import { docsRoutes } from './routes/docs.js';
 import { fileRoutes, type LocalFileSource } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,6 +68,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     telemetry: deps.telemetry,
     temporalTimeoutMs: deps.temporalTimeoutMs ?? 3_000,
     readinessTimeoutMs: deps.readinessTimeoutMs ?? 2_000,
+    startAdmission: new StartAdmission(deps.startCapacity ?? 256),
     now: deps.now ?? Date.now,
   };
 

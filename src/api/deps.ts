@@ -4,6 +4,7 @@ import type { Db } from '../db/connect.js';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { StartAdmission } from './start-admission.js';
 
 /** What `buildApp` is given: the outside world, built by `main.ts`, the dev runner or a test. */
 export interface ApiDeps {
@@ -25,6 +26,8 @@ export interface ApiDeps {
   temporalTimeoutMs?: number;
   /** Budget of each readiness check (default 2000 ms). */
   readinessTimeoutMs?: number;
+  /** Workflow starts in flight at once before deliveries wait for room (default 64; see `StartAdmission`). */
+  startCapacity?: number;
 }
 
 /** What the route plugins reach through `app.services`. */
@@ -36,6 +39,7 @@ export interface ApiServices {
   telemetry: Telemetry;
   temporalTimeoutMs: number;
   readinessTimeoutMs: number;
+  startAdmission: StartAdmission;
   now: () => number;
 }
 

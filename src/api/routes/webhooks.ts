@@ -10,7 +10,8 @@ import { ApiError } from '../errors.js';
 import { bindLogContext } from '../logging.js';
 import { failure } from '../schemas.js';
 import { InvalidPayloadError, ORDER_TOPICS, parseOrderPayload, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../shopify.js';
-import { withTemporalDeadline } from '../temporal.js';
+import { AdmissionTimeoutError } from '../start-admission.js';
+import { temporalUnavailable, withTemporalDeadline } from '../temporal.js';
 
 const headersSchema = z.looseObject({
   'x-shopify-hmac-sha256': z.string().describe('base64 HMAC-SHA256 of the raw body with the app secret'),
@@ -37,7 +38,30 @@ const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.bo
  * type) so the HMAC is checked over exactly what Shopify signed, before anything is parsed.
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, db, temporal } = app.services;
+  const { config, db, temporal, startAdmission, temporalTimeoutMs } = app.services;
+
+  /**
+   * One insert, alongside the starts: the status route knows the lines once Shopify has its
+   * answer. Each workflow registers its own line too, so a database outage does not turn
+   * Shopify's delivery away. All starts at once, and all settled before answering: no start is
+   * left running behind a 503.
+   */
+  async function registerAndStart(request: FastifyRequest, inputs: FulfillmentInput[], timeoutMs: number) {
+    const registered = registerOrderLines(db, inputs).catch((error: unknown) => {
+      if (!isDatabaseUnavailable(error)) throw error;
+      request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
+    });
+    const started = withTemporalDeadline(temporal.client, timeoutMs, async () => {
+      const outcomes = await Promise.allSettled(inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)));
+      const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failure) throw failure.reason;
+      return outcomes;
+    });
+    const [starts, registration] = await Promise.allSettled([started, registered]);
+    if (starts.status === 'rejected') throw starts.reason;
+    if (registration.status === 'rejected') throw registration.reason;
+    return starts.value;
+  }
   const secrets = config.SHOPIFY_WEBHOOK_SECRETS;
   if (secrets.length === 0) app.log.warn('SHOPIFY_WEBHOOK_SECRETS is empty: every webhook delivery will be refused with 401');
 
@@ -104,29 +128,19 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         webhook_id: webhookId,
         received_at: receivedAt,
       }));
-      // One insert, alongside the starts: the status route knows the lines once Shopify has its
-      // answer. Each workflow registers its own line too, so a database outage does not turn
-      // Shopify's delivery away.
-      const registered = registerOrderLines(db, inputs).catch((error: unknown) => {
-        if (!isDatabaseUnavailable(error)) throw error;
-        request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
-      });
-      // All at once, and all settled before answering: no start is left running behind a 503.
-      const started =
+      // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
+      // the starts then get what is left of it.
+      const deadline = Date.now() + temporalTimeoutMs;
+      const settled =
         inputs.length === 0
-          ? Promise.resolve([])
-          : withTemporalDeadline(temporal.client, app.services.temporalTimeoutMs, async () => {
-              const outcomes = await Promise.allSettled(
-                inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)),
-              );
-              const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-              if (failure) throw failure.reason;
-              return outcomes;
-            });
-      const [starts, registration] = await Promise.allSettled([started, registered]);
-      if (starts.status === 'rejected') throw starts.reason;
-      if (registration.status === 'rejected') throw registration.reason;
-      const settled = starts.value;
+          ? []
+          : await startAdmission
+              .run(inputs.length, temporalTimeoutMs / 2, () => registerAndStart(request, inputs, deadline - Date.now()))
+              .catch((error: unknown) => {
+                if (!(error instanceof AdmissionTimeoutError)) throw error;
+                request.log.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
+                throw temporalUnavailable();
+              });
       const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
 
       accepted.forEach((outcome, index) => {
