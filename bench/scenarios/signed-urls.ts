@@ -79,6 +79,14 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<Row[]> {
       },
       {
         scenario: `signed URL, 1 MiB asset, c${CONNECTIONS}`,
+        metric: 'requests/s (2 per issue+fetch)',
+        printready: printready.map((result) => result.perSecond * 2),
+        baseline: baseline.map((result) => result.perSecond),
+        target: null,
+        note: 'the same runs counted per HTTP request; the target is judged per file issued and fetched (the row above)',
+      },
+      {
+        scenario: `signed URL, 1 MiB asset, c${CONNECTIONS}`,
         metric: 'p99 ms',
         printready: printready.map((result) => result.p99),
         baseline: baseline.map((result) => result.p99),

@@ -45,13 +45,13 @@ const CONTENT_TYPES = new Map([
 ]);
 
 /**
- * Chunk size of served files. Every chunk costs a read on the thread pool and a socket write
- * plus the stream's bookkeeping: a 1 MiB asset served in 256 KiB chunks cost the API 0.8 ms
- * more CPU (and the client 0.7 ms more) than in one 1 MiB chunk (`npm run bench`, signed
- * URLs); Node's default is 64 KiB. A download in flight holds at most about two chunks, so
+ * Chunk size of every file read (serving, verifying, copying). Every chunk costs a read on the
+ * thread pool, a write and the streams' bookkeeping: a 1 MiB asset served in 256 KiB chunks
+ * cost the API 0.8 ms more CPU (and the client 0.7 ms more) than in one 1 MiB chunk (`npm run
+ * bench`, signed URLs); Node's default is 64 KiB. A stream holds at most about two chunks, so
  * 100 concurrent downloads hold ~200 MiB.
  */
-const SERVE_CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 /** Never follow a link in the last component of a path that was resolved and checked. */
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
@@ -90,7 +90,7 @@ export class LocalStorage implements ObjectStorage {
     return guard(ref, options.signal, async () => {
       const { handle } = await this.#open(ref);
       try {
-        return await inspectStream(handle.createReadStream({ autoClose: false }), options);
+        return await inspectStream(handle.createReadStream({ autoClose: false, highWaterMark: CHUNK_BYTES }), options);
       } finally {
         await handle.close();
       }
@@ -105,7 +105,7 @@ export class LocalStorage implements ObjectStorage {
       // Bounded by the size fstat saw: no extra read to find the end, and a file that grows
       // meanwhile still matches the Content-Length sent.
       const end = stats.size > 0 ? { end: stats.size - 1 } : {};
-      const stream = handle.createReadStream({ highWaterMark: SERVE_CHUNK_BYTES, start: 0, ...end });
+      const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, start: 0, ...end });
       return { size_bytes: stats.size, content_type: contentTypeOf(ref), stream };
     });
   }
@@ -218,7 +218,7 @@ async function writeNewFile(path: string, source: FileHandle, options: StreamOpt
   const target = await open(path, 'wx');
   // The stream owns the file from here; `flush` fsyncs it before closing it.
   const destination = target.createWriteStream({ flush: true });
-  return inspectStream(source.createReadStream({ autoClose: false }), options, destination);
+  return inspectStream(source.createReadStream({ autoClose: false, highWaterMark: CHUNK_BYTES }), options, destination);
 }
 
 /** Runs a filesystem operation on `ref`, classifying its failures once; an abort stays an abort. */
