@@ -62,6 +62,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     if (registration.status === 'rejected') throw registration.reason;
     return starts.value;
   }
+
   const secrets = config.SHOPIFY_WEBHOOK_SECRETS;
   if (secrets.length === 0) app.log.warn('SHOPIFY_WEBHOOK_SECRETS is empty: every webhook delivery will be refused with 401');
 
