@@ -88,11 +88,11 @@ export class LocalStorage implements ObjectStorage {
   async inspect(ref: ObjectRef, options: StreamOptions = {}): Promise<ObjectInspection> {
     checkObjectRef(ref);
     return guard(ref, options.signal, async () => {
-      const { handle } = await this.#open(ref);
+      const file = await this.#open(ref);
       try {
-        return await inspectStream(handle.createReadStream({ autoClose: false, highWaterMark: CHUNK_BYTES }), options);
+        return await inspectStream(readBytes(file, false), options);
       } finally {
-        await handle.close();
+        await file.handle.close();
       }
     });
   }
@@ -101,12 +101,9 @@ export class LocalStorage implements ObjectStorage {
   async read(ref: ObjectRef): Promise<LocalObjectReader> {
     checkObjectRef(ref);
     return guard(ref, undefined, async () => {
-      const { handle, stats } = await this.#open(ref);
-      // Bounded by the size fstat saw: no extra read to find the end, and a file that grows
-      // meanwhile still matches the Content-Length sent.
-      const end = stats.size > 0 ? { end: stats.size - 1 } : {};
-      const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, start: 0, ...end });
-      return { size_bytes: stats.size, content_type: contentTypeOf(ref), stream };
+      const file = await this.#open(ref);
+      // A file that grows meanwhile still matches the Content-Length sent.
+      return { size_bytes: file.stats.size, content_type: contentTypeOf(ref), stream: readBytes(file, true) };
     });
   }
 
@@ -127,7 +124,7 @@ export class LocalStorage implements ObjectStorage {
     const existing = await inspectIfPresent(this, to, options);
     if (existing) return acceptExisting(existing, expectedSha256, to);
 
-    const { handle: source } = await guard(from, options.signal, () => this.#open(from));
+    const source = await guard(from, options.signal, () => this.#open(from));
     try {
       return await guard(to, options.signal, async () => {
         const { dir, name } = await this.#paths.preparedLocation(to);
@@ -147,7 +144,7 @@ export class LocalStorage implements ObjectStorage {
         }
       });
     } finally {
-      await source.close();
+      await source.handle.close();
     }
   }
 
@@ -183,7 +180,7 @@ export class LocalStorage implements ObjectStorage {
   }
 
   /** The checked, real file of an existing object, opened for reading. */
-  async #open(ref: ObjectRef): Promise<{ handle: FileHandle; stats: Stats }> {
+  async #open(ref: ObjectRef): Promise<OpenFile> {
     const handle = await open(await this.#paths.existingFile(ref), READ_FLAGS);
     try {
       const stats = await handle.stat();
@@ -197,6 +194,22 @@ export class LocalStorage implements ObjectStorage {
 }
 
 const notAFile = (ref: ObjectRef): StorageError => new StorageError('not_found', `${describeRef(ref)} is not a file`);
+
+/** An object's file, open, with what fstat said of it then. */
+interface OpenFile {
+  handle: FileHandle;
+  stats: Stats;
+}
+
+/**
+ * The bytes fstat counted, in chunks of at most `CHUNK_BYTES`: each read is no larger than
+ * what is left (a 10 KiB preview must not cost a 1 MiB buffer) and no read is spent finding
+ * the end.
+ */
+function readBytes({ handle, stats }: OpenFile, autoClose: boolean): Readable {
+  const end = stats.size > 0 ? { end: stats.size - 1 } : {};
+  return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, ...end });
+}
 
 /** A copy's temporary file sits next to its destination, named after it. */
 const partialPrefix = (name: string): string => `.partial-${name}.`;
@@ -213,12 +226,12 @@ async function removeAbandonedPartials(dir: string, name: string): Promise<void>
 }
 
 /** Writes `source` into a new file at `path`, durably, and says what it wrote. */
-async function writeNewFile(path: string, source: FileHandle, options: StreamOptions): Promise<ObjectInspection> {
+async function writeNewFile(path: string, source: OpenFile, options: StreamOptions): Promise<ObjectInspection> {
   // `wx`: fail rather than write through anything already at this name, link or not.
   const target = await open(path, 'wx');
   // The stream owns the file from here; `flush` fsyncs it before closing it.
   const destination = target.createWriteStream({ flush: true });
-  return inspectStream(source.createReadStream({ autoClose: false, highWaterMark: CHUNK_BYTES }), options, destination);
+  return inspectStream(readBytes(source, false), options, destination);
 }
 
 /** Runs a filesystem operation on `ref`, classifying its failures once; an abort stays an abort. */
