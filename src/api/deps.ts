@@ -26,7 +26,7 @@ export interface ApiDeps {
   temporalTimeoutMs?: number;
   /** Budget of each readiness check (default 2000 ms). */
   readinessTimeoutMs?: number;
-  /** Workflow starts in flight at once before deliveries wait for room (default 64; see `StartAdmission`). */
+  /** Workflow starts in flight at once before deliveries wait for room (default 256; see `StartAdmission`). */
   startCapacity?: number;
 }
 

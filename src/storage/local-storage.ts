@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
 import { classifyFsError, errorCode } from './fs-errors.js';
 import { inspectStream } from './inspect-stream.js';
@@ -207,8 +207,13 @@ interface OpenFile {
  * the end.
  */
 function readBytes({ handle, stats }: OpenFile, autoClose: boolean): Readable {
-  const end = stats.size > 0 ? { end: stats.size - 1 } : {};
-  return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, ...end });
+  if (stats.size === 0) {
+    // No `end` can say "nothing": read nothing, whatever is written to the file meanwhile.
+    const empty = Readable.from([]);
+    if (autoClose) empty.once('close', () => void handle.close().catch(() => undefined));
+    return empty;
+  }
+  return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, end: stats.size - 1 });
 }
 
 /** A copy's temporary file sits next to its destination, named after it. */

@@ -16,8 +16,11 @@ describe('log redaction', () => {
       config: { DATABASE_URL: 'postgres://user:pw-4@db/x' },
     });
     logger.info({ secret: 'sec-5', LOCAL_SIGNING_SECRET: 'sign-6', err: error, order_id: '1001' }, 'something');
-    const line = lines.join('');
+    // The Temporal SDK's own lines carry their error as `error`.
+    logger.warn({ error: Object.assign(new Error('activity failed'), { cause: { signature: 'sig-10' } }) }, 'Activity failed');
+    const line = lines[0]!;
     for (const secret of ['tok-1', 'key-2', 'pw-4', 'sec-5', 'sign-6']) expect(line).not.toContain(secret);
+    expect(lines[1]).not.toContain('sig-10');
     expect(JSON.parse(line)).toMatchObject({ order_id: '1001', secret: '[redacted]', err: { token: '[redacted]', options: { apiKey: '[redacted]' } } });
   });
 
