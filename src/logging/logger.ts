@@ -25,10 +25,10 @@ const SECRET_KEYS = [
 /**
  * Where those names are censored: at the top of a log line, and inside a logged error (`err`,
  * or `error` as the Temporal SDK's own log lines name it) and one level below it (a client's
- * options, a cause), which is where log calls nest anything. Not
- * under every key at every depth: pino walks each log line once per wildcard path, and
- * `*.key` plus `*.*.key` for these names cost ~70 µs a line (`npm run bench`), more than the
- * rest of a request's logging. Headers are never logged (the API's request serializer drops them).
+ * options, a cause), which is where log calls nest anything. Not under every key at every
+ * depth: pino walks each log line once per wildcard path, and `*.key` plus `*.*.key` for these
+ * names cost ~70 µs a line (`npm run bench`), more than the rest of a request's logging.
+ * Headers are never logged (the API's request serializer drops them); their paths are a net.
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',

@@ -11,7 +11,7 @@ import { WEBHOOK_BODY_LIMIT } from '../../src/api/shopify.js';
 import { deadlineAwareRetryInterceptor } from '../../src/api/temporal.js';
 import { recordLineFailure } from '../../src/db/repositories/failures.js';
 import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
-import { registerOrderLines, setLineWorking, type OrderLineIdentity } from '../../src/db/repositories/order-lines.js';
+import { getOrderLineView, registerOrderLines, setLineWorking, type OrderLineIdentity } from '../../src/db/repositories/order-lines.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { signLocalUrl } from '../../src/storage/local-signature.js';
@@ -281,6 +281,26 @@ describe('POST /webhooks/shopify', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
     // A delivery without personalized lines needs no Temporal: still 200.
     expect((await webhook(deadApp, orderPayload(bigId(), [{ id: bigId(), properties: null }]))).statusCode).toBe(200);
+  });
+
+  it('turns a delivery away with 503 after half its budget when the starts in flight leave no room, having done nothing', async () => {
+    const line = bigId();
+    const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-full') }]);
+    const admission = app.services.startAdmission;
+    let release!: () => void;
+    const held = admission.run(admission.capacity, 10_000, () => new Promise<void>((resolve) => (release = resolve)));
+
+    const started = Date.now();
+    expectError(await webhook(app, body), 503, 'temporal_unavailable');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(app.services.temporalTimeoutMs / 2 - 50);
+    expect(await workflowExists(`${creds.shop}:${line}:fulfillment`)).toBe(false);
+    expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: line })).toBeUndefined();
+    expect(logs.entries().some((entry) => entry['msg'] === 'intake saturated: delivery turned away for Shopify to retry')).toBe(true);
+
+    release();
+    await held;
+    // Shopify's retry finds room.
+    expect((await webhook(app, body)).json().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
   });
 });
 
