@@ -180,7 +180,7 @@ const E2E_LINES = 1000;
 const E2E_MIN_LINES = 200;
 const E2E_RUN_SECONDS = 30;
 
-async function linesPerRun(ctx: BenchContext, warmLinesPerS: number): Promise<number> {
+function linesPerRun(ctx: BenchContext, warmLinesPerS: number): number {
   if (ctx.e2eLines) return ctx.e2eLines;
   if (ctx.quick) return 100;
   const fitting = Math.round((warmLinesPerS * E2E_RUN_SECONDS) / 100) * 100;
@@ -196,7 +196,7 @@ export async function e2eScenario(ctx: BenchContext): Promise<Row[]> {
       ctx.log(`  layout ${rig.layout}; worker settings: ${describeSettings(settings)} (the product's defaults)`);
       const warm = await runPrintready(rig, workers.fulfillment, ctx.quick ? 20 : 100, nextTag());
       await runBaseline(rig, workers.noop, workers.noopQueue, ctx.quick ? 20 : 100, nextTag());
-      const lines = await linesPerRun(ctx, warm.linesPerS);
+      const lines = linesPerRun(ctx, warm.linesPerS);
       ctx.log(`  warm-up: ${warm.linesPerS.toFixed(1)} lines/s; ${lines} lines per run`);
       const printready: RunResult[] = [];
       const baseline: RunResult[] = [];
@@ -253,7 +253,7 @@ export async function tuneWorker(ctx: BenchContext): Promise<unknown> {
         const warm = await runPrintready(rig, workers.fulfillment, 100, nextTag());
         await runBaseline(rig, workers.noop, workers.noopQueue, 100, nextTag());
         // One size for every candidate: the first one's.
-        lines ||= await linesPerRun(ctx, warm.linesPerS);
+        lines ||= linesPerRun(ctx, warm.linesPerS);
         const printready: number[] = [];
         const baseline: number[] = [];
         for (let rep = 0; rep < ctx.reps; rep++) {

@@ -53,9 +53,10 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     });
     const started = withTemporalDeadline(temporal.client, timeoutMs, async () => {
       const outcomes = await Promise.allSettled(inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)));
-      const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-      if (failure) throw failure.reason;
-      return outcomes;
+      return outcomes.map((outcome) => {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        return outcome.value;
+      });
     });
     const [starts, registration] = await Promise.allSettled([started, registered]);
     if (starts.status === 'rejected') throw starts.reason;
@@ -132,7 +133,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
       // the starts then get what is left of it.
       const deadline = Date.now() + temporalTimeoutMs;
-      const settled =
+      const accepted =
         inputs.length === 0
           ? []
           : await startAdmission
@@ -142,7 +143,6 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
                 request.log.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
                 throw temporalUnavailable();
               });
-      const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
 
       accepted.forEach((outcome, index) => {
         request.log.info(
