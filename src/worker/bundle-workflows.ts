@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from './fulfillment-worker.js';
+import { workflowBundling } from './fulfillment-worker.js';
 
 /** Builds the workflow bundle once, so production workers start without webpack. */
 export async function bundleWorkflows(outputPath: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ ...workflowBundling, logger: quietLogger });
   await mkdir(path.dirname(outputPath), { recursive: true });
   await writeFile(outputPath, code);
   return outputPath;

@@ -4,8 +4,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { FulfillmentActivities } from '../activities/index.js';
 
 const here = fileURLToPath(import.meta.url);
-/** The workflow entry point next to this file: `.ts` under tsx, `.js` once compiled. */
-export const workflowsPath = path.resolve(path.dirname(here), `../workflows/index${path.extname(here)}`);
+/** A module of the workflows folder: `.ts` under tsx, `.js` once compiled. */
+const workflowsModule = (name: string) => path.resolve(path.dirname(here), `../workflows/${name}${path.extname(here)}`);
+
+/** How the workflow bundle is made, whether at build time or by a worker at start. */
+export const workflowBundling = {
+  workflowsPath: workflowsModule('index'),
+  preloadModules: [workflowsModule('shared-modules')],
+};
 
 export interface FulfillmentWorkerOptions {
   connection: NativeConnection;
@@ -26,7 +32,7 @@ export function createFulfillmentWorker(options: FulfillmentWorkerOptions): Prom
     activities: options.activities,
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
-      : { workflowsPath }),
+      : { workflowsPath: workflowBundling.workflowsPath, bundlerOptions: { preloadModules: workflowBundling.preloadModules } }),
     // Lets a copy in flight finish on SIGTERM; past it, heartbeats time out and another worker resumes.
     shutdownGraceTime: '30s',
     ...(options.maxConcurrentActivityTaskExecutions

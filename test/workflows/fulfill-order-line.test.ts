@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance, type ReasonCode } from '../../src/domain/reasons.js';
-import { previewReadySignal, retrySignal } from '../../src/workflows/definitions.js';
+import { FULFILL_ORDER_LINE, previewReadySignal, retrySignal } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makeJpeg, makePng } from '../support/images.js';
@@ -169,6 +170,28 @@ describe('FulfillOrderLine', () => {
       await harness.put(PRINT_BUCKET, `${line.shop_id}/${line.order_line_id}/${sha256(png)}.png`, makePng(17, 17));
       await expectFailedWith(line, 'checksum_mismatch');
     });
+  });
+
+  it('fails at once as invalid_input on an input that is not a line (one started by hand), and keeps serving valid ones', async () => {
+    const inputs = [{ ...newLine(), received_at: 'yesterday' }, { ...newLine(), shop_id: 'not a shop' }, 42];
+    for (const [index, input] of inputs.entries()) {
+      const handle = await harness.client.workflow.start(FULFILL_ORDER_LINE, {
+        taskQueue: harness.taskQueue,
+        workflowId: `invalid-input-${index}-${newLine().order_line_id}`,
+        args: [input],
+      });
+      const failure = await handle.result().then(
+        () => expect.unreachable('an invalid input was accepted'),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const cause = (failure as WorkflowFailedError).cause;
+      expect(cause).toBeInstanceOf(ApplicationFailure);
+      expect(cause).toMatchObject({ type: 'invalid_input', nonRetryable: true });
+    }
+    const line = newLine();
+    await givenReadyPreview(line, makePng(2, 2));
+    expect(await harness.handle((await harness.start(line)).workflow_id).result()).toMatchObject({ status: 'persisted' });
   });
 
   it('waits for a rendering preview, then persists it once it is posted', async () => {
