@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/config.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { preloadedModules } from '../support/workflow-bundle.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -37,8 +38,11 @@ describe('production build', () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
 
-  it('prebuilds the workflow bundle next to the worker', () => {
-    expect(existsSync(path.join(outDir, 'workflow-bundle.js'))).toBe(true);
+  it('prebuilds the workflow bundle next to the worker, preloading the compiled shared modules', async () => {
+    const bundle = path.join(outDir, 'workflow-bundle.js');
+    expect(existsSync(bundle)).toBe(true);
+    const sharedModules = `./${path.relative(root, path.join(outDir, 'workflows/shared-modules.js'))}`;
+    expect(preloadedModules(await readFile(bundle, 'utf8'))).toEqual([sharedModules]);
   });
 
   it.each(['api/main.js', 'worker/main.js'])('%s starts far enough to explain what it lacks', async (file) => {
