@@ -32,8 +32,12 @@ export interface LocalStorageOptions {
 
 /** What the files route needs to serve an object. */
 export interface LocalObjectReader extends ObjectStat {
-  /** The object's bytes; closes its file when it ends or is destroyed. */
-  stream: Readable;
+  /**
+   * The object's bytes: read already when they fit one chunk (a stream would hold the same
+   * buffer, with a stream's machinery around it), else a stream that closes its file when it
+   * ends or is destroyed.
+   */
+  body: Buffer | Readable;
 }
 
 /** The only types the local backend records: the file name's, for the images it serves. */
@@ -102,8 +106,15 @@ export class LocalStorage implements ObjectStorage {
     checkObjectRef(ref);
     return guard(ref, undefined, async () => {
       const file = await this.#open(ref);
+      const content_type = contentTypeOf(ref);
       // A file that grows meanwhile still matches the Content-Length sent.
-      return { size_bytes: file.stats.size, content_type: contentTypeOf(ref), stream: readBytes(file, true) };
+      if (file.stats.size > CHUNK_BYTES) return { size_bytes: file.stats.size, content_type, body: readBytes(file, true) };
+      try {
+        const body = await readWhole(file);
+        return { size_bytes: body.length, content_type, body };
+      } finally {
+        await file.handle.close();
+      }
     });
   }
 
@@ -214,6 +225,18 @@ function readBytes({ handle, stats }: OpenFile, autoClose: boolean): Readable {
     return empty;
   }
   return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, end: stats.size - 1 });
+}
+
+/** The bytes fstat counted, or those left if the file shrank meanwhile. */
+async function readWhole({ handle, stats }: OpenFile): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(stats.size);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return bytes.subarray(0, filled);
 }
 
 /** A copy's temporary file sits next to its destination, named after it. */

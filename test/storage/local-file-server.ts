@@ -60,5 +60,6 @@ async function serve(req: IncomingMessage, res: ServerResponse, secret: string, 
     'Content-Length': object.size_bytes,
     ...(verdict.download === null ? {} : { 'Content-Disposition': `attachment; filename="${verdict.download}"` }),
   });
-  await pipeline(object.stream, res);
+  if (Buffer.isBuffer(object.body)) res.end(object.body);
+  else await pipeline(object.body, res);
 }

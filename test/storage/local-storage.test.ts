@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buffer, text } from 'node:stream/consumers';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyFsError } from '../../src/storage/fs-errors.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect-stream.js';
@@ -92,20 +93,30 @@ describe('LocalStorage on disk', () => {
     expect((await stat(join(root, 'new-bucket'))).isDirectory()).toBe(true);
   });
 
-  it('opens objects for the files route', async () => {
-    await writeFile(join(root, 'previews', 'a.png'), png);
+  /** One chunk and over: read at once, or streamed. */
+  const served = [
+    { size: 'small', bytes: () => png, read: 'bytes' },
+    { size: 'large', bytes: () => randomBytes(1024 * 1024 + 1), read: 'a stream' },
+  ];
+  const bytesOf = (body: Buffer | Readable) => (Buffer.isBuffer(body) ? body : buffer(body));
+
+  it.each(served)('opens a $size object for the files route, as $read', async ({ bytes, read }) => {
+    const content = bytes();
+    await writeFile(join(root, 'previews', 'a.png'), content);
     const object = await storage.read({ bucket: 'previews', path: 'a.png' });
-    expect(object.size_bytes).toBe(png.length);
+    expect(object.size_bytes).toBe(content.length);
     expect(object.content_type).toBe('image/png');
-    expect(await text(object.stream)).toBe(png.toString());
+    expect(Buffer.isBuffer(object.body) ? 'bytes' : 'a stream').toBe(read);
+    expect(await bytesOf(object.body)).toEqual(content);
   });
 
-  it('serves the size it found when the file was opened, even if the file grows', async () => {
-    await writeFile(join(root, 'previews', 'a.png'), png);
+  it.each(served)('serves the $size size it found when the file was opened, even if the file grows', async ({ bytes }) => {
+    const content = bytes();
+    await writeFile(join(root, 'previews', 'a.png'), content);
     const object = await storage.read({ bucket: 'previews', path: 'a.png' });
-    await writeFile(join(root, 'previews', 'a.png'), Buffer.concat([png, png]));
-    expect(object.size_bytes).toBe(png.length);
-    expect(await buffer(object.stream)).toEqual(png);
+    await writeFile(join(root, 'previews', 'a.png'), Buffer.concat([content, content]));
+    expect(object.size_bytes).toBe(content.length);
+    expect(await bytesOf(object.body)).toEqual(content);
   });
 
   it('serves an empty file as no bytes, even if it is written meanwhile', async () => {
@@ -113,7 +124,7 @@ describe('LocalStorage on disk', () => {
     const object = await storage.read({ bucket: 'previews', path: 'empty.png' });
     await writeFile(join(root, 'previews', 'empty.png'), png);
     expect(object.size_bytes).toBe(0);
-    expect(await text(object.stream)).toBe('');
+    expect((await bytesOf(object.body)).length).toBe(0);
   });
 
   it('finds a bucket created after a first lookup missed it', async () => {

@@ -97,7 +97,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         const object = await source.read(ref);
         headers['content-type'] = object.content_type ?? 'application/octet-stream';
         headers['content-length'] = String(object.size_bytes);
-        return reply.code(200).headers(headers).send(object.stream);
+        return reply.code(200).headers(headers).send(object.body);
       } catch (error) {
         if (error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'denied')) {
           throw new ApiError(404, 'not_found', 'The object does not exist');
