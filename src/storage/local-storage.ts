@@ -107,7 +107,7 @@ export class LocalStorage implements ObjectStorage {
     return guard(ref, undefined, async () => {
       const file = await this.#open(ref);
       const content_type = contentTypeOf(ref);
-      // A file that grows meanwhile still matches the Content-Length sent.
+      // Bounded by fstat's size, so a file that grows meanwhile still matches the Content-Length sent.
       if (file.stats.size > CHUNK_BYTES) return { size_bytes: file.stats.size, content_type, body: readBytes(file, true) };
       try {
         const body = await readWhole(file);
@@ -218,12 +218,9 @@ interface OpenFile {
  * the end.
  */
 function readBytes({ handle, stats }: OpenFile, autoClose: boolean): Readable {
-  if (stats.size === 0) {
-    // No `end` can say "nothing": read nothing, whatever is written to the file meanwhile.
-    const empty = Readable.from([]);
-    if (autoClose) empty.once('close', () => void handle.close().catch(() => undefined));
-    return empty;
-  }
+  // No `end` can say "nothing": read nothing, whatever is written to the file meanwhile. Only
+  // inspect and copy meet an empty file here, and they close it themselves.
+  if (stats.size === 0) return Readable.from([]);
   return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, end: stats.size - 1 });
 }
 

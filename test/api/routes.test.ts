@@ -458,6 +458,14 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     clock = Date.now();
   });
 
+  it('streams an asset larger than one read with its exact bytes and length', async () => {
+    const { line, bytes } = await persistedLine(Buffer.concat([makePng(32, 16), randomBytes(1536 * 1024)]));
+    const file = await get((await sign(line)).json().url);
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-length']).toBe(String(bytes.length));
+    expect(file.rawPayload.equals(bytes)).toBe(true);
+  });
+
   it('names the download <order_line_id>.png and honours expires_in', async () => {
     const { line } = await persistedLine();
     const response = await sign(line, { expires_in: 60, download: true }, creds.operatorToken);
