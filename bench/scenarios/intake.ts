@@ -65,6 +65,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
         const api: LoadResult[] = [];
         const base: StartWorkflowsResult[] = [];
         const same: StartWorkflowsResult[] = [];
+        const startsPerS = (run: StartWorkflowsResult) => (deliveries * lines) / (run.elapsedMs / 1000);
         const cpu: { printready: CpuSample[]; baseline: CpuSample[]; same_start: CpuSample[] } = { printready: [], baseline: [], same_start: [] };
         /** CPU ms per line of each component during `run`. */
         const measured = async <T>(into: CpuSample[], run: () => Promise<T>): Promise<T> => {
@@ -83,16 +84,17 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
           if (result.errors > 0) throw new Error(`${label}: ${result.errors} connection errors or timeouts`);
           api.push(result);
           const last = base.at(-1)!;
+          const sameRun = same[rep];
           ctx.log(
             `  ${label} rep ${rep + 1} (${deliveries} deliveries): api ${(acceptedPerS(result) * lines).toFixed(0)} lines/s ` +
               `p99 ${result.p99} ms${result.non2xx ? ` (${result.non2xx} answered 503)` : ''}; ` +
-              `direct ${((deliveries * lines) / (last.elapsedMs / 1000)).toFixed(0)} lines/s p99 ${percentile(last.latenciesMs, 99).toFixed(0)} ms; ` +
-              `${same.length > rep ? `same start ${((deliveries * lines) / (same[rep]!.elapsedMs / 1000)).toFixed(0)} lines/s; ` : ''}` +
+              `direct ${startsPerS(last).toFixed(0)} lines/s p99 ${percentile(last.latenciesMs, 99).toFixed(0)} ms; ` +
+              `${sameRun ? `same start ${startsPerS(sameRun).toFixed(0)} lines/s; ` : ''}` +
               `cpu ms/line api ${JSON.stringify(cpu.printready.at(-1))} direct ${JSON.stringify(cpu.baseline.at(-1))}` +
-              `${same.length > rep ? ` same start ${JSON.stringify(cpu.same_start.at(-1))}` : ''}`,
+              `${sameRun ? ` same start ${JSON.stringify(cpu.same_start.at(-1))}` : ''}`,
           );
         }
-        const baseLinesPerS = base.map((run) => (deliveries * lines) / (run.elapsedMs / 1000));
+        const baseLinesPerS = base.map(startsPerS);
         rows.push(
           {
             scenario: label,
@@ -108,7 +110,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
                   scenario: label,
                   metric: 'lines/s against the intake\'s own start',
                   printready: api.map((run) => acceptedPerS(run) * lines),
-                  baseline: same.map((run) => (deliveries * lines) / (run.elapsedMs / 1000)),
+                  baseline: same.map(startsPerS),
                   target: null,
                   note: 'baseline: the same starts with the search attributes and summary the intake sends; what the API adds around its start',
                 },

@@ -55,11 +55,12 @@ async function visibleLine(
   if (!canAccessShop(principalOf(request), shop_id)) throw notFound('Order line not found');
   const key = { shop_id, order_line_id };
   // One binding per request, with the workflow id when there is one: a child logger is not free.
-  const line = await load(key).catch((error: unknown) => {
-    bindLogContext(request, reply, key);
-    throw error;
-  });
-  bindLogContext(request, reply, line ? { ...key, workflow_id: line.workflow_id } : key);
+  let line: LineStatusView | undefined;
+  try {
+    line = await load(key);
+  } finally {
+    bindLogContext(request, reply, line ? { ...key, workflow_id: line.workflow_id } : key);
+  }
   if (!line) throw notFound('Order line not found');
   return line;
 }
