@@ -20,7 +20,8 @@ const temporal = 'test/global-setup.ts';
  *    They spend most of their time waiting for timeouts, so two files run at once, on a dev
  *    server of their own.
  * 2. `burst`: 2,000 lines through the intake and the workflows; alone, since it measures.
- * 3. `secrets`: the scan of everything every test above logged and answered.
+ * 3. `bench`: `npm run bench -- --quick` as a child process; alone, since it loads the machine.
+ * 4. `secrets`: the scan of everything every test above logged and answered.
  *
  * `npm test` runs them all; `npm run test:faults` and `npm run test:burst` one group, each
  * followed by the scan of its own captures.
@@ -33,7 +34,7 @@ export default defineConfig({
           ...shared,
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/faults/**'],
+          exclude: ['test/faults/**', 'test/bench/quick-run.test.ts'],
           globalSetup: [capture, temporal],
         },
       },
@@ -62,10 +63,19 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          name: 'bench',
+          include: ['test/bench/quick-run.test.ts'],
+          sequence: { groupOrder: 3 },
+          testTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          ...shared,
           name: 'secrets',
           include: ['test/faults/secrets.scan.test.ts'],
           globalSetup: [capture],
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],

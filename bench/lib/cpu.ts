@@ -5,8 +5,14 @@ import { readdir, readFile } from 'node:fs/promises';
  * Taken before and after a run, the difference attributes its cost to each component.
  */
 export interface CpuSample {
-  [component: string]: number;
+  /** CPU seconds so far of each component. */
+  components: Record<string, number>;
+  /** CPU seconds so far of each `postgres` process, by pid: backends come and go with pools. */
+  postgres: Map<number, number>;
 }
+
+/** CPU seconds each component used between two samples. */
+export type CpuUse = Record<string, number>;
 
 const TICKS_PER_SECOND = 100;
 
@@ -30,9 +36,10 @@ async function processTable(): Promise<{ pid: number; ppid: number; comm: string
 }
 
 /**
- * CPU seconds so far of: this process, each named child pid, and the Temporal dev server this
- * process started (a descendant; other `temporal` processes on the machine are not ours).
- * Postgres is not in it: its backends serve other clients of the machine too.
+ * CPU seconds so far of: this process, each named child pid, the Temporal dev server this
+ * process started (a descendant; other `temporal` processes on the machine are not ours) and
+ * the machine's `postgres` processes. Those serve any client of the machine: their figure is
+ * the bench's own only while nothing else uses that server.
  */
 export async function sampleCpu(children: Record<string, number>): Promise<CpuSample> {
   const table = await processTable();
@@ -41,14 +48,26 @@ export async function sampleCpu(children: Record<string, number>): Promise<CpuSa
     for (let at = byPid.get(pid), hops = 0; at && hops < 10; at = byPid.get(at.ppid), hops++) if (at.ppid === process.pid) return true;
     return false;
   };
-  const sample: CpuSample = { driver: byPid.get(process.pid)?.cpuS ?? 0 };
-  for (const [name, pid] of Object.entries(children)) sample[name] = byPid.get(pid)?.cpuS ?? 0;
-  sample['temporal'] = table
+  const components: Record<string, number> = { driver: byPid.get(process.pid)?.cpuS ?? 0 };
+  for (const [name, pid] of Object.entries(children)) components[name] = byPid.get(pid)?.cpuS ?? 0;
+  components['temporal'] = table
     .filter((row) => row.comm.startsWith('temporal') && descendsFromUs(row.pid))
     .reduce((sum, row) => sum + row.cpuS, 0);
-  return sample;
+  const postgres = new Map(table.filter((row) => row.comm === 'postgres').map((row) => [row.pid, row.cpuS]));
+  return { components, postgres };
 }
 
-export function cpuDelta(before: CpuSample, after: CpuSample): CpuSample {
-  return Object.fromEntries(Object.keys(after).map((key) => [key, Math.round(((after[key] ?? 0) - (before[key] ?? 0)) * 100) / 100]));
+/**
+ * What each component used from `before` to `after`. Postgres counts per process: a backend
+ * started meanwhile counts from zero, one that ended meanwhile is left out (what it used is
+ * gone from /proc), so pools closing never make the figure negative.
+ */
+export function cpuDelta(before: CpuSample, after: CpuSample): CpuUse {
+  const round = (seconds: number) => Math.round(seconds * 100) / 100;
+  const use: CpuUse = {};
+  for (const [key, seconds] of Object.entries(after.components)) use[key] = round(seconds - (before.components[key] ?? 0));
+  let postgres = 0;
+  for (const [pid, seconds] of after.postgres) postgres += seconds - (before.postgres.get(pid) ?? 0);
+  if (after.postgres.size > 0) use['postgres'] = round(postgres);
+  return use;
 }

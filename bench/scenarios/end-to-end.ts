@@ -1,6 +1,6 @@
 import type { BenchChild } from '../lib/child.js';
 import { newStorageRoot, newTaskQueue, startApp, type BenchContext } from '../lib/context.js';
-import { cpuDelta, sampleCpu, type CpuSample } from '../lib/cpu.js';
+import { cpuDelta, sampleCpu, type CpuUse } from '../lib/cpu.js';
 import { makeDelivery } from '../lib/deliveries.js';
 import { shopFor } from '../lib/ids.js';
 import { freePort } from '../lib/ports.js';
@@ -89,7 +89,7 @@ async function startRig(ctx: BenchContext, settings: WorkerSettings): Promise<E2
 interface RunResult {
   linesPerS: number;
   elapsedS: number;
-  cpu: CpuSample;
+  cpu: CpuUse;
 }
 
 /** `lines` lines as signed webhooks (5 lines each, 20 in flight) until all are `persisted`. */

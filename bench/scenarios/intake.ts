@@ -7,7 +7,7 @@ import { httpCall, openLoop, type LoopResult } from '../lib/http-load.js';
 import { fire, type LoadResult } from '../lib/load.js';
 import { freePort } from '../lib/ports.js';
 import type { Row } from '../lib/report.js';
-import { cpuDelta, sampleCpu, type CpuSample } from '../lib/cpu.js';
+import { cpuDelta, sampleCpu, type CpuUse } from '../lib/cpu.js';
 import { median, percentile } from '../lib/stats.js';
 import { FULFILL_ORDER_LINE } from '../../src/workflows/definitions.js';
 
@@ -66,9 +66,9 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
         const base: StartWorkflowsResult[] = [];
         const same: StartWorkflowsResult[] = [];
         const startsPerS = (run: StartWorkflowsResult) => (deliveries * lines) / (run.elapsedMs / 1000);
-        const cpu: { printready: CpuSample[]; baseline: CpuSample[]; same_start: CpuSample[] } = { printready: [], baseline: [], same_start: [] };
+        const cpu: { printready: CpuUse[]; baseline: CpuUse[]; same_start: CpuUse[] } = { printready: [], baseline: [], same_start: [] };
         /** CPU ms per line of each component during `run`. */
-        const measured = async <T>(into: CpuSample[], run: () => Promise<T>): Promise<T> => {
+        const measured = async <T>(into: CpuUse[], run: () => Promise<T>): Promise<T> => {
           const before = await sampleCpu(pids);
           const result = await run();
           const used = cpuDelta(before, await sampleCpu(pids));

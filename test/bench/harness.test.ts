@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuDelta, type CpuSample } from '../../bench/lib/cpu.js';
+import { closedLoop, httpCall, openLoop } from '../../bench/lib/http-load.js';
+import { summarize, type Row } from '../../bench/lib/report.js';
+import { median, percentile } from '../../bench/lib/stats.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const row = (printready: number[], baseline: number[] | null, target: Row['target']): Row => ({
+  scenario: 's',
+  metric: 'm',
+  printready,
+  baseline,
+  target,
+});
+
+describe('bench statistics and judging', () => {
+  it('takes medians of odd and even counts and nearest-rank percentiles', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+    const hundred = Array.from({ length: 100 }, (_, index) => 100 - index);
+    expect(percentile(hundred, 50)).toBe(50);
+    expect(percentile(hundred, 99)).toBe(99);
+    expect(percentile([7], 99)).toBe(7);
+  });
+
+  it('judges a ratio target on the medians of both sides, and a bound on printready alone', () => {
+    const ratio = summarize(row([70, 90, 80], [100, 100, 120], { kind: 'ratio_at_least', value: 0.8 }));
+    expect(ratio).toMatchObject({ printready_median: 80, baseline_median: 100, ratio: 0.8, met: true });
+    expect(summarize(row([79], [100], { kind: 'ratio_at_least', value: 0.8 })).met).toBe(false);
+    expect(summarize(row([49.9], [500], { kind: 'below', value: 50 })).met).toBe(true);
+    expect(summarize(row([50], null, { kind: 'below', value: 50 })).met).toBe(false);
+    expect(summarize(row([1], null, null))).toMatchObject({ ratio: null, met: null, baseline_median: null });
+  });
+});
+
+describe('bench CPU accounting', () => {
+  const sample = (components: Record<string, number>, postgres: Array<[number, number]>): CpuSample => ({
+    components,
+    postgres: new Map(postgres),
+  });
+
+  it('counts Postgres per process: a new backend from zero, an ended one not at all', () => {
+    const before = sample({ driver: 1, api: 2, temporal: 10 }, [
+      [100, 5],
+      [101, 40],
+    ]);
+    const after = sample({ driver: 1.5, api: 3.25, temporal: 12 }, [
+      [100, 5.5],
+      [102, 0.25],
+    ]);
+    expect(cpuDelta(before, after)).toEqual({ driver: 0.5, api: 1.25, temporal: 2, postgres: 0.75 });
+  });
+
+  it('leaves Postgres out when the machine runs none', () => {
+    expect(cpuDelta(sample({ driver: 1 }, []), sample({ driver: 2 }, []))).toEqual({ driver: 1 });
+  });
+});
+
+describe('bench load generators', () => {
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const size = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('bytes') ?? 0);
+      response.writeHead(request.url?.startsWith('/missing') ? 404 : 200, { 'content-length': size });
+      response.end(Buffer.alloc(size, 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('counts the bytes of an answer, and keeps them only when asked', async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      expect(await httpCall(agent, `${base}/?bytes=70000`)).toEqual({ status: 200, body: null, bytes: 70_000 });
+      const kept = await httpCall(agent, `${base}/?bytes=3`, { collect: true });
+      expect(kept.body).toEqual(Buffer.alloc(3, 1));
+      expect((await httpCall(agent, `${base}/missing`)).status).toBe(404);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closed loop: runs the step exactly as often as asked, one at a time per connection', async () => {
+    let running = 0;
+    let mostAtOnce = 0;
+    let runs = 0;
+    const result = await closedLoop(4, 30, async (agent) => {
+      running++;
+      runs++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await httpCall(agent, `${base}/?bytes=10`);
+      running--;
+    });
+    expect(runs).toBe(30);
+    expect(mostAtOnce).toBe(4);
+    expect(result.iterations).toBe(30);
+    expect(result.perSecond).toBeGreaterThan(0);
+  });
+
+  it('open loop: latency counts from each arrival\'s scheduled time, so a server that falls behind shows it', async () => {
+    // Arrivals every 10 ms, one at a time, each taking 30 ms: the queue grows by ~20 ms a run.
+    const result = await openLoop(100, 10, 1, () => sleep(30));
+    expect(result.p50).toBeGreaterThanOrEqual(30);
+    // The last arrival was due at 90 ms and could only start after nine 30 ms runs.
+    expect(result.p99).toBeGreaterThanOrEqual(200);
+  });
+
+  it('open loop: keeps at most maxInFlight running, and fails with the first error once in-flight runs settle', async () => {
+    let running = 0;
+    let mostAtOnce = 0;
+    const settled: number[] = [];
+    const run = openLoop(1_000, 20, 3, async (_agent, index) => {
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await sleep(index === 4 ? 1 : 20);
+      running--;
+      if (index === 4) throw new Error('run 4 failed');
+      settled.push(index);
+    });
+    await expect(run).rejects.toThrow('run 4 failed');
+    expect(mostAtOnce).toBe(3);
+    expect(running).toBe(0);
+    expect(Math.max(...settled)).toBeLessThan(19);
+  });
+});
