@@ -10,7 +10,7 @@ import type { ActivityDeps } from './deps.js';
 import { emitEvent, type FulfillmentEvent } from './emit-event.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { resolvePreview } from './resolve-preview.js';
-import type { PreviewRef, VerifiedPreview } from './types.js';
+import type { LineRecorded, PreviewRef, VerifiedPreview } from './types.js';
 import { verifyPreview } from './verify-preview.js';
 
 export interface FailureToRecord {
@@ -38,13 +38,15 @@ export function createActivities(deps: ActivityDeps) {
   const activities = {
     beginFulfillment: (input: FulfillmentInput) => beginFulfillment(db, input),
     resolvePreview: (input: FulfillmentInput) => resolvePreview(db, deps.previewWaitSeconds, input),
-    markLineWorking: (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview') =>
-      setLineWorking(db, input, status),
+    markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> => ({
+      line_updated_at: await setLineWorking(db, input, status),
+    }),
     verifyPreview: (preview: PreviewRef) => verifyPreview(storage, preview, streamOptions()),
     persistFinalAsset: (input: FulfillmentInput, preview: VerifiedPreview) =>
       persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions()),
-    recordFailure: (input: FulfillmentInput, failure: FailureToRecord) =>
-      recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
+    recordFailure: async (input: FulfillmentInput, failure: FailureToRecord): Promise<LineRecorded> => ({
+      line_updated_at: await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
+    }),
     emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitEvent(telemetry, runId(), input, event),
   };
   return Object.fromEntries(

@@ -1,9 +1,10 @@
 import type { Db } from '../db/connect.js';
-import { findFinalAsset, persistFinalAsset as recordFinalAsset } from '../db/repositories/final-assets.js';
+import { persistFinalAsset as recordFinalAsset } from '../db/repositories/final-assets.js';
+import { getOrderLineView } from '../db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
 import { IMAGE_EXTENSIONS, type ObjectStorage, type StreamOptions } from '../storage/object-storage.js';
-import type { VerifiedPreview } from './types.js';
+import type { LineRecorded, VerifiedPreview } from './types.js';
 
 /**
  * Where a line's asset lives in the print bucket. Named by its content, so a URL is unique per
@@ -12,7 +13,11 @@ import type { VerifiedPreview } from './types.js';
 export const finalAssetPath = (input: FulfillmentInput, preview: VerifiedPreview): string =>
   `${input.shop_id}/${input.order_line_id}/${preview.sha256}.${IMAGE_EXTENSIONS[preview.content_type]}`;
 
-/** Copies the verified preview into the print bucket and records it as the line's final asset. */
+/**
+ * Copies the verified preview into the print bucket and records it as the line's final asset.
+ * Flat, the line's row time beside the asset's fields: results recorded in histories before
+ * it was added still read as an asset.
+ */
 export async function persistFinalAsset(
   db: Db,
   storage: ObjectStorage,
@@ -20,13 +25,13 @@ export async function persistFinalAsset(
   input: FulfillmentInput,
   preview: VerifiedPreview,
   stream: StreamOptions,
-): Promise<FinalAsset> {
-  const existing = await findFinalAsset(db, input);
-  if (existing) return existing;
+): Promise<FinalAsset & LineRecorded> {
+  const line = await getOrderLineView(db, input);
+  if (line?.final_asset) return { ...line.final_asset, line_updated_at: line.updated_at };
 
   const target = { bucket: printBucket, path: finalAssetPath(input, preview) };
   const copied = await storage.copy(preview, target, preview.sha256, stream);
-  return recordFinalAsset(db, input, {
+  const { asset, line_updated_at } = await recordFinalAsset(db, input, {
     ...target,
     sha256: copied.sha256,
     size_bytes: copied.size_bytes,
@@ -37,4 +42,5 @@ export async function persistFinalAsset(
     source_path: preview.path,
     job_id: preview.job_id,
   });
+  return { ...asset, line_updated_at };
 }

@@ -20,3 +20,11 @@ export interface VerifiedPreview extends PreviewRef {
   width: number;
   height: number;
 }
+
+/**
+ * When an activity's write changed the line's row (its `updated_at`; null when it left the
+ * row alone), so the workflow's `status` query shows the same time as the HTTP route.
+ */
+export interface LineRecorded {
+  line_updated_at: string | null;
+}

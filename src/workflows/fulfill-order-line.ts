@@ -2,17 +2,18 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { FulfillmentActivities } from '../activities/index.js';
-import type { PreviewRef } from '../activities/types.js';
+import type { LineRecorded, PreviewRef } from '../activities/types.js';
 import { fulfillmentInputSchema, type FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
 import { isReasonCode } from '../domain/reasons.js';
 import { previewReadySignal, retrySignal, statusQuery } from './definitions.js';
-import { LineState, type LineFailure } from './line-state.js';
+import { LineState, type LineFailure, type RecordedAt } from './line-state.js';
 
 /** How long a failed line waits for an operator's retry before the workflow closes as failed. */
 const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
@@ -44,6 +45,15 @@ const persistFinalAsset = activity('persistFinalAsset', streaming, 'Copy to the 
 const recordFailure = activity('recordFailure', bookkeeping, 'Record the failure with its guidance');
 const emitEvent = activity('emitEvent', bookkeeping, 'Report to PostHog');
 
+/** When an activity's write changed the line's row; results recorded before activities said it are empty. */
+const recordedAt = (result: Partial<LineRecorded> | undefined): RecordedAt => result?.line_updated_at;
+
+/**
+ * Patch marker: a retry counts from the moment the failure is being recorded, not only once the
+ * workflow has marked the line failed. Histories from before it replay the old handling.
+ */
+const RETRY_WHILE_RECORDING_FAILURE = 'retry-while-recording-failure';
+
 /**
  * One personalized order line, from its preview to its final print-ready asset: resolve the
  * preview (waiting while it renders), verify it, copy it into the print bucket and record it.
@@ -53,26 +63,30 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
   const input = parseInput(rawInput);
   const line = new LineState(input);
   let retryRequested = false;
+  let recordingFailure = false;
   let previewPosted = false;
   setHandler(statusQuery, () => line.view);
   setHandler(retrySignal, () => {
-    retryRequested = line.view.status === 'failed';
+    // The retry route acts on the database, which says failed as soon as recordFailure commits,
+    // before the workflow has the activity's result: a retry sent then must count too.
+    retryRequested = line.view.status === 'failed' || recordingFailure;
   });
   setHandler(previewReadySignal, () => {
     previewPosted = true;
   });
 
-  const { final_asset: existing } = await beginFulfillment(input);
-  if (existing) {
-    line.persisted(existing);
+  const begun = await beginFulfillment(input);
+  if (begun.final_asset) {
+    line.persisted(begun.final_asset, recordedAt(begun));
     return line.view;
   }
+  line.recorded(recordedAt(begun));
   await emitEvent(input, { name: 'fulfillment.started', attempt: 1 });
 
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptFulfillment();
     if ('asset' in outcome) {
-      line.persisted(outcome.asset);
+      line.persisted(outcome.asset, outcome.recorded_at);
       await emitEvent(input, {
         name: 'fulfillment.asset.persisted',
         job_id: outcome.job_id,
@@ -83,28 +97,32 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
     }
 
     const { failure, job_id } = outcome;
-    await recordFailure(input, { attempt, ...failure });
-    // Cleared before the line shows as failed: a retry sent from then on is never lost.
-    retryRequested = false;
-    line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS));
+    // Cleared before the failure is recorded: a retry sent from then on is never lost.
+    const retriesCountWhileRecording = patched(RETRY_WHILE_RECORDING_FAILURE);
+    if (retriesCountWhileRecording) retryRequested = false;
+    recordingFailure = retriesCountWhileRecording;
+    const recorded = await recordFailure(input, { attempt, ...failure });
+    recordingFailure = false;
+    if (!retriesCountWhileRecording) retryRequested = false;
+    line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS), recordedAt(recorded));
     await emitEvent(input, { name: 'fulfillment.asset.failed', attempt, reason_code: failure.reason_code, job_id });
 
     if (!(await condition(() => retryRequested, RETRY_WINDOW_MS, { summary: 'Wait for an operator retry' }))) {
       return line.view;
     }
-    await markLineWorking(input, 'processing');
-    line.processing();
+    line.processing(recordedAt(await markLineWorking(input, 'processing')));
     await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1 });
   }
 
   async function attemptFulfillment(): Promise<
-    { asset: FinalAsset; job_id: string } | { failure: LineFailure; job_id: string | null }
+    { asset: FinalAsset; job_id: string; recorded_at: RecordedAt } | { failure: LineFailure; job_id: string | null }
   > {
     let preview: PreviewRef | undefined;
     try {
       preview = await awaitReadyPreview();
       const verified = await verifyPreview(preview);
-      return { asset: await persistFinalAsset(input, verified), job_id: preview.job_id };
+      const { line_updated_at, ...asset } = await persistFinalAsset(input, verified);
+      return { asset, job_id: preview.job_id, recorded_at: line_updated_at };
     } catch (error) {
       const failure = asLineFailure(error);
       const jobId = preview?.job_id ?? failure.details['job_id'];
@@ -120,8 +138,7 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
       const resolution = await resolvePreview(input);
       if (resolution.state === 'ready') {
         if (line.view.status === 'waiting_for_preview') {
-          await markLineWorking(input, 'processing');
-          line.processing();
+          line.processing(recordedAt(await markLineWorking(input, 'processing')));
         }
         return resolution.preview;
       }
@@ -134,8 +151,8 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
         );
       }
       if (line.view.status !== 'waiting_for_preview') {
-        await markLineWorking(input, 'waiting_for_preview');
-        line.waitingForPreview(resolution.job_id, new Date(deadline));
+        const marked = await markLineWorking(input, 'waiting_for_preview');
+        line.waitingForPreview(resolution.job_id, new Date(deadline), recordedAt(marked));
       }
       await condition(() => previewPosted, Math.min(remaining, PREVIEW_POLL_MS), {
         summary: 'Wait for the preview to finish rendering',

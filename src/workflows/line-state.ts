@@ -4,6 +4,9 @@ import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
 import { recoveryGuidance, type ReasonCode } from '../domain/reasons.js';
 import { FulfillmentStatus, lineSearchAttributes } from './search-attributes.js';
 
+/** An activity's `line_updated_at`: absent from results recorded before activities said it. */
+export type RecordedAt = string | null | undefined;
+
 export interface LineFailure {
   reason_code: ReasonCode;
   message: string;
@@ -12,7 +15,10 @@ export interface LineFailure {
 
 /**
  * The line's status as the workflow knows it: answers the `status` query and keeps the
- * `FulfillmentStatus` search attribute and the UI's current details in step.
+ * `FulfillmentStatus` search attribute and the UI's current details in step. Each change
+ * carries the time the database recorded it (`recordedAt`), so the query shows the same
+ * object as the HTTP route; the workflow's clock stands in where the database did not say
+ * (a row it left alone, results from histories recorded before it said).
  */
 export class LineState {
   private current: LineStatusView;
@@ -39,25 +45,32 @@ export class LineState {
     return this.current;
   }
 
-  processing(): void {
-    this.update({ status: 'processing' }, 'Fulfilling: resolving, verifying and copying the preview.');
+  /** The database's time of the status the line already has (its row opened for work). */
+  recorded(recordedAt: RecordedAt): void {
+    this.current = { ...this.current, updated_at: recordedAt ?? this.current.updated_at };
   }
 
-  waitingForPreview(jobId: string, until: Date): void {
+  processing(recordedAt: RecordedAt): void {
+    this.update({ status: 'processing' }, recordedAt, 'Fulfilling: resolving, verifying and copying the preview.');
+  }
+
+  waitingForPreview(jobId: string, until: Date, recordedAt: RecordedAt): void {
     this.update(
       { status: 'waiting_for_preview' },
+      recordedAt,
       `Waiting for preview job ${jobId} to finish rendering, until ${until.toISOString()}.`,
     );
   }
 
-  persisted(asset: FinalAsset): void {
+  persisted(asset: FinalAsset, recordedAt: RecordedAt): void {
     this.update(
       { status: 'persisted', final_asset: asset },
+      recordedAt,
       `Persisted ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256}).`,
     );
   }
 
-  failed(failure: LineFailure, retryUntil: Date): void {
+  failed(failure: LineFailure, retryUntil: Date, recordedAt: RecordedAt): void {
     this.update(
       {
         status: 'failed',
@@ -65,18 +78,19 @@ export class LineState {
         reason_message: failure.message,
         recovery_guidance: recoveryGuidance(failure.reason_code),
       },
+      recordedAt,
       `Failed: ${failure.reason_code}: ${failure.message}\n\n${recoveryGuidance(failure.reason_code)}\n\n` +
         `Send the \`retry\` signal (or POST …/retry) after fixing it, until ${retryUntil.toISOString()}.`,
     );
   }
 
-  private update(change: Partial<LineStatusView> & Pick<LineStatusView, 'status'>, details: string): void {
+  private update(change: Partial<LineStatusView> & Pick<LineStatusView, 'status'>, recordedAt: RecordedAt, details: string): void {
     const working = change.status === 'processing' || change.status === 'waiting_for_preview';
     this.current = {
       ...this.current,
       ...(working ? { reason_code: null, reason_message: null, recovery_guidance: null } : {}),
       ...change,
-      updated_at: new Date().toISOString(),
+      updated_at: recordedAt ?? new Date().toISOString(),
     };
     upsertSearchAttributes([{ key: FulfillmentStatus, value: change.status }]);
     setCurrentDetails(details);

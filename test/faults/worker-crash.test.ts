@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findFinalAsset } from '../../src/db/repositories/final-assets.js';
+import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
@@ -143,7 +143,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     const persisting: FulfillmentInput[] = [];
     for (const line of lines) {
       const files = await listFiles(lineFolder(storageRoot, line));
-      const row = await findFinalAsset(database.db, line);
+      const row = (await getOrderLineView(database.db, line))?.final_asset;
       if (!row && files.length > 0 && files.every((name) => name.startsWith('.partial-'))) copying.push(line);
       if (!row && files.includes(`${expectedSha.get(line.order_line_id)}.png`)) persisting.push(line);
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities } from '../../src/activities/index.js';
+import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
@@ -28,6 +28,8 @@ export interface HarnessOptions {
   /** Defaults to the local filesystem backend in a temporary folder. */
   storage?: { storage: ObjectStorage; put: PutObject };
   previewWaitSeconds?: number;
+  /** Lets a test hold an activity back or watch it, around the real one. */
+  wrapActivities?: (activities: FulfillmentActivities) => FulfillmentActivities;
 }
 
 /**
@@ -77,13 +79,15 @@ export class FulfillmentHarness {
       namespace: 'default',
       taskQueue,
       workflowBundlePath: inject('workflowBundlePath'),
-      activities: createActivities({
-        db: database.db,
-        storage,
-        telemetry,
-        previewWaitSeconds: options.previewWaitSeconds ?? 30,
-        printBucket: PRINT_BUCKET,
-      }),
+      activities: (options.wrapActivities ?? ((activities) => activities))(
+        createActivities({
+          db: database.db,
+          storage,
+          telemetry,
+          previewWaitSeconds: options.previewWaitSeconds ?? 30,
+          printBucket: PRINT_BUCKET,
+        }),
+      ),
     });
     const running = worker.run();
     return new FulfillmentHarness(database, storage, put, posthog, telemetry, client, taskQueue, worker, running, async () => {

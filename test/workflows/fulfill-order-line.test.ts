@@ -6,7 +6,7 @@ import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance, type ReasonCode } from '../../src/domain/reasons.js';
-import { FULFILL_ORDER_LINE, previewReadySignal, retrySignal } from '../../src/workflows/definitions.js';
+import { FULFILL_ORDER_LINE, previewReadySignal, retrySignal, statusQuery } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makeJpeg, makePng } from '../support/images.js';
@@ -36,8 +36,8 @@ async function expectFailedWith(line: FulfillmentInput, reason: ReasonCode) {
   const workflowId = (await harness.start(line)).workflow_id;
   const view = await harness.waitForStatus(workflowId, 'failed');
   expect(view).toMatchObject({ reason_code: reason, recovery_guidance: recoveryGuidance(reason), final_asset: null });
-  const row = await getOrderLineView(harness.db, line);
-  expect(row).toMatchObject({ status: 'failed', reason_code: reason, recovery_guidance: recoveryGuidance(reason) });
+  // The query answers with the very object the status route shows, time included.
+  expect(await getOrderLineView(harness.db, line)).toEqual(view);
   const failures = await listLineFailures(harness.db, line.shop_id, line.order_line_id);
   expect(failures.map((failure) => failure.reason_code)).toEqual([reason]);
   const event = await harness.posthog.waitFor(
@@ -76,6 +76,7 @@ describe('FulfillOrderLine', () => {
 
     const handle = harness.handle(started.workflow_id);
     expect(await handle.query('status')).toEqual(result);
+    expect(await getOrderLineView(harness.db, line)).toEqual(result);
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('persisted');
     expect(description.typedSearchAttributes.get(ShopId)).toBe(line.shop_id);
@@ -199,8 +200,8 @@ describe('FulfillOrderLine', () => {
     const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-render' };
     await recordPreviewJob(harness.db, { ...job, status: 'rendering' }, PREVIEW_BUCKET);
     const { workflow_id } = await harness.start(line);
-    await harness.waitForStatus(workflow_id, 'waiting_for_preview');
-    expect(await getOrderLineView(harness.db, line)).toMatchObject({ status: 'waiting_for_preview' });
+    const waiting = await harness.waitForStatus(workflow_id, 'waiting_for_preview');
+    expect(await getOrderLineView(harness.db, line)).toEqual(waiting);
     expect((await harness.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe(
       'waiting_for_preview',
     );
@@ -245,5 +246,49 @@ describe('FulfillOrderLine', () => {
       5_000,
     );
     await saveHistory(handle, 'failed-then-retried');
+  });
+
+  it('counts a retry sent once the database says failed, before the workflow has heard so', async () => {
+    // The retry route acts on the database, which says failed as soon as recordFailure commits:
+    // here the activity's result is held back until the retry has been sent.
+    let failureCommitted!: () => void;
+    const committed = new Promise<void>((resolve) => (failureCommitted = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = await FulfillmentHarness.start({
+      wrapActivities: (activities) => ({
+        ...activities,
+        recordFailure: async (...args) => {
+          const recorded = await activities.recordFailure(...args);
+          failureCommitted();
+          await released;
+          return recorded;
+        },
+      }),
+    });
+    try {
+      const line = newLine();
+      const path = `${line.shop_id}/held.png`;
+      await recordPreviewJob(
+        held.db,
+        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-held', status: 'ready', path },
+        PREVIEW_BUCKET,
+      );
+      const { workflow_id } = await held.start(line);
+      await committed;
+      expect(await getOrderLineView(held.db, line)).toMatchObject({ status: 'failed', reason_code: 'asset_missing' });
+      expect((await held.handle(workflow_id).query(statusQuery)).status).toBe('processing');
+
+      await held.put(PREVIEW_BUCKET, path, makePng(12, 12));
+      await held.handle(workflow_id).signal(retrySignal);
+      release();
+      const persisted = await held.waitForStatus(workflow_id, 'persisted', 20_000);
+      expect(persisted.final_asset).not.toBeNull();
+      expect(await listLineFailures(held.db, line.shop_id, line.order_line_id)).toHaveLength(1);
+      await saveHistory(held.handle(workflow_id), 'retried-while-failure-recorded');
+    } finally {
+      release();
+      await held.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { recoveryGuidance, type ReasonCode } from '../../domain/reasons.js';
 import type { Db } from '../connect.js';
 import type { FailureRow } from '../schema.js';
-import { orderLineValues, type OrderLineIdentity } from './order-lines.js';
+import { changedAt, orderLineValues, type OrderLineIdentity } from './order-lines.js';
 
 export interface FailureRecord {
   /** Unique per failed attempt, so a retried activity appends nothing twice. */
@@ -12,13 +12,16 @@ export interface FailureRecord {
   details: Record<string, unknown>;
 }
 
-/** Appends to the failure log and marks the line failed, atomically. */
-export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure: FailureRecord): Promise<void> {
+/**
+ * Appends to the failure log and marks the line failed, atomically. Says when the line's row
+ * changed (null when it was persisted already and stays so).
+ */
+export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure: FailureRecord): Promise<string | null> {
   const guidance = recoveryGuidance(failure.reason_code);
   const reason = { reason_code: failure.reason_code, reason_message: failure.message, recovery_guidance: guidance };
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     const now = new Date();
-    await trx
+    const row = await trx
       .insertInto('order_lines')
       .values({ ...orderLineValues(line), status: 'failed', ...reason, updated_at: now })
       .onConflict((oc) =>
@@ -27,7 +30,8 @@ export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure
           .doUpdateSet({ status: 'failed', ...reason, updated_at: now })
           .where('order_lines.status', '<>', 'persisted'),
       )
-      .execute();
+      .returning('updated_at')
+      .executeTakeFirst();
     await trx
       .insertInto('fulfillment_failures')
       .values({
@@ -43,6 +47,7 @@ export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure
       })
       .onConflict((oc) => oc.columns(['shop_id', 'failure_key']).doNothing())
       .execute();
+    return changedAt(row);
   });
 }
 

@@ -1,4 +1,4 @@
-import { finalAssetKey, type LineKey } from '../../domain/ids.js';
+import { finalAssetKey } from '../../domain/ids.js';
 import type { FinalAsset } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { FinalAssetRow } from '../schema.js';
@@ -10,23 +10,19 @@ export interface NewFinalAsset extends FinalAsset {
   job_id: string;
 }
 
-export async function findFinalAsset(db: Db, key: LineKey): Promise<FinalAsset | undefined> {
-  const row = await db
-    .selectFrom('final_assets')
-    .selectAll()
-    .where('association_key', '=', finalAssetKey(key))
-    .executeTakeFirst();
-  return row ? toFinalAsset(row) : undefined;
-}
-
 /**
  * Records the line's asset and marks the line persisted, atomically. The association key
  * makes this idempotent: a repeat, or a late duplicate run, gets the asset recorded first.
+ * Says when the line's row changed, with the asset.
  */
-export async function persistFinalAsset(db: Db, line: OrderLineIdentity, asset: NewFinalAsset): Promise<FinalAsset> {
+export async function persistFinalAsset(
+  db: Db,
+  line: OrderLineIdentity,
+  asset: NewFinalAsset,
+): Promise<{ asset: FinalAsset; line_updated_at: string }> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
-    await trx
+    const row = await trx
       .insertInto('order_lines')
       .values({ ...orderLineValues(line), status: 'persisted' })
       .onConflict((oc) =>
@@ -38,7 +34,8 @@ export async function persistFinalAsset(db: Db, line: OrderLineIdentity, asset: 
           updated_at: now,
         }),
       )
-      .execute();
+      .returning('updated_at')
+      .executeTakeFirstOrThrow();
     await trx
       .insertInto('final_assets')
       .values({ association_key: finalAssetKey(line), shop_id: line.shop_id, order_line_id: line.order_line_id, ...asset })
@@ -49,6 +46,6 @@ export async function persistFinalAsset(db: Db, line: OrderLineIdentity, asset: 
       .selectAll()
       .where('association_key', '=', finalAssetKey(line))
       .executeTakeFirstOrThrow();
-    return toFinalAsset(stored);
+    return { asset: toFinalAsset(stored), line_updated_at: row.updated_at.toISOString() };
   });
 }

@@ -31,6 +31,9 @@ export async function registerOrderLines(db: Db, lines: OrderLineIdentity[]): Pr
   }
 }
 
+/** When a write changed the line's row (its `updated_at`), or null when it left the row alone. */
+export const changedAt = (row: { updated_at: Date } | undefined): string | null => row?.updated_at.toISOString() ?? null;
+
 /**
  * Moves a line into a working state and clears any earlier failure. Failing goes through
  * `recordLineFailure`, persisting through `persistFinalAsset`: each writes its own rows too.
@@ -39,16 +42,18 @@ export async function setLineWorking(
   db: Db,
   line: OrderLineIdentity,
   status: Extract<LineStatus, 'processing' | 'waiting_for_preview'>,
-): Promise<void> {
+): Promise<string | null> {
   const working = { status, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: new Date() };
-  await db
+  const row = await db
     .insertInto('order_lines')
     .values({ ...orderLineValues(line), ...working })
     // A persisted line stays persisted, whatever a late duplicate run does.
     .onConflict((oc) =>
       oc.columns(['shop_id', 'order_line_id']).doUpdateSet(working).where('order_lines.status', '<>', 'persisted'),
     )
-    .execute();
+    .returning('updated_at')
+    .executeTakeFirst();
+  return changedAt(row);
 }
 
 /** The line and its final asset, in one round trip. */
