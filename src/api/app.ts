@@ -12,7 +12,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import { localSigningSecret } from '../storage/signing-secret.js';
 import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
-import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { ApiLogController, createApiLogger } from './logging.js';
 import { StartAdmission } from './start-admission.js';
 import { docsRoutes } from './routes/docs.js';
@@ -83,6 +83,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 2048 },
     // Errors the router raises before any route runs (a malformed %-escape) get the envelope too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // And so do requests the HTTP parser refuses before there is a request at all.
+    clientErrorHandler,
     // Fastify's own 503 while closing has its own body; the hook below answers with the envelope.
     return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
@@ -25,6 +27,8 @@ export const ERROR_CODES = [
   'url_expired',
   'payload_too_large',
   'unsupported_media_type',
+  'request_timeout',
+  'headers_too_large',
   'temporal_unavailable',
   'storage_unavailable',
   'not_ready',
@@ -32,14 +36,14 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** The one failure body: `{ error: { code, message, details? } }`. */
+/** The one failure body: `{ error: { code, message, details } }`, `details` null when there is nothing more. */
 export const errorBodySchema = z.object({
-    error: z.object({
-      code: z.enum(ERROR_CODES),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
-  });
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.unknown().describe('What the caller can act on (issues, reason, guidance), or null'),
+  }),
+});
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** A failure the API means to report: status, code and message are safe to show the caller. */
@@ -134,7 +138,7 @@ export function toErrorResponse(error: unknown, request: FastifyRequest): { stat
 }
 
 function envelope(code: ErrorCode, message: string, details?: unknown): ErrorBody {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
+  return { error: { code, message, details: details ?? null } };
 }
 
 /** The app's one error handler. */
@@ -147,6 +151,32 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   }
   // A string payload skips the route's response serializer: the envelope is always sent as is.
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** What Node's HTTP parser refuses before Fastify has a request, by its error code. */
+const CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'Request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'The request did not arrive in time' },
+};
+const MALFORMED = { status: 400, code: 'invalid_request', message: 'Malformed HTTP request' } as const;
+
+/**
+ * Fastify's `clientErrorHandler`: a request the HTTP parser refused (headers over 16 KiB, a
+ * malformed request line, the request timeout) gets the envelope too, then the connection
+ * closes, as Fastify's default answer does with a body of its own.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, message } = (error.code !== undefined ? CLIENT_ERRORS[error.code] : undefined) ?? MALFORMED;
+  this.log.info({ code, status, parser_error: error.code, remote_address: socket.remoteAddress }, message);
+  const body = JSON.stringify(envelope(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** The app's one not-found handler. */

@@ -106,6 +106,7 @@ function expectError(response: LightMyRequestResponse, status: number, code: str
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe('string');
   expect(Object.keys(body)).toEqual(['error']);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'details', 'message']);
   expect(response.body).not.toMatch(/\bat .+\.(ts|js):\d+/);
   return body.error;
 }
@@ -328,7 +329,7 @@ describe('POST /v1/previews', () => {
     const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-1', status: 'rendering' };
     const created = await post(job);
     expect(created.statusCode, created.body).toBe(201);
-    expect(created.json()).toMatchObject({ ...job, bucket: null, path: null, outcome: 'created' });
+    expect(created.json()).toMatchObject({ ...job, bucket: config.PREVIEW_BUCKET, path: null, outcome: 'created' });
     const unchanged = await post(job);
     expect(unchanged.statusCode).toBe(200);
     expect(unchanged.json().outcome).toBe('unchanged');
@@ -341,6 +342,22 @@ describe('POST /v1/previews', () => {
     const otherPath = expectError(await post({ ...ready, path: `${creds.shop}/other.png` }), 409, 'preview_conflict');
     expect(otherPath.details).toMatchObject({ job_id: 'job-1', status: 'ready' });
     expectError(await post({ ...job, job_id: 'job-2' }), 409, 'preview_conflict');
+    // Fields left out keep what is recorded; only another type contradicts it.
+    const { content_type: _omitted, ...untyped } = ready;
+    expect((await post(untyped)).statusCode).toBe(200);
+    expectError(await post({ ...ready, content_type: 'image/webp' }), 409, 'preview_conflict');
+  });
+
+  it('keeps a job’s bucket from its first hand-off, and takes a type declared late', async () => {
+    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-b', status: 'rendering', bucket: 'generator-out' };
+    expect((await post(job)).json()).toMatchObject({ bucket: 'generator-out', path: null });
+    const { bucket: _bucket, ...ready } = { ...job, status: 'ready', path: `${creds.shop}/b.png` };
+    const readied = await post(ready);
+    expect(readied.statusCode).toBe(201);
+    expect(readied.json()).toMatchObject({ status: 'ready', bucket: 'generator-out', content_type: null });
+    const typed = await post({ ...ready, content_type: 'image/png' });
+    expect(typed.statusCode).toBe(201);
+    expect(typed.json()).toMatchObject({ bucket: 'generator-out', content_type: 'image/png', outcome: 'updated' });
   });
 
   it('answers 400 for an invalid job or malformed JSON, and 403 for another shop', async () => {
@@ -375,6 +392,17 @@ describe('POST /v1/previews', () => {
     expect((await post(job)).statusCode).toBe(201);
     expect(await signalNames(workflowId)).toEqual([]);
     expect((await post({ ...job, status: 'ready', path: `${creds.shop}/w.png` })).statusCode).toBe(201);
+    expect(await signalNames(workflowId)).toEqual(['preview_ready']);
+  });
+
+  it('also wakes a line still working, which may have read the job as rendering and not yet recorded that it waits', async () => {
+    const line = newLine();
+    const workflowId = fulfillmentWorkflowId(line);
+    const hook = await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
+    expect(hook.json().accepted[0].status).toBe('started');
+    expect(await getOrderLineView(database.db, line)).toMatchObject({ status: 'processing' });
+    const job = { shop_id: creds.shop, personalization_id: line.personalization_id, job_id: 'job-p', status: 'ready', path: `${creds.shop}/p.png` };
+    expect((await post(job)).statusCode).toBe(201);
     expect(await signalNames(workflowId)).toEqual(['preview_ready']);
   });
 
@@ -496,6 +524,8 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     tweak((u) => u.searchParams.set('signature', `${parsed.searchParams.get('signature')!.slice(0, -2)}AA`));
     tweak((u) => (u.pathname = u.pathname.replace(config.PRINT_BUCKET, config.PREVIEW_BUCKET)));
     tweak((u) => (u.pathname = u.pathname.replace('.png', '.jpg')));
+    tweak((u) => u.searchParams.append('cache', 'bust'));
+    tweak((u) => u.searchParams.append('signature', parsed.searchParams.get('signature')!));
     for (const variant of variants) expectError(await get(variant), 403, 'invalid_signature');
 
     const query = parsed.search;

@@ -4,7 +4,7 @@ import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { listLineFailures, recordLineFailure } from '../../src/db/repositories/failures.js';
 import {
   getOrderLineView,
-  linesWaitingForPreview,
+  linesToWakeForPreview,
   registerOrderLines,
   setLineWorking,
 } from '../../src/db/repositories/order-lines.js';
@@ -97,10 +97,12 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       expect(await getOrderLineView(database.db, { shop_id: OTHER_SHOP, order_line_id: '1' })).toBeUndefined();
     });
 
-    it('lists lines waiting for a preview', async () => {
+    it('lists the lines a finished preview wakes: waiting for it, or still working on it', async () => {
       await setLineWorking(database.db, line('3', 'pers-w'), 'waiting_for_preview');
-      expect(await linesWaitingForPreview(database.db, SHOP, 'pers-w')).toEqual([`${SHOP}:3:fulfillment`]);
-      expect(await linesWaitingForPreview(database.db, OTHER_SHOP, 'pers-w')).toEqual([]);
+      await setLineWorking(database.db, line('5', 'pers-w'), 'processing');
+      await recordLineFailure(database.db, line('6', 'pers-w'), { failure_key: 'f', attempt: 1, reason_code: 'preview_failed', message: 'x', details: {} });
+      expect((await linesToWakeForPreview(database.db, SHOP, 'pers-w')).sort()).toEqual([`${SHOP}:3:fulfillment`, `${SHOP}:5:fulfillment`]);
+      expect(await linesToWakeForPreview(database.db, OTHER_SHOP, 'pers-w')).toEqual([]);
     });
 
     it('appends each failure once and marks the line failed with guidance', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, type AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,6 +130,7 @@ function expectSafe(response: LightMyRequestResponse, allowed: (status: number) 
   expect(response.headers['content-type'], context).toMatch(/^application\/json/);
   const body = JSON.parse(response.body) as { error: { code: string; message: string; details?: unknown } };
   expect(Object.keys(body), context).toEqual(['error']);
+  expect(Object.keys(body.error).sort(), context).toEqual(['code', 'details', 'message']);
   expect(ERROR_CODES, context).toContain(body.error.code);
   expect(typeof body.error.message, context).toBe('string');
 }
@@ -340,6 +342,32 @@ describe('hostile input', () => {
     });
     expectSafe(preview);
     expect(preview.statusCode).toBe(413);
+  });
+
+  it('answers requests the HTTP parser refuses with the envelope, then closes the connection', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    /** Sends raw bytes and reads the answer until the server closes the connection. */
+    const exchange = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      });
+    const answers = [
+      { status: 431, code: 'headers_too_large', raw: await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`) },
+      { status: 400, code: 'invalid_request', raw: await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n') },
+      { status: 400, code: 'invalid_request', raw: await exchange('NOT AN HTTP REQUEST\r\n\r\n') },
+    ];
+    for (const { status, code, raw } of answers) {
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      expect(head, raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(head.toLowerCase()).toContain('content-type: application/json');
+      expect(JSON.parse(body)).toEqual({ error: { code, message: expect.any(String), details: null } });
+      expect(ERROR_CODES).toContain(code);
+    }
   });
 
   it('takes a signed order with more personalized lines than one SQL statement can hold', async () => {

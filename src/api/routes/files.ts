@@ -19,7 +19,8 @@ export interface FileRoutesOptions {
   now: () => number;
 }
 
-const querySchema = z.looseObject({
+// Strict: a parameter added to a signed URL alters it, and an altered URL fails.
+const querySchema = z.strictObject({
   expires: z.string().optional().describe('Unix seconds after which the URL stops working'),
   download: z.string().optional().describe('Attachment file name, when one was signed'),
   signature: z.string().optional().describe('base64url HMAC-SHA256 over bucket, path, expires and download'),

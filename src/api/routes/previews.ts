@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { linesWaitingForPreview } from '../../db/repositories/order-lines.js';
+import { linesToWakeForPreview } from '../../db/repositories/order-lines.js';
 import { recordPreviewJob } from '../../db/repositories/preview-jobs.js';
 import { previewJobSchema, PREVIEW_STATUSES } from '../../domain/preview-job.js';
 import { previewReadySignal } from '../../workflows/definitions.js';
@@ -78,11 +78,12 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
         .send({ shop_id, personalization_id, job_id, status, bucket, path, content_type, outcome: result.outcome });
 
       /**
-       * Lines parked on this preview look again now instead of at their next poll. Best effort:
-       * the job is recorded either way and a waiting workflow polls every minute.
+       * Lines waiting for this preview look again now instead of at their next poll. Best
+       * effort: the job is recorded either way and a waiting workflow polls every minute. The
+       * signal only says "look again", so a line that was not waiting loses nothing.
        */
       async function wakeWaitingLines(shopId: string, personalizationId: string): Promise<void> {
-        const workflowIds = await linesWaitingForPreview(db, shopId, personalizationId);
+        const workflowIds = await linesToWakeForPreview(db, shopId, personalizationId);
         const outcomes = await Promise.allSettled(
           workflowIds.map((workflowId) =>
             withTemporalDeadline(temporal.client, app.services.temporalTimeoutMs, () =>

@@ -124,14 +124,18 @@ export function toLineStatusView(line: OrderLineRow, asset: FinalAssetRow | null
   };
 }
 
-/** Lines parked on a preview that is still rendering: the hand-off route wakes them. */
-export async function linesWaitingForPreview(db: Db, shopId: string, personalizationId: string): Promise<string[]> {
+/**
+ * Lines the hand-off route wakes when a preview is done: those parked on it, and those still
+ * working, since a line reads the job as rendering before it records that it waits, and a
+ * hand-off in between would otherwise leave it to its next poll, a minute later.
+ */
+export async function linesToWakeForPreview(db: Db, shopId: string, personalizationId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('order_lines')
     .select('workflow_id')
     .where('shop_id', '=', shopId)
     .where('personalization_id', '=', personalizationId)
-    .where('status', '=', 'waiting_for_preview')
+    .where('status', 'in', ['waiting_for_preview', 'processing'])
     .execute();
   return rows.map((row) => row.workflow_id);
 }

@@ -8,26 +8,26 @@ export type RecordPreviewResult =
 
 /**
  * Records the generator's hand-off. A job moves rendering → ready | failed (and a failed one
- * may be rendered again); anything that rewrites a ready job's object is a conflict.
+ * may be rendered again); anything that rewrites a ready job's object is a conflict. A
+ * `bucket` or `content_type` left out keeps what is recorded (the bucket is `defaultBucket`
+ * until one is given), so re-posting a job with fewer fields changes nothing.
  */
 export async function recordPreviewJob(
   db: Db,
   input: PreviewJobInput,
   defaultBucket: string,
 ): Promise<RecordPreviewResult> {
-  const next = {
+  const given = {
     shop_id: input.shop_id,
     personalization_id: input.personalization_id,
     job_id: input.job_id,
     status: input.status,
-    bucket: input.path === undefined ? null : (input.bucket ?? defaultBucket),
     path: input.path ?? null,
-    content_type: input.content_type ?? null,
   };
   return db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto('preview_jobs')
-      .values(next)
+      .values({ ...given, bucket: input.bucket ?? defaultBucket, content_type: input.content_type ?? null })
       .onConflict((oc) => oc.columns(['shop_id', 'personalization_id']).doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -41,6 +41,11 @@ export async function recordPreviewJob(
       .forUpdate()
       .executeTakeFirstOrThrow();
 
+    const next = {
+      ...given,
+      bucket: input.bucket ?? current.bucket ?? defaultBucket,
+      content_type: input.content_type ?? current.content_type,
+    };
     const conflict = previewConflict(current, next);
     if (conflict) return { outcome: 'conflict', job: current, message: conflict };
     if (current.status === next.status && current.bucket === next.bucket && current.path === next.path && current.content_type === next.content_type) {
@@ -66,8 +71,12 @@ function previewConflict(
   }
   if (current.status !== 'ready') return null;
   if (next.status !== 'ready') return `job ${current.job_id} is already ready and cannot become ${next.status}`;
-  if (current.bucket !== next.bucket || current.path !== next.path || current.content_type !== next.content_type) {
+  if (current.bucket !== next.bucket || current.path !== next.path) {
     return `job ${current.job_id} is already ready with another object`;
+  }
+  // A type may be declared late; only declaring another one contradicts the recorded one.
+  if (current.content_type !== null && current.content_type !== next.content_type) {
+    return `job ${current.job_id} is already ready as ${current.content_type}, not ${next.content_type}`;
   }
   return null;
 }
