@@ -32,6 +32,17 @@ async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array, cont
   return path;
 }
 
+/** Registers a ready job whose object is not in storage (yet): the line fails asset_missing until it is put there. */
+async function givenMissingPreview(db: FulfillmentHarness['db'], line: FulfillmentInput, name: string): Promise<string> {
+  const path = `${line.shop_id}/${name}.png`;
+  await recordPreviewJob(
+    db,
+    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${name}`, status: 'ready', path },
+    PREVIEW_BUCKET,
+  );
+  return path;
+}
+
 async function expectFailedWith(line: FulfillmentInput, reason: ReasonCode) {
   const workflowId = (await harness.start(line)).workflow_id;
   const view = await harness.waitForStatus(workflowId, 'failed');
@@ -142,11 +153,7 @@ describe('FulfillOrderLine', () => {
 
     it('asset_missing: the job points to nothing', async () => {
       const line = newLine();
-      await recordPreviewJob(
-        harness.db,
-        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-gone', status: 'ready', path: 'gone.png' },
-        PREVIEW_BUCKET,
-      );
+      await givenMissingPreview(harness.db, line, 'gone');
       await expectFailedWith(line, 'asset_missing');
     });
 
@@ -217,12 +224,7 @@ describe('FulfillOrderLine', () => {
 
   it('recovers after failure → fix → retry, with exactly one asset', async () => {
     const line = newLine();
-    const path = `${line.shop_id}/late.png`;
-    await recordPreviewJob(
-      harness.db,
-      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-late', status: 'ready', path },
-      PREVIEW_BUCKET,
-    );
+    const path = await givenMissingPreview(harness.db, line, 'late');
     const workflowId = await expectFailedWith(line, 'asset_missing');
 
     const png = makePng(30, 30);
@@ -268,12 +270,7 @@ describe('FulfillOrderLine', () => {
     });
     try {
       const line = newLine();
-      const path = `${line.shop_id}/held.png`;
-      await recordPreviewJob(
-        held.db,
-        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-held', status: 'ready', path },
-        PREVIEW_BUCKET,
-      );
+      const path = await givenMissingPreview(held.db, line, 'held');
       const { workflow_id } = await held.start(line);
       await committed;
       expect(await getOrderLineView(held.db, line)).toMatchObject({ status: 'failed', reason_code: 'asset_missing' });
