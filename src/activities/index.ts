@@ -20,30 +20,10 @@ export interface FailureToRecord {
   details: Record<string, unknown>;
 }
 
-/** Well inside the workflow's 30 s heartbeat timeout (the SDK sends at most one per 24 s). */
-export const HEARTBEAT_INTERVAL_MS = 10_000;
-
-/**
- * Runs a storage step with heartbeats, so a dead worker is noticed and cancellation reaches
- * the stream: one with the bytes read so far every few MiB, and one on a timer in between, so a
- * live worker is not taken for dead while storage is slow (bytes arriving slower than a few MiB
- * per heartbeat timeout, a server-side copy of a large object).
- */
-export async function withHeartbeats<T>(run: (stream: StreamOptions) => Promise<T>, intervalMs = HEARTBEAT_INTERVAL_MS): Promise<T> {
+/** Streams heartbeat their progress, so a dead worker is noticed and cancellation reaches them. */
+function streamOptions(): StreamOptions {
   const context = Context.current();
-  let bytes = 0;
-  const timer = setInterval(() => context.heartbeat({ bytes }), intervalMs);
-  try {
-    return await run({
-      onProgress: (read) => {
-        bytes = read;
-        context.heartbeat({ bytes });
-      },
-      signal: context.cancellationSignal,
-    });
-  } finally {
-    clearInterval(timer);
-  }
+  return { onProgress: (bytes) => context.heartbeat({ bytes }), signal: context.cancellationSignal };
 }
 
 const runId = (): string => {
@@ -61,9 +41,9 @@ export function createActivities(deps: ActivityDeps) {
     markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> => ({
       line_updated_at: await setLineWorking(db, input, status),
     }),
-    verifyPreview: (preview: PreviewRef) => withHeartbeats((stream) => verifyPreview(storage, preview, stream)),
+    verifyPreview: (preview: PreviewRef) => verifyPreview(storage, preview, streamOptions()),
     persistFinalAsset: (input: FulfillmentInput, preview: VerifiedPreview) =>
-      withHeartbeats((stream) => persistFinalAsset(db, storage, deps.printBucket, input, preview, stream)),
+      persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions()),
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord): Promise<LineRecorded> => ({
       line_updated_at: await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
     }),
