@@ -20,10 +20,19 @@ export interface FailureToRecord {
   details: Record<string, unknown>;
 }
 
-/** Streams heartbeat their progress, so a dead worker is noticed and cancellation reaches them. */
+/**
+ * Streams heartbeat their progress, so a dead worker or a stalled stream is noticed and
+ * cancellation reaches them: every few MiB, and at a third of the heartbeat timeout when bytes
+ * arrive slowly, so slow storage that still delivers is not taken for a stall.
+ */
 function streamOptions(): StreamOptions {
   const context = Context.current();
-  return { onProgress: (bytes) => context.heartbeat({ bytes }), signal: context.cancellationSignal };
+  const { heartbeatTimeoutMs } = context.info;
+  return {
+    onProgress: (bytes) => context.heartbeat({ bytes }),
+    ...(heartbeatTimeoutMs ? { progressEveryMs: heartbeatTimeoutMs / 3 } : {}),
+    signal: context.cancellationSignal,
+  };
 }
 
 const runId = (): string => {

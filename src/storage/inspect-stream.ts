@@ -5,7 +5,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { sniffImagePrefix, type SniffResult } from './image-sniff.js';
 import type { ObjectInspection, StreamOptions } from './object-storage.js';
 
-/** How often `onProgress` fires: often enough for a heartbeat, rarely enough to cost nothing. */
+/** How often `onProgress` fires by size: often enough for a heartbeat, rarely enough to cost nothing. */
 export const PROGRESS_INTERVAL_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -23,16 +23,19 @@ export const SNIFF_PREFIX_LIMIT = 1024 * 1024;
 export class InspectingStream extends Transform {
   readonly #hash = createHash('sha256');
   readonly #onProgress: ((bytesRead: number) => void) | undefined;
+  readonly #progressEveryMs: number;
   #size = 0;
   #nextProgressAt = PROGRESS_INTERVAL_BYTES;
+  #lastProgressMs = performance.now();
   #prefix: Buffer[] = [];
   #prefixLength = 0;
   #sniff: SniffResult = { status: 'need_more', needed: 1 };
   #inspection: ObjectInspection | undefined;
 
-  constructor(options: Pick<StreamOptions, 'onProgress'> = {}) {
+  constructor(options: Pick<StreamOptions, 'onProgress' | 'progressEveryMs'> = {}) {
     super();
     this.#onProgress = options.onProgress;
+    this.#progressEveryMs = options.progressEveryMs ?? Infinity;
   }
 
   /** What the bytes were; throws if read before the stream has finished. */
@@ -66,8 +69,11 @@ export class InspectingStream extends Transform {
   }
 
   #reportProgress(): void {
-    if (!this.#onProgress || this.#size < this.#nextProgressAt) return;
+    if (!this.#onProgress) return;
+    const now = performance.now();
+    if (this.#size < this.#nextProgressAt && now - this.#lastProgressMs < this.#progressEveryMs) return;
     this.#nextProgressAt = (Math.floor(this.#size / PROGRESS_INTERVAL_BYTES) + 1) * PROGRESS_INTERVAL_BYTES;
+    this.#lastProgressMs = now;
     this.#onProgress(this.#size);
   }
 

@@ -29,8 +29,13 @@ export interface ObjectInspection {
 }
 
 export interface StreamOptions {
-  /** Called every few MiB with the bytes read so far: activities heartbeat from it. */
+  /**
+   * Called with the bytes read so far every few MiB, and on the first bytes after
+   * `progressEveryMs` without a call: activities heartbeat from it, so a stream that moves,
+   * however slowly, keeps its activity alive, and one that stalls does not.
+   */
   onProgress?: (bytesRead: number) => void;
+  progressEveryMs?: number;
   signal?: AbortSignal;
 }
 

@@ -88,6 +88,21 @@ describe('inspectStream', () => {
     expect(progress).toEqual([5_000_000, 9_000_000, bytes.length]);
   });
 
+  it('also reports progress on the first bytes after progressEveryMs without a report, so a slow stream that moves keeps heartbeating', async () => {
+    const slow = Readable.from(
+      (async function* () {
+        for (let chunk = 0; chunk < 4; chunk++) {
+          await new Promise((resolve) => setTimeout(resolve, 60));
+          yield Buffer.alloc(1_000);
+        }
+      })(),
+    );
+    const progress: number[] = [];
+    await inspectStream(slow, { onProgress: (read) => progress.push(read), progressEveryMs: 50 });
+    // Every chunk comes at least 60 ms after the previous report: each one is reported, far below 4 MiB.
+    expect(progress).toEqual([1_000, 2_000, 3_000, 4_000]);
+  });
+
   it('stops reading and rejects with the reason when aborted', async () => {
     const controller = new AbortController();
     const reason = new Error('activity cancelled');
