@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
@@ -74,15 +74,17 @@ declare module 'fastify' {
   }
 }
 
-/** Fastify's own client errors, by the status it gives them. */
+/** Fastify's and Node's own client errors, by the status they give them. */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  431: 'headers_too_large',
 };
 
 interface Issue {
@@ -153,24 +155,30 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
-/** What Node's HTTP parser refuses before Fastify has a request, by its error code. */
-const CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'Request headers are too large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'The request did not arrive in time' },
+/** What Node's HTTP parser refuses before Fastify has a request, by its error code; anything else is a 400. */
+const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'Request headers are too large' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, message: 'Request is too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time' },
 };
-const MALFORMED = { status: 400, code: 'invalid_request', message: 'Malformed HTTP request' } as const;
+const MALFORMED = { status: 400, message: 'Malformed HTTP request' };
 
 /**
  * Fastify's `clientErrorHandler`: a request the HTTP parser refused (headers over 16 KiB, a
- * malformed request line, the request timeout) gets the envelope too, then the connection
- * closes, as Fastify's default answer does with a body of its own.
+ * malformed request, the request timeout) gets the envelope too, then the connection closes,
+ * as Fastify's default does with a body of its own. Logged at info like every refused request,
+ * though Fastify's default keeps these at trace.
  */
 export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const { status, code, message } = (error.code !== undefined ? CLIENT_ERRORS[error.code] : undefined) ?? MALFORMED;
+  const { status, message } = (error.code !== undefined ? CLIENT_ERRORS[error.code] : undefined) ?? MALFORMED;
+  const code = CODE_BY_STATUS[status] ?? 'invalid_request';
   this.log.info({ code, status, parser_error: error.code, remote_address: socket.remoteAddress }, message);
-  const body = JSON.stringify(envelope(code, message));
-  if (socket.writable) {
+  // Node's own rule: never write into a response already under way on this connection (a
+  // malformed pipelined request behind a download would splice into the file's bytes).
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(envelope(code, message));
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
