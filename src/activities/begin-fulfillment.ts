@@ -6,13 +6,15 @@ import type { LineRecorded } from './types.js';
 
 /**
  * Opens the line for work, unless it already has its final asset: a late duplicate run
- * (after Temporal forgot the workflow id) must find it and do nothing.
+ * (after Temporal forgot the workflow id) must find it and do nothing. Opening leaves only a
+ * persisted line alone, so the asset is looked for only then: one round trip for a new line.
  */
 export async function beginFulfillment(
   db: Db,
   input: FulfillmentInput,
 ): Promise<{ final_asset: FinalAsset | null } & LineRecorded> {
+  const openedAt = await setLineWorking(db, input, 'processing');
+  if (openedAt !== null) return { final_asset: null, line_updated_at: openedAt };
   const line = await getOrderLineView(db, input);
-  if (line?.final_asset) return { final_asset: line.final_asset, line_updated_at: line.updated_at };
-  return { final_asset: null, line_updated_at: await setLineWorking(db, input, 'processing') };
+  return { final_asset: line?.final_asset ?? null, line_updated_at: line?.updated_at ?? null };
 }

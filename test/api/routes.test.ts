@@ -360,6 +360,17 @@ describe('POST /v1/previews', () => {
     expect(typed.json()).toMatchObject({ bucket: 'generator-out', content_type: 'image/png', outcome: 'updated' });
   });
 
+  it('keeps a job’s path and type through a post that leaves them out, and starts afresh when a failed job renders again', async () => {
+    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-r', status: 'rendering', path: `${creds.shop}/r.png`, content_type: 'image/png' };
+    expect((await post(job)).statusCode).toBe(201);
+    const { path: _path, content_type: _type, ...bare } = job;
+    expect((await post(bare)).json()).toMatchObject({ outcome: 'unchanged', path: job.path, content_type: 'image/png' });
+    expect((await post({ ...bare, status: 'failed' })).json()).toMatchObject({ status: 'failed', path: job.path, content_type: 'image/png' });
+    const again = await post(bare);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ status: 'rendering', bucket: config.PREVIEW_BUCKET, path: null, content_type: null });
+  });
+
   it('answers 400 for an invalid job or malformed JSON, and 403 for another shop', async () => {
     const invalid = expectError(
       await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'ready' }),

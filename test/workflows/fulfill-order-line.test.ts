@@ -6,6 +6,7 @@ import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance, type ReasonCode } from '../../src/domain/reasons.js';
+import { restartFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { FULFILL_ORDER_LINE, previewReadySignal, retrySignal, statusQuery } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
@@ -105,6 +106,17 @@ describe('FulfillOrderLine', () => {
       sha256: sha256(png),
     });
     await saveHistory(handle, 'persisted');
+  });
+
+  it('a late run for a persisted line (Temporal had forgotten its id) finds the asset and does nothing, showing what the status route shows', async () => {
+    const line = newLine();
+    await givenReadyPreview(line, makePng(6, 6));
+    const first = await harness.handle((await harness.start(line)).workflow_id).result();
+    const before = await getOrderLineView(harness.db, line);
+    await restartFulfillment(harness.client, harness.taskQueue, line);
+    const late = await harness.handle(first.workflow_id).result();
+    expect(late).toEqual(before);
+    expect(await getOrderLineView(harness.db, line)).toEqual(before);
   });
 
   it('starts one run per line, however often it is started', async () => {
@@ -272,7 +284,11 @@ describe('FulfillOrderLine', () => {
       const line = newLine();
       const path = await givenMissingPreview(held.db, line, 'held');
       const { workflow_id } = await held.start(line);
-      await committed;
+      // Fails fast (and closes the second worker) should the line never get to record its failure.
+      await Promise.race([
+        committed,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the line never recorded its failure')), 20_000).unref()),
+      ]);
       expect(await getOrderLineView(held.db, line)).toMatchObject({ status: 'failed', reason_code: 'asset_missing' });
       expect((await held.handle(workflow_id).query(statusQuery)).status).toBe('processing');
 

@@ -9,8 +9,9 @@ export type RecordPreviewResult =
 /**
  * Records the generator's hand-off. A job moves rendering → ready | failed (and a failed one
  * may be rendered again); anything that rewrites a ready job's object is a conflict. A
- * `bucket` or `content_type` left out keeps what is recorded (the bucket is `defaultBucket`
- * until one is given), so re-posting a job with fewer fields changes nothing.
+ * `bucket`, `path` or `content_type` left out of a later post keeps what is recorded, except
+ * when a failed job is rendered again, which starts afresh. `bucket` is `defaultBucket`
+ * unless a post names one.
  */
 export async function recordPreviewJob(
   db: Db,
@@ -22,12 +23,16 @@ export async function recordPreviewJob(
     personalization_id: input.personalization_id,
     job_id: input.job_id,
     status: input.status,
-    path: input.path ?? null,
   };
+  const fields = (kept: Pick<PreviewJobRow, 'bucket' | 'path' | 'content_type'> | undefined) => ({
+    bucket: input.bucket ?? kept?.bucket ?? defaultBucket,
+    path: input.path ?? kept?.path ?? null,
+    content_type: input.content_type ?? kept?.content_type ?? null,
+  });
   return db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto('preview_jobs')
-      .values({ ...given, bucket: input.bucket ?? defaultBucket, content_type: input.content_type ?? null })
+      .values({ ...given, ...fields(undefined) })
       .onConflict((oc) => oc.columns(['shop_id', 'personalization_id']).doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -41,11 +46,8 @@ export async function recordPreviewJob(
       .forUpdate()
       .executeTakeFirstOrThrow();
 
-    const next = {
-      ...given,
-      bucket: input.bucket ?? current.bucket ?? defaultBucket,
-      content_type: input.content_type ?? current.content_type,
-    };
+    const renderedAgain = current.status === 'failed' && input.status === 'rendering';
+    const next = { ...given, ...fields(renderedAgain ? undefined : current) };
     const conflict = previewConflict(current, next);
     if (conflict) return { outcome: 'conflict', job: current, message: conflict };
     if (current.status === next.status && current.bucket === next.bucket && current.path === next.path && current.content_type === next.content_type) {
