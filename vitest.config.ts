@@ -21,7 +21,8 @@ const temporal = 'test/global-setup.ts';
  *    server of their own.
  * 2. `burst`: 2,000 lines through the intake and the workflows; alone, since it measures.
  * 3. `bench`: `npm run bench -- --quick` as a child process; alone, since it loads the machine.
- * 4. `secrets`: the scan of everything every test above logged and answered.
+ * 4. `secrets`: the scan of everything the tests above logged and answered through `buildApp`
+ *    in their own processes (the bench's processes log to a discarded stdout).
  *
  * `npm test` runs them all; `npm run test:faults` and `npm run test:burst` one group, each
  * followed by the scan of its own captures.

@@ -65,7 +65,8 @@ const machine = await describeMachine();
 log(`machine: ${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}, load ${machine.load_average.join(' ')}`);
 
 const env = await startEnvironment(log);
-log(`temporal dev server ${env.temporalAddress}; database ${env.database.kind === 'postgres' ? env.database.url : 'PGlite'}`);
+const where = env.database.kind === 'postgres' ? `${env.database.url}, schemas ${env.database.schemaPrefix}_*` : 'PGlite';
+log(`temporal dev server ${env.temporalAddress}; database ${where}`);
 const ctx: BenchContext = {
   env,
   reps,

@@ -67,7 +67,8 @@ export function cpuDelta(before: CpuSample, after: CpuSample): CpuUse {
   const use: CpuUse = {};
   for (const [key, seconds] of Object.entries(after.components)) use[key] = round(seconds - (before.components[key] ?? 0));
   let postgres = 0;
-  for (const [pid, seconds] of after.postgres) postgres += seconds - (before.postgres.get(pid) ?? 0);
+  // Clamped: a pid the system gave to a new backend meanwhile would otherwise count below zero.
+  for (const [pid, seconds] of after.postgres) postgres += Math.max(0, seconds - (before.postgres.get(pid) ?? 0));
   if (after.postgres.size > 0) use['postgres'] = round(postgres);
   return use;
 }

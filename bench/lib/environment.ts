@@ -18,12 +18,15 @@ export type DatabaseSpec = { kind: 'postgres'; url: string; schema: string } | {
 /** The tests' default: the Postgres a developer or CI runs anyway. */
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Every schema a run makes starts with this (`BENCH_SCHEMA_PREFIX`, lower-case letters, digits and _). */
+const SCHEMA_PREFIX = /^[a-z][a-z0-9_]*$/.test(process.env['BENCH_SCHEMA_PREFIX'] ?? '') ? process.env['BENCH_SCHEMA_PREFIX']! : 'bench';
+
 const NOOP_WORKFLOWS = fileURLToPath(new URL('../workflows/noop-workflows.ts', import.meta.url));
 
 export interface BenchEnvironment {
   temporalAddress: string;
   /** `postgres` (which URL) or `pglite`. */
-  database: { kind: 'postgres'; url: string } | { kind: 'pglite' };
+  database: { kind: 'postgres'; url: string; schemaPrefix: string } | { kind: 'pglite' };
   /** A fresh, migrated database for one scenario (a schema, or for PGlite a folder its one process migrates). */
   newDatabase(name: string): Promise<DatabaseSpec>;
   /** The FulfillOrderLine bundle (as `npm run build` makes it) and the bench's no-op one. */
@@ -72,7 +75,7 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
     }
     return {
       temporalAddress: temporal.address,
-      database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite' },
+      database: databaseUrl ? { kind: 'postgres', url: databaseUrl, schemaPrefix: SCHEMA_PREFIX } : { kind: 'pglite' },
       bundles: { fulfillment, noop },
       workDir,
       async newDatabase(name) {
@@ -81,7 +84,7 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
           await mkdir(dir, { recursive: true });
           return { kind: 'pglite', dir };
         }
-        const schema = `bench_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+        const schema = `${SCHEMA_PREFIX}_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
         schemas.push(schema);
         const admin = new pg.Client({ connectionString: databaseUrl });
         await admin.connect();

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,12 +11,16 @@ import { TEST_DATABASE_URL } from '../support/database.js';
 
 const run = promisify(execFile);
 
-/** The bench's own schemas in the database it measures with. */
+/** This run's schemas: named apart from any other bench using the same database meanwhile. */
+const SCHEMA_PREFIX = `benchtest_${randomBytes(4).toString('hex')}`;
+
 async function benchSchemas(): Promise<string[]> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ name: string }>("select nspname as name from pg_namespace where nspname like 'bench\\_%'");
+    const { rows } = await client.query<{ name: string }>('select nspname as name from pg_namespace where starts_with(nspname, $1)', [
+      `${SCHEMA_PREFIX}_`,
+    ]);
     return rows.map((row) => row.name);
   } finally {
     await client.end();
@@ -35,13 +40,13 @@ describe('npm run bench (quick)', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('runs every scenario against its baseline, prints the table, writes the results and cleans up', async () => {
-    const schemasBefore = await benchSchemas();
     const out = path.join(dir, 'quick.json');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--reps=1', `--out=${out}`], {
-      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL },
+      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, BENCH_SCHEMA_PREFIX: SCHEMA_PREFIX },
       maxBuffer: 16 * 1024 * 1024,
     });
     expect(stdout).toContain('| scenario');
+    expect(stdout).toContain(`schemas ${SCHEMA_PREFIX}_*`);
 
     const results = JSON.parse(await readFile(out, 'utf8')) as { kind: string; database: string; rows: SummarizedRow[] };
     expect(results.kind).toBe('bench');
@@ -56,6 +61,6 @@ describe('npm run bench (quick)', () => {
       if (row.target?.kind === 'ratio_at_least') expect(row.baseline_median, `${row.scenario} ${row.metric}`).toBeGreaterThan(0);
     }
     // Every schema it made is dropped again.
-    expect((await benchSchemas()).filter((name) => !schemasBefore.includes(name))).toEqual([]);
+    expect(await benchSchemas()).toEqual([]);
   });
 });
