@@ -12,6 +12,9 @@ export const objectPathSchema = z
 
 export const bucketSchema = z.string().refine(isValidBucketName, 'must be a bucket name (lower-case letters, digits, . _ -)');
 
+/** An optional field that may also be sent as null (as the route answers it): absent either way. */
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined).optional();
+
 /** The generator's hand-off (`POST /v1/previews`). */
 export const previewJobSchema = z
   .object({
@@ -19,9 +22,9 @@ export const previewJobSchema = z
     personalization_id: personalizationIdSchema,
     job_id: opaqueIdSchema,
     status: z.enum(PREVIEW_STATUSES),
-    bucket: bucketSchema.optional(),
-    path: objectPathSchema.optional(),
-    content_type: z.enum(['image/png', 'image/jpeg', 'image/webp']).optional(),
+    bucket: optional(bucketSchema),
+    path: optional(objectPathSchema),
+    content_type: optional(z.enum(['image/png', 'image/jpeg', 'image/webp'])),
   })
   .refine((job) => job.status !== 'ready' || job.path !== undefined, {
     path: ['path'],

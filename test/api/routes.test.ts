@@ -365,6 +365,8 @@ describe('POST /v1/previews', () => {
     expect((await post(job)).statusCode).toBe(201);
     const { path: _path, content_type: _type, ...bare } = job;
     expect((await post(bare)).json()).toMatchObject({ outcome: 'unchanged', path: job.path, content_type: 'image/png' });
+    // Null, as the route itself answers a field it does not know, is absent too.
+    expect((await post({ ...bare, bucket: null, path: null, content_type: null })).json()).toMatchObject({ outcome: 'unchanged', path: job.path });
     expect((await post({ ...bare, status: 'failed' })).json()).toMatchObject({ status: 'failed', path: job.path, content_type: 'image/png' });
     const again = await post(bare);
     expect(again.statusCode).toBe(201);
