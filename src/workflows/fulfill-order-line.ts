@@ -103,6 +103,7 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
     recordingFailure = retriesCountWhileRecording;
     const recorded = await recordFailure(input, { attempt, ...failure });
     recordingFailure = false;
+    // Histories from before the patch cleared it only now, dropping a retry sent meanwhile.
     if (!retriesCountWhileRecording) retryRequested = false;
     line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS), recordedAt(recorded));
     await emitEvent(input, { name: 'fulfillment.asset.failed', attempt, reason_code: failure.reason_code, job_id });
