@@ -25,10 +25,10 @@ export async function startFulfillment(client: Client, taskQueue: string, input:
 
 /**
  * A new run for a line whose workflow has closed (an operator's retry after the retry window).
- * The database's association key still guarantees one asset.
+ * The database's association key still guarantees one asset. Answers the new run's id.
  */
-export async function restartFulfillment(client: Client, taskQueue: string, input: FulfillmentInput): Promise<void> {
-  await startRun(client, taskQueue, input, 'ALLOW_DUPLICATE');
+export async function restartFulfillment(client: Client, taskQueue: string, input: FulfillmentInput): Promise<string> {
+  return (await startRun(client, taskQueue, input, 'ALLOW_DUPLICATE')).firstExecutionRunId;
 }
 
 function startRun(

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
 import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from './support.js';
 
@@ -272,6 +273,30 @@ describe('end to end over HTTP', () => {
     const signed = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
     const file = await fetch((await read(signed)).url);
     expect(Buffer.from(await file.arrayBuffer()).equals(pngB)).toBe(true);
+  });
+
+  it('retries a failed line whose workflow has closed in a new run, and reports the retry once', async () => {
+    const order = bigId();
+    const lineF = bigId();
+    const persF = `pers-f-${bigId()}`;
+    expect((await deliver(orderPayload(order, [{ id: lineF, properties: personalized(persF) }], shop))).status).toBe(200);
+    await waitForLine(lineF, 'failed');
+    const workflowId = `${shop}:${lineF}:fulfillment`;
+    // As if its retry window had run out.
+    await harness.handle(workflowId).terminate('retry window over');
+
+    await harness.put(PREVIEW_BUCKET, `${shop}/${persF}.png`, pngB);
+    expect((await postPreview(persF, 'job-f', `${shop}/${persF}.png`)).status).toBe(201);
+    const retry = await fetch(linePath(lineF, '/retry'), { method: 'POST', headers: auth(creds.merchantToken) });
+    expect(retry.status).toBe(202);
+    expect(await waitForLine(lineF, 'persisted')).toMatchObject({ final_asset: { sha256: sha256(pngB) } });
+
+    const isRetry = (event: CapturedEvent) =>
+      event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === lineF;
+    const reported = await harness.posthog.waitFor(isRetry, 5_000);
+    expect(reported.distinct_id).toBe(shop);
+    expect(reported.properties).toMatchObject({ shop_id: shop, order_id: order, personalization_id: persF, workflow_id: workflowId });
+    expect(harness.posthog.events().filter(isRetry)).toHaveLength(1);
   });
 
   it('logged nothing secret', () => {

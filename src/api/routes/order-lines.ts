@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { emitEvent } from '../../activities/emit-event.js';
 import { getOrderLineView } from '../../db/repositories/order-lines.js';
 import type { LineKey } from '../../domain/ids.js';
 import { lineStatusViewSchema, type LineStatusView } from '../../domain/line-status.js';
@@ -44,6 +45,9 @@ const retryResponseSchema = z.object({
   workflow_id: z.string(),
   status: z.literal('retry_requested'),
 });
+
+/** How a retry reached the line: its running workflow, or a new run (started by this request, or a moment ago by another). */
+type RetryHandOff = { mode: 'signalled' } | { mode: 'restarted'; newRun: string | null };
 
 /** The line, if the caller may see it; another shop's line is as absent as an unknown one. */
 async function visibleLine(
@@ -174,30 +178,35 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new ApiError(409, 'not_failed', `The line is ${line.status}, not failed`, { status: line.status });
       }
       const { client, taskQueue } = temporal;
-      const mode = await withTemporalDeadline(client, app.services.temporalTimeoutMs, async () => {
+      const input = {
+        shop_id: line.shop_id,
+        order_id: line.order_id,
+        order_line_id: line.order_line_id,
+        personalization_id: line.personalization_id,
+        webhook_id: `retry:${request.id}`.slice(0, 200),
+        received_at: new Date().toISOString(),
+      };
+      const handOff = await withTemporalDeadline(client, app.services.temporalTimeoutMs, async (): Promise<RetryHandOff> => {
         try {
           await client.workflow.getHandle(line.workflow_id).signal(retrySignal);
-          return 'signalled';
+          return { mode: 'signalled' };
         } catch (error) {
           // Closed (the retry window ran out) or forgotten by Temporal: a new run.
           if (!(error instanceof WorkflowNotFoundError)) throw error;
         }
         try {
-          await restartFulfillment(client, taskQueue, {
-            shop_id: line.shop_id,
-            order_id: line.order_id,
-            order_line_id: line.order_line_id,
-            personalization_id: line.personalization_id,
-            webhook_id: `retry:${request.id}`.slice(0, 200),
-            received_at: new Date().toISOString(),
-          });
+          return { mode: 'restarted', newRun: await restartFulfillment(client, taskQueue, input) };
         } catch (error) {
-          // Someone restarted it a moment ago: that run does the work.
+          // Someone restarted it a moment ago: that run does the work, and that request reported it.
           if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+          return { mode: 'restarted', newRun: null };
         }
-        return 'restarted';
       });
-      request.log.info({ mode }, 'retry requested');
+      request.log.info({ mode: handOff.mode }, 'retry requested');
+      // A signalled workflow reports the retry itself; a new run knows only that it starts.
+      if (handOff.mode === 'restarted' && handOff.newRun) {
+        await emitEvent(app.services.telemetry, handOff.newRun, input, { name: 'fulfillment.retry_requested', attempt: 1 });
+      }
       return reply.code(202).send({ workflow_id: line.workflow_id, status: 'retry_requested' as const });
     },
   );
