@@ -34,6 +34,11 @@ export async function createStorage(config: Config): Promise<ObjectStorage> {
 export async function createServices(config: Config, logger: Logger): Promise<Services> {
   const db = await connectDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   const storage = await createStorage(config);
+  // Local buckets are folders this service owns; Supabase's are the operator's to create.
+  if (storage.kind === 'local') {
+    await storage.ensureBucket(config.PREVIEW_BUCKET);
+    await storage.ensureBucket(config.PRINT_BUCKET);
+  }
   const telemetry = createTelemetry({ apiKey: config.POSTHOG_API_KEY, host: config.POSTHOG_HOST, logger });
   return {
     db,

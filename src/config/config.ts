@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { shopIdSchema } from '../domain/ids.js';
+import { isValidBucketName } from '../storage/object-key.js';
 
-const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+/** Values are trimmed, and one that is empty or only spaces is unset (its default applies). */
+const emptyAsUndefined = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
 
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 
@@ -26,8 +28,8 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   const separator = entry.lastIndexOf('=');
   const token = entry.slice(0, separator).trim();
   const scope = entry.slice(separator + 1).trim();
-  if (separator <= 0 || token.length < 16) {
-    ctx.addIssue({ code: 'custom', message: 'each entry must be token=scope with a token of 16+ characters' });
+  if (separator <= 0 || token.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'each entry must be token=scope' });
     return z.NEVER;
   }
   if (scope !== '*' && !shopIdSchema.safeParse(scope).success) {
@@ -36,6 +38,9 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   }
   return { token, scope };
 });
+
+/** The names every storage backend here accepts, so a bad one stops start-up instead of failing every line. */
+const bucketName = z.string().refine(isValidBucketName, 'must be a bucket name: lower-case letters, digits, . _ -, up to 63');
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -78,12 +83,13 @@ export const configSchema = z.object({
           .map((part) => part.trim())
           .filter((part) => part.length > 0),
       )
-      .pipe(z.array(apiTokenSchema)),
+      .pipe(z.array(apiTokenSchema))
+      .refine((tokens) => new Set(tokens.map(({ token }) => token)).size === tokens.length, 'a token may appear only once'),
   ),
   SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
-  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, z.string().default('previews')),
-  PRINT_BUCKET: z.preprocess(emptyAsUndefined, z.string().default('print-assets')),
+  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketName.default('previews')),
+  PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketName.default('print-assets')),
   PREVIEW_WAIT_SECONDS: integer(1800, 0, 7 * 24 * 3600),
   SIGNED_URL_TTL_SECONDS: integer(900, 60, 604800),
   LOCAL_SIGNING_SECRET: optionalString,

@@ -39,10 +39,6 @@ async function main(): Promise<void> {
     const services = await createServices(config, logger);
     stack.push(() => services.close());
     await migrateToLatest(services.db);
-    if (services.storage.kind === 'local') {
-      await services.storage.ensureBucket(config.PREVIEW_BUCKET);
-      await services.storage.ensureBucket(config.PRINT_BUCKET);
-    }
 
     const { worker, done } = await startWorker(config, services, temporal.address, logger);
     stack.push(async () => {

@@ -19,9 +19,12 @@ describe('loadConfig', () => {
     expect([DATABASE_URL, TEMPORAL_ADDRESS, SUPABASE_URL, POSTHOG_API_KEY]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
-  it('treats empty values as unset', () => {
+  it('treats empty or blank values as unset, and trims the others', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', POSTHOG_API_KEY: '' });
     expect([config.PORT, config.DATABASE_URL, config.POSTHOG_API_KEY]).toEqual([3000, undefined, undefined]);
+    const blank = loadConfig({ PORT: ' ', PREVIEW_WAIT_SECONDS: '  ', TEMPORAL_ADDRESS: ' ', POSTHOG_API_KEY: '\t', HOST: ' ' });
+    expect([blank.PORT, blank.PREVIEW_WAIT_SECONDS, blank.TEMPORAL_ADDRESS, blank.POSTHOG_API_KEY, blank.HOST]).toEqual([3000, 1800, undefined, undefined, '127.0.0.1']);
+    expect(loadConfig({ TEMPORAL_ADDRESS: ' temporal:7233 ' }).TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
   it('parses secrets and scoped tokens', () => {
@@ -34,6 +37,8 @@ describe('loadConfig', () => {
       { token: 'operator-token-0123456789', scope: '*' },
       { token: 'merchant-token-0123456789', scope: 'acme.myshopify.com' },
     ]);
+    // The contract sets no length: a short token is the operator's choice.
+    expect(loadConfig({ API_TOKENS: 'ops=*' }).API_TOKENS).toEqual([{ token: 'ops', scope: '*' }]);
   });
 
   it.each([
@@ -41,8 +46,12 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ SIGNED_URL_TTL_SECONDS: '10' }, 'SIGNED_URL_TTL_SECONDS'],
-    [{ API_TOKENS: 'short=*' }, 'API_TOKENS'],
+    [{ API_TOKENS: '=*' }, 'API_TOKENS'],
+    [{ API_TOKENS: 'no-scope-given' }, 'API_TOKENS'],
     [{ API_TOKENS: 'long-enough-token-123=not a shop' }, 'API_TOKENS'],
+    [{ API_TOKENS: 'same-token=acme.myshopify.com,same-token=*' }, 'API_TOKENS'],
+    [{ PRINT_BUCKET: 'Print_Assets' }, 'PRINT_BUCKET'],
+    [{ PREVIEW_BUCKET: '../previews' }, 'PREVIEW_BUCKET'],
     [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
     [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS'],

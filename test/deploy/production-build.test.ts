@@ -91,6 +91,10 @@ describe('docker-compose.yml and Dockerfile', () => {
     const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('CMD ["node", "dist/api/main.js"]');
     expect(dockerfile).toContain('RUN npm run build');
+    // The volume at DATA_DIR is writable by the user the service runs as.
+    const dataDir = compose.services['worker']!.environment?.['DATA_DIR'];
+    expect(dataDir).toBeDefined();
+    expect(dockerfile).toContain(`RUN mkdir -p ${dataDir} && chown node:node ${dataDir}\nUSER node`);
   });
 
   it('sets only variables the config schema knows', async () => {
