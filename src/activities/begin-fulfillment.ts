@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
-import { getOrderLineView, setLineWorking } from '../db/repositories/order-lines.js';
+import { findFinalAsset } from '../db/repositories/final-assets.js';
+import { setLineWorking } from '../db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
 import type { LineRecorded } from './types.js';
@@ -15,6 +16,6 @@ export async function beginFulfillment(
 ): Promise<{ final_asset: FinalAsset | null } & LineRecorded> {
   const openedAt = await setLineWorking(db, input, 'processing');
   if (openedAt !== null) return { final_asset: null, line_updated_at: openedAt };
-  const line = await getOrderLineView(db, input);
-  return { final_asset: line?.final_asset ?? null, line_updated_at: line?.updated_at ?? null };
+  const recorded = await findFinalAsset(db, input);
+  return { final_asset: recorded?.asset ?? null, line_updated_at: recorded?.line_updated_at ?? null };
 }

@@ -1,6 +1,5 @@
 import type { Db } from '../db/connect.js';
-import { persistFinalAsset as recordFinalAsset } from '../db/repositories/final-assets.js';
-import { getOrderLineView } from '../db/repositories/order-lines.js';
+import { findFinalAsset, persistFinalAsset as recordFinalAsset, type RecordedAsset } from '../db/repositories/final-assets.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
 import { IMAGE_EXTENSIONS, type ObjectStorage, type StreamOptions } from '../storage/object-storage.js';
@@ -26,12 +25,12 @@ export async function persistFinalAsset(
   preview: VerifiedPreview,
   stream: StreamOptions,
 ): Promise<FinalAsset & LineRecorded> {
-  const line = await getOrderLineView(db, input);
-  if (line?.final_asset) return { ...line.final_asset, line_updated_at: line.updated_at };
+  const existing = await findFinalAsset(db, input);
+  if (existing) return flat(existing);
 
   const target = { bucket: printBucket, path: finalAssetPath(input, preview) };
   const copied = await storage.copy(preview, target, preview.sha256, stream);
-  const { asset, line_updated_at } = await recordFinalAsset(db, input, {
+  const recorded = await recordFinalAsset(db, input, {
     ...target,
     sha256: copied.sha256,
     size_bytes: copied.size_bytes,
@@ -42,5 +41,7 @@ export async function persistFinalAsset(
     source_path: preview.path,
     job_id: preview.job_id,
   });
-  return { ...asset, line_updated_at };
+  return flat(recorded);
 }
+
+const flat = ({ asset, line_updated_at }: RecordedAsset): FinalAsset & LineRecorded => ({ ...asset, line_updated_at });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
+import { findFinalAsset, persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { listLineFailures, recordLineFailure } from '../../src/db/repositories/failures.js';
 import {
   getOrderLineView,
@@ -134,6 +134,7 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       const second = await persistFinalAsset(database.db, line('4'), asset('b'.repeat(64)));
       expect(second.asset).toEqual(first.asset);
       expect(first.asset.size_bytes).toBe(big);
+      expect(await findFinalAsset(database.db, { shop_id: SHOP, order_line_id: '4' })).toEqual(second);
       const view = await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '4' });
       // The time it reports is the row's, as the status route shows it.
       expect(view).toEqual(expect.objectContaining({ status: 'persisted', final_asset: first.asset, updated_at: second.line_updated_at }));

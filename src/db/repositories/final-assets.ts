@@ -1,4 +1,4 @@
-import { finalAssetKey } from '../../domain/ids.js';
+import { finalAssetKey, type LineKey } from '../../domain/ids.js';
 import type { FinalAsset } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { FinalAssetRow } from '../schema.js';
@@ -10,6 +10,28 @@ export interface NewFinalAsset extends FinalAsset {
   job_id: string;
 }
 
+/** A line's recorded final asset, with when the line's row last changed (what the status route shows). */
+export interface RecordedAsset {
+  asset: FinalAsset;
+  line_updated_at: string;
+}
+
+/** The line's final asset, if one is recorded: one lookup by its association key. */
+export async function findFinalAsset(db: Db, key: LineKey): Promise<RecordedAsset | undefined> {
+  const row = await db
+    .selectFrom('final_assets')
+    .innerJoin('order_lines', (join) =>
+      join
+        .onRef('order_lines.shop_id', '=', 'final_assets.shop_id')
+        .onRef('order_lines.order_line_id', '=', 'final_assets.order_line_id'),
+    )
+    .selectAll('final_assets')
+    .select('order_lines.updated_at as line_updated_at')
+    .where('final_assets.association_key', '=', finalAssetKey(key))
+    .executeTakeFirst();
+  return row ? { asset: toFinalAsset(row), line_updated_at: row.line_updated_at.toISOString() } : undefined;
+}
+
 /**
  * Records the line's asset and marks the line persisted, atomically. The association key
  * makes this idempotent: a repeat, or a late duplicate run, gets the asset recorded first.
@@ -19,7 +41,7 @@ export async function persistFinalAsset(
   db: Db,
   line: OrderLineIdentity,
   asset: NewFinalAsset,
-): Promise<{ asset: FinalAsset; line_updated_at: string }> {
+): Promise<RecordedAsset> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
     const row = await trx
