@@ -95,11 +95,12 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
           );
         }
         const baseLinesPerS = base.map(startsPerS);
+        const apiLinesPerS = api.map((run) => acceptedPerS(run) * lines);
         rows.push(
           {
             scenario: label,
             metric: 'lines/s',
-            printready: api.map((run) => acceptedPerS(run) * lines),
+            printready: apiLinesPerS,
             baseline: baseLinesPerS,
             target: { kind: 'ratio_at_least', value: 0.8 },
             details: { deliveries, cpu_ms_per_line: cpu },
@@ -109,7 +110,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
                 {
                   scenario: label,
                   metric: 'lines/s against the intake\'s own start',
-                  printready: api.map((run) => acceptedPerS(run) * lines),
+                  printready: apiLinesPerS,
                   baseline: same.map(startsPerS),
                   target: null,
                   note: 'baseline: the same starts with the search attributes and summary the intake sends; what the API adds around its start',

@@ -1,13 +1,12 @@
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuDelta, type CpuSample } from '../../bench/lib/cpu.js';
 import { closedLoop, httpCall, openLoop } from '../../bench/lib/http-load.js';
 import { summarize, type Row } from '../../bench/lib/report.js';
 import { median, percentile } from '../../bench/lib/stats.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const row = (printready: number[], baseline: number[] | null, target: Row['target']): Row => ({
   scenario: 's',

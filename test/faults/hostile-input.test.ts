@@ -354,6 +354,7 @@ describe('hostile input', () => {
         const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
         socket.on('data', (chunk: Buffer) => chunks.push(chunk));
         socket.on('error', reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error('the server kept the connection open')));
         socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
       });
     const answers = [

@@ -111,10 +111,13 @@ describe('FulfillOrderLine', () => {
   it('a late run for a persisted line (Temporal had forgotten its id) finds the asset and does nothing, showing what the status route shows', async () => {
     const line = newLine();
     await givenReadyPreview(line, makePng(6, 6));
-    const first = await harness.handle((await harness.start(line)).workflow_id).result();
+    const firstRun = harness.handle((await harness.start(line)).workflow_id);
+    const first = await firstRun.result();
+    const firstRunId = (await firstRun.describe()).runId;
     const before = await getOrderLineView(harness.db, line);
-    await restartFulfillment(harness.client, harness.taskQueue, line);
-    const late = await harness.handle(first.workflow_id).result();
+    const lateRun = await restartFulfillment(harness.client, harness.taskQueue, line);
+    expect(lateRun).not.toBe(firstRunId);
+    const late = await harness.client.workflow.getHandle(first.workflow_id, lateRun).result();
     expect(late).toEqual(before);
     expect(await getOrderLineView(harness.db, line)).toEqual(before);
   });
