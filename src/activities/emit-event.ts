@@ -18,10 +18,19 @@ const idempotencyKey = (input: FulfillmentInput, runId: string, event: Fulfillme
     ? `${finalAssetKey(input)}:persisted`
     : `${fulfillmentWorkflowId(input)}:${runId}:${event.attempt}:${event.name}`;
 
+/**
+ * Who emits an event: the workflow run (part of the event's key) and, when the event may be
+ * sent more than once, a time that stays the same for every send.
+ */
+export interface EventOrigin {
+  runId: string;
+  occurredAt?: Date;
+}
+
 /** Telemetry never fails a fulfillment: the client swallows delivery errors. */
 export async function emitEvent(
   telemetry: Telemetry,
-  runId: string,
+  { runId, occurredAt }: EventOrigin,
   input: FulfillmentInput,
   event: FulfillmentEvent,
 ): Promise<void> {
@@ -29,6 +38,7 @@ export async function emitEvent(
   await telemetry.capture({
     name,
     idempotency_key: idempotencyKey(input, runId, event),
+    ...(occurredAt ? { occurred_at: occurredAt } : {}),
     properties: {
       shop_id: input.shop_id,
       order_id: input.order_id,

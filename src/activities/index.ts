@@ -3,11 +3,12 @@ import { setLineWorking } from '../db/repositories/order-lines.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { ReasonCode } from '../domain/reasons.js';
+import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
-import { emitEvent, type FulfillmentEvent } from './emit-event.js';
+import { emitEvent, type EventOrigin, type FulfillmentEvent } from './emit-event.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef, VerifiedPreview } from './types.js';
@@ -35,11 +36,32 @@ function streamOptions(): StreamOptions {
   };
 }
 
+/**
+ * Waiting out a database outage inside a streaming activity: heartbeats say so (and keep the
+ * attempt alive), cancellation ends the wait.
+ */
+function databaseWait(): DatabaseWait {
+  const context = Context.current();
+  return {
+    onWait: (failures, error) => {
+      if (failures === 1) context.log.warn('database unavailable, waiting for it', { error: String(error) });
+      context.heartbeat({ waiting_for: 'database', failures });
+    },
+    signal: context.cancellationSignal,
+  };
+}
+
 const runId = (): string => {
   const execution = Context.current().info.workflowExecution;
   if (!execution) throw new Error('FulfillOrderLine activities run inside their workflow');
   return execution.runId;
 };
+
+/**
+ * An event is stamped with when its activity was first scheduled, the same on every retry:
+ * PostHog folds a resent event only when its timestamp falls on the same day.
+ */
+const eventOrigin = (): EventOrigin => ({ runId: runId(), occurredAt: new Date(Context.current().info.scheduledTimestampMs) });
 
 /** The activities of `FulfillOrderLine`, bound to this worker's database, storage and telemetry. */
 export function createActivities(deps: ActivityDeps) {
@@ -52,11 +74,11 @@ export function createActivities(deps: ActivityDeps) {
     }),
     verifyPreview: (preview: PreviewRef) => verifyPreview(storage, preview, streamOptions()),
     persistFinalAsset: (input: FulfillmentInput, preview: VerifiedPreview) =>
-      persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions()),
+      persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait()),
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord): Promise<LineRecorded> => ({
       line_updated_at: await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
     }),
-    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitEvent(telemetry, runId(), input, event),
+    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitEvent(telemetry, eventOrigin(), input, event),
   };
   return Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/connect.js';
+import { whileDatabaseUnavailable, type DatabaseWait } from '../db/while-unavailable.js';
 import { findFinalAsset, persistFinalAsset as recordFinalAsset, type RecordedAsset } from '../db/repositories/final-assets.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
@@ -16,6 +17,9 @@ export const finalAssetPath = (input: FulfillmentInput, preview: VerifiedPreview
  * Copies the verified preview into the print bucket and records it as the line's final asset.
  * Flat, the line's row time beside the asset's fields: results recorded in histories before
  * it was added still read as an asset.
+ *
+ * A database outage waits here rather than failing the attempt: the activity's attempts are
+ * counted for storage, and a line must not fail as `asset_inaccessible` because Postgres was away.
  */
 export async function persistFinalAsset(
   db: Db,
@@ -24,23 +28,28 @@ export async function persistFinalAsset(
   input: FulfillmentInput,
   preview: VerifiedPreview,
   stream: StreamOptions,
+  databaseWait: DatabaseWait = {},
 ): Promise<FinalAsset & LineRecorded> {
-  const existing = await findFinalAsset(db, input);
+  const existing = await whileDatabaseUnavailable(() => findFinalAsset(db, input), databaseWait);
   if (existing) return flat(existing);
 
   const target = { bucket: printBucket, path: finalAssetPath(input, preview) };
   const copied = await storage.copy(preview, target, preview.sha256, stream);
-  const recorded = await recordFinalAsset(db, input, {
-    ...target,
-    sha256: copied.sha256,
-    size_bytes: copied.size_bytes,
-    content_type: preview.content_type,
-    width: preview.width,
-    height: preview.height,
-    source_bucket: preview.bucket,
-    source_path: preview.path,
-    job_id: preview.job_id,
-  });
+  const recorded = await whileDatabaseUnavailable(
+    () =>
+      recordFinalAsset(db, input, {
+        ...target,
+        sha256: copied.sha256,
+        size_bytes: copied.size_bytes,
+        content_type: preview.content_type,
+        width: preview.width,
+        height: preview.height,
+        source_bucket: preview.bucket,
+        source_path: preview.path,
+        job_id: preview.job_id,
+      }),
+    databaseWait,
+  );
   return flat(recorded);
 }
 

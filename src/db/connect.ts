@@ -25,8 +25,11 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Db> {
       query_timeout: 30_000,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
-    // An idle client losing its server emits 'error'; the pool replaces it, the process lives on.
+    // A client losing its server emits 'error' besides failing its query. The pool hears it
+    // from idle clients and replaces them; nothing hears it from a client in use, and an
+    // unheard 'error' would end the process. The query's own error is what counts.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const { PGlite } = await import('@electric-sql/pglite');

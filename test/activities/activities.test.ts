@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
+import type { VerifiedPreview } from '../../src/activities/types.js';
+import { connectDatabase, type Db } from '../../src/db/connect.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+import type { ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
+import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { makePng } from '../support/images.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
+
+/**
+ * The activities as the worker binds them, run in Temporal's mock activity context: what they
+ * take from it (heartbeat timeout, scheduled time, cancellation) and what they do with it.
+ */
+class RecordingTelemetry implements Telemetry {
+  readonly events: TelemetryEvent[] = [];
+  capture(event: TelemetryEvent): void {
+    this.events.push(event);
+  }
+  async shutdown(): Promise<void> {}
+}
+
+/** Local storage that remembers the stream options each inspection was given, and counts copies. */
+class WatchedStorage extends LocalStorage {
+  readonly inspected: StreamOptions[] = [];
+  copies = 0;
+  /** Runs as a copy starts. */
+  beforeCopy: () => Promise<void> = async () => {};
+  override inspect(ref: ObjectRef, options: StreamOptions = {}) {
+    this.inspected.push(options);
+    return super.inspect(ref, options);
+  }
+  override async copy(from: ObjectRef, to: ObjectRef, expectedSha256: string, options: StreamOptions = {}) {
+    this.copies++;
+    await this.beforeCopy();
+    return super.copy(from, to, expectedSha256, options);
+  }
+}
+
+const shop = uniqueShop('activities');
+let database: TestDatabase;
+let proxy: TcpProxy;
+let proxiedDb: Db;
+let storageRoot: string;
+let storage: WatchedStorage;
+const telemetry = new RecordingTelemetry();
+
+const activitiesOn = (db: Db): FulfillmentActivities =>
+  createActivities({ db, storage, telemetry, previewWaitSeconds: 30, printBucket: PRINT_BUCKET });
+
+/** Runs `step` in the mock activity context; `run`'s own typing does not carry the result through. */
+const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run(step) as Promise<R>;
+
+const workflowExecution = () => ({ workflowId: `wf-${randomBytes(4).toString('hex')}`, runId: randomBytes(8).toString('hex') });
+
+async function givenPreview(name: string): Promise<VerifiedPreview & { bytes: Buffer }> {
+  const bytes = makePng(24, 12);
+  const key = `${shop}/${name}.png`;
+  await mkdir(path.join(storageRoot, PREVIEW_BUCKET, shop), { recursive: true });
+  await writeFile(path.join(storageRoot, PREVIEW_BUCKET, key), bytes);
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
+  const verified = await inContext(env, () =>
+    activitiesOn(database.db).verifyPreview({ job_id: `job-${name}`, bucket: PREVIEW_BUCKET, path: key, content_type: 'image/png' }),
+  );
+  return { ...verified, bytes };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const target = new URL(database.url!);
+  proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  proxiedDb = await connectDatabase({ databaseUrl: proxy.url(database.url!), dataDir: '' });
+  storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-activities-'));
+  storage = new WatchedStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: randomBytes(32).toString('hex') });
+  await storage.ensureBucket(PREVIEW_BUCKET);
+  await storage.ensureBucket(PRINT_BUCKET);
+});
+
+afterAll(async () => {
+  await proxiedDb?.destroy();
+  await proxy?.close();
+  await database?.close();
+  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
+});
+
+describe('activities in their Temporal context', () => {
+  it('stream with progress reports at a third of the heartbeat timeout', async () => {
+    storage.inspected.length = 0;
+    await givenPreview('cadence');
+    expect(storage.inspected).toHaveLength(1);
+    expect(storage.inspected[0]).toMatchObject({ progressEveryMs: 10_000 });
+    expect(storage.inspected[0]?.onProgress).toBeTypeOf('function');
+    expect(storage.inspected[0]?.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('stamp an event with when its activity was first scheduled, the same on every retry', async () => {
+    const line = newLine(shop);
+    const execution = workflowExecution();
+    const firstScheduled = Date.parse('2026-11-29T23:59:58.000Z');
+    telemetry.events.length = 0;
+    for (const [attempt, scheduledAt] of [[1, firstScheduled], [2, firstScheduled + 5_000]] as const) {
+      const env = new MockActivityEnvironment({
+        workflowExecution: execution,
+        attempt,
+        scheduledTimestampMs: firstScheduled,
+        currentAttemptScheduledTimestampMs: scheduledAt,
+      });
+      await inContext(env, () => activitiesOn(database.db).emitEvent(line, { name: 'fulfillment.started', attempt: 1 }));
+    }
+    const [first, retried] = telemetry.events;
+    expect(retried).toEqual(first);
+    expect(first?.occurred_at).toEqual(new Date(firstScheduled));
+    expect(first?.idempotency_key).toContain(execution.runId);
+  });
+
+  it('record the copied asset once Postgres is back, heartbeating meanwhile, instead of spending attempts', async () => {
+    const line = newLine(shop);
+    const preview = await givenPreview(line.personalization_id);
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000, workflowExecution: workflowExecution() });
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+
+    // Postgres answers the lookup before the copy, then goes away while the file is copied.
+    storage.copies = 0;
+    storage.beforeCopy = () => proxy.cut();
+    const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+    try {
+      await expect.poll(() => heartbeats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      storage.beforeCopy = async () => {};
+      await proxy.restore();
+    }
+    const asset = await persisting;
+    expect(asset).toMatchObject({ bucket: PRINT_BUCKET, sha256: preview.sha256, size_bytes: preview.bytes.length });
+    expect(heartbeats).toContainEqual({ waiting_for: 'database', failures: 3 });
+    expect(storage.copies).toBe(1);
+    expect(await listFiles(lineFolder(storageRoot, line))).toEqual([`${preview.sha256}.png`]);
+    const row = await database.db.selectFrom('order_lines').select('status').where('order_line_id', '=', line.order_line_id).executeTakeFirst();
+    expect(row?.status).toBe('persisted');
+  });
+
+  it('stop waiting for Postgres when the attempt is cancelled', async () => {
+    const line = newLine(shop);
+    const preview = await givenPreview(line.personalization_id);
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000, workflowExecution: workflowExecution() });
+    let waits = 0;
+    env.on('heartbeat', () => waits++);
+    storage.copies = 0;
+
+    // Postgres is away from the start: the lookup before the copy waits.
+    await proxy.cut();
+    try {
+      const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+      await expect.poll(() => waits, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+      env.cancel();
+      await expect(persisting).rejects.toMatchObject({ name: 'CancelledFailure' });
+      expect(storage.copies).toBe(0);
+    } finally {
+      await proxy.restore();
+    }
+  });
+});

@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, type Db } from '../../src/db/connect.js';
+import { isDatabaseUnavailable } from '../../src/db/errors.js';
+import { TEST_DATABASE_URL } from '../support/database.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+let proxy: TcpProxy;
+let db: Db;
+
+beforeAll(async () => {
+  const target = new URL(TEST_DATABASE_URL);
+  proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  db = await connectDatabase({ databaseUrl: proxy.url(TEST_DATABASE_URL), dataDir: '' });
+});
+
+afterAll(async () => {
+  await db?.destroy();
+  await proxy?.close();
+});
+
+describe('the Postgres pool', () => {
+  // pg emits a socket error on the client as well as failing its query; on a client the pool
+  // has handed out nothing listens, and an unheard 'error' event ends the process.
+  it('fails a running query when its connection is reset, and the process lives on', async () => {
+    const running = sql`select pg_sleep(2)`.execute(db);
+    await expect.poll(() => proxy.connections).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await proxy.cut();
+    const error = await running.then(() => undefined, (failure: unknown) => failure);
+    expect(isDatabaseUnavailable(error), String(error)).toBe(true);
+
+    await proxy.restore();
+    const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+    expect(rows).toEqual([{ one: 1 }]);
+  });
+});
