@@ -72,13 +72,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
   };
 
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: createApiLogger(deps.config.LOG_LEVEL, deps.logger),
     logController: new ApiLogController(),
     genReqId,
     bodyLimit: API_BODY_LIMIT,
     // Slow-loris guard; a large download is not affected (this bounds receiving the request).
-    requestTimeout: 30_000,
+    requestTimeout: requestTimeoutMs,
+    // Node looks for requests over time only this often (30 s by default, which would let one
+    // take up to twice the timeout).
+    http: { connectionsCheckingInterval: Math.max(requestTimeoutMs / 10, 50) },
     // Signed file paths are up to 1024 characters, more than the router's default of 100.
     routerOptions: { maxParamLength: 2048 },
     // Errors the router raises before any route runs (a malformed %-escape) get the envelope too.

@@ -28,6 +28,8 @@ export interface ApiDeps {
   readinessTimeoutMs?: number;
   /** Workflow starts in flight at once before deliveries wait for room (default 256; see `StartAdmission`). */
   startCapacity?: number;
+  /** How long a request may take to arrive, headers and body (default 30000 ms), before 408. */
+  requestTimeoutMs?: number;
 }
 
 /** What the route plugins reach through `app.services`. */

@@ -99,6 +99,8 @@ beforeAll(async () => {
     telemetry: new NoopTelemetry(),
     logger: createLogger({ level: 'info', name: 'api-hostile' }, { write: () => undefined }),
     localSigningSecret: creds.signingSecret,
+    // Short enough for a slow request to time out within the test; only that test listens.
+    requestTimeoutMs: 1_500,
   });
   await app.ready();
 });
@@ -361,6 +363,8 @@ describe('hostile input', () => {
       { status: 431, code: 'headers_too_large', raw: await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`) },
       { status: 400, code: 'invalid_request', raw: await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n') },
       { status: 400, code: 'invalid_request', raw: await exchange('NOT AN HTTP REQUEST\r\n\r\n') },
+      // Headers that never end: a slow-loris client.
+      { status: 408, code: 'request_timeout', raw: await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\n') },
     ];
     for (const { status, code, raw } of answers) {
       const [head = '', body = ''] = raw.split('\r\n\r\n');
