@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { setLineWorking } from '../db/repositories/order-lines.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
+import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { ReasonCode } from '../domain/reasons.js';
-import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
