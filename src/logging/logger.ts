@@ -46,6 +46,32 @@ export type { Logger };
 /** pino's redaction options, for a logger and for a child that must redact whatever logger it was given. */
 export const redaction = { paths: REDACTED_PATHS, censor: '[redacted]' };
 
+/** Lines waiting for a stdout whose reader has stalled, at most; later lines are dropped. */
+const STDOUT_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * stdout as pino writes it by default (asynchronously), made safe for a service. pino stops
+ * logging on EPIPE but lets any other write error (a full disk, a closed terminal) end the
+ * process, whose exit hook then retries the write forever. Here any write error stops logging,
+ * said once on stderr, and a stalled reader costs bounded memory.
+ */
+function stdoutDestination(): DestinationStream {
+  const stream = pino.destination({ dest: process.stdout.fd, sync: false, maxLength: STDOUT_BUFFER_BYTES });
+  let stopped = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (stopped) return;
+    stopped = true;
+    const noop = () => undefined;
+    Object.assign(stream, { write: () => true, flush: noop, flushSync: noop, end: noop });
+    try {
+      process.stderr.write(`logging stopped: stdout failed (${error.code ?? error.message})\n`);
+    } catch {
+      // stderr may be gone too; nothing else can be told.
+    }
+  });
+  return stream;
+}
+
 export function createLogger(options: { level: string; name: string }, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -53,6 +79,6 @@ export function createLogger(options: { level: string; name: string }, destinati
       level: options.level,
       redact: redaction,
     },
-    destination,
+    destination ?? stdoutDestination(),
   );
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApiLogger } from '../../src/api/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -31,5 +33,32 @@ describe('log redaction', () => {
     const line = lines.join('');
     for (const secret of ['sig-7', 'tok-8', 'tok-9']) expect(line).not.toContain(secret);
     expect(JSON.parse(line).req).toEqual({ method: 'GET', url: '/files/b/a.png?expires=1&signature=[redacted]' });
+  });
+});
+
+describe('logging to stdout', () => {
+  // pino stops logging on EPIPE but lets any other write error end the process, whose exit hook
+  // then retries the write forever: a full disk or a closed terminal would hang the service.
+  it.skipIf(!existsSync('/dev/full'))('stops logging when stdout fails, and the process carries on', async () => {
+    const script = `
+      const { createLogger } = await import('./src/logging/logger.ts');
+      const logger = createLogger({ level: 'info', name: 'stdout-full' });
+      logger.info('one');
+      setTimeout(() => {
+        logger.info('two');
+        process.stderr.write('still serving\\n');
+        process.exitCode = 0;
+      }, 300);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    expect(stderr).toContain('still serving');
+    expect(stderr).toMatch(/logging stopped: stdout failed \(ENOSPC\)/);
+    expect(code, stderr).toBe(0);
   });
 });
