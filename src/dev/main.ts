@@ -29,7 +29,8 @@ async function main(): Promise<void> {
 
   // Whatever has started is stopped again, last first, on a signal or a failed start.
   const stack: Array<() => Promise<unknown>> = [];
-  const unwind = () => stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve());
+  let unwinding: Promise<unknown> | undefined;
+  const unwind = () => (unwinding ??= stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve()));
   try {
     const temporal = config.TEMPORAL_ADDRESS
       ? { address: config.TEMPORAL_ADDRESS, uiUrl: null }
@@ -44,6 +45,12 @@ async function main(): Promise<void> {
     stack.push(async () => {
       worker.shutdown();
       await done;
+    });
+    // A worker that fails on its own stops everything, as a production worker would exit.
+    void done.catch(async (error: unknown) => {
+      logger.fatal({ err: error }, 'worker failed; stopping');
+      await unwind().catch(() => undefined);
+      process.exit(1);
     });
     const client = await connectTemporalClient(config, temporal.address);
     stack.push(() => client.connection.close());

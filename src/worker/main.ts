@@ -18,8 +18,17 @@ async function main(): Promise<void> {
   Runtime.install({ logger: temporalLogger(logger) });
   const services = await createServices(config, logger);
   const { done } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
-  await done;
+  // A signal lets `done` resolve; it rejects only when the worker fails on its own.
+  const failure = await done.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   await services.close();
+  if (failure !== undefined) {
+    logger.fatal({ err: failure }, 'worker failed');
+    process.exitCode = 1;
+    return;
+  }
   logger.info('worker stopped');
 }
 
