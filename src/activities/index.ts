@@ -37,16 +37,22 @@ function streamOptions(): StreamOptions {
 }
 
 /**
- * Waiting out a database outage inside a streaming activity: heartbeats say so (and keep the
- * attempt alive), cancellation ends the wait.
+ * Waiting out a database outage inside a streaming activity: heartbeats say so and keep the
+ * attempt alive, also through a query that hangs until its timeout; cancellation ends the wait.
  */
 function databaseWait(): DatabaseWait {
   const context = Context.current();
+  const { heartbeatTimeoutMs } = context.info;
+  let failed = 0;
   return {
     onWait: (failures, error) => {
       if (failures === 1) context.log.warn('database unavailable, waiting for it', { error: String(error) });
+      failed = failures;
       context.heartbeat({ waiting_for: 'database', failures });
     },
+    ...(heartbeatTimeoutMs
+      ? { pulse: { everyMs: heartbeatTimeoutMs / 3, beat: () => context.heartbeat({ waiting_for: 'database', failures: failed }) } }
+      : {}),
     signal: context.cancellationSignal,
   };
 }

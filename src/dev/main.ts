@@ -29,8 +29,7 @@ async function main(): Promise<void> {
 
   // Whatever has started is stopped again, last first, on a signal or a failed start.
   const stack: Array<() => Promise<unknown>> = [];
-  let unwinding: Promise<unknown> | undefined;
-  const unwind = () => (unwinding ??= stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve()));
+  const unwind = () => stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve());
   try {
     const temporal = config.TEMPORAL_ADDRESS
       ? { address: config.TEMPORAL_ADDRESS, uiUrl: null }
@@ -46,12 +45,11 @@ async function main(): Promise<void> {
       worker.shutdown();
       await done;
     });
-    // A worker that fails on its own stops everything, as a production worker would exit.
-    void done.catch(async (error: unknown) => {
-      logger.fatal({ err: error }, 'worker failed; stopping');
-      await unwind().catch(() => undefined);
-      process.exit(1);
-    });
+    // Heard at once, acted on once everything has started: see below.
+    const workerFailure = done.then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
     const client = await connectTemporalClient(config, temporal.address);
     stack.push(() => client.connection.close());
     const app = await serveApi(config, services, client, logger);
@@ -66,7 +64,13 @@ async function main(): Promise<void> {
       config,
       generated,
     });
-    exitOnSignal(logger, SHUTDOWN_GRACE_MS, [unwind]);
+    const shutdown = exitOnSignal(logger, SHUTDOWN_GRACE_MS, [unwind]);
+    // A worker that fails on its own stops everything, as a production worker would exit.
+    void workerFailure.then((failure) => {
+      if (!failure) return;
+      logger.fatal({ err: failure.error }, 'worker failed');
+      shutdown('worker failed', true);
+    });
   } catch (error) {
     await unwind().catch(() => undefined);
     throw error;

@@ -62,7 +62,7 @@ function stdoutDestination(): DestinationStream {
     if (stopped) return;
     stopped = true;
     const noop = () => undefined;
-    Object.assign(stream, { write: () => true, flush: noop, flushSync: noop, end: noop });
+    Object.assign(stream, { write: () => true, flush: (done?: (error?: Error) => void) => done?.(), flushSync: noop, end: noop });
     try {
       process.stderr.write(`logging stopped: stdout failed (${error.code ?? error.message})\n`);
     } catch {

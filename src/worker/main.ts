@@ -21,15 +21,12 @@ async function main(): Promise<void> {
   // A signal lets `done` resolve; it rejects only when the worker fails on its own.
   const failure = await done.then(
     () => undefined,
-    (error: unknown) => error,
+    (error: unknown) => ({ error }),
   );
+  if (failure) logger.fatal({ err: failure.error }, 'worker failed');
   await services.close();
-  if (failure !== undefined) {
-    logger.fatal({ err: failure }, 'worker failed');
-    process.exitCode = 1;
-    return;
-  }
-  logger.info('worker stopped');
+  if (failure) process.exitCode = 1;
+  else logger.info('worker stopped');
 }
 
 main().catch(exitOnStartupFailure('printready worker'));

@@ -15,10 +15,6 @@ import { makePng } from '../support/images.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
 
-/**
- * The activities as the worker binds them, run in Temporal's mock activity context: what they
- * take from it (heartbeat timeout, scheduled time, cancellation) and what they do with it.
- */
 class RecordingTelemetry implements Telemetry {
   readonly events: TelemetryEvent[] = [];
   capture(event: TelemetryEvent): void {
@@ -90,6 +86,10 @@ afterAll(async () => {
   if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
 });
 
+/**
+ * The activities as the worker binds them, run in Temporal's mock activity context: what they
+ * take from it (heartbeat timeout, scheduled time, cancellation) and what they do with it.
+ */
 describe('activities in their Temporal context', () => {
   it('stream with progress reports at a third of the heartbeat timeout', async () => {
     storage.inspected.length = 0;
@@ -144,6 +144,25 @@ describe('activities in their Temporal context', () => {
     expect(await listFiles(lineFolder(storageRoot, line))).toEqual([`${preview.sha256}.png`]);
     const row = await database.db.selectFrom('order_lines').select('status').where('order_line_id', '=', line.order_line_id).executeTakeFirst();
     expect(row?.status).toBe('persisted');
+  });
+
+  it('keep heartbeating through a query that hangs on a server that stopped answering', async () => {
+    const line = newLine(shop);
+    const preview = await givenPreview(line.personalization_id);
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 600, workflowExecution: workflowExecution() });
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+
+    proxy.holdWhen('insert into "final_assets"');
+    const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+    try {
+      await proxy.waitForHeld(1);
+      const before = heartbeats.length;
+      await expect.poll(() => heartbeats.length - before, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      proxy.release();
+    }
+    expect(await persisting).toMatchObject({ bucket: PRINT_BUCKET, sha256: preview.sha256 });
   });
 
   it('stop waiting for Postgres when the attempt is cancelled', async () => {

@@ -23,9 +23,11 @@ describe('the Postgres pool', () => {
   // pg emits a socket error on the client as well as failing its query; on a client the pool
   // has handed out nothing listens, and an unheard 'error' event ends the process.
   it('fails a running query when its connection is reset, and the process lives on', async () => {
+    // Held by the proxy once the query is sent: the reset comes while it runs, never earlier.
+    proxy.holdWhen('pg_sleep');
     const running = sql`select pg_sleep(2)`.execute(db);
-    await expect.poll(() => proxy.connections).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await proxy.waitForHeld(1);
+    proxy.release();
     await proxy.cut();
     const error = await running.then(() => undefined, (failure: unknown) => failure);
     expect(isDatabaseUnavailable(error), String(error)).toBe(true);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApiLogger } from '../../src/api/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -49,9 +49,9 @@ describe('logging to stdout', () => {
         process.stderr.write('still serving\\n');
         process.exitCode = 0;
       }, 300);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'],
-    });
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
