@@ -68,6 +68,17 @@ async function givenPreview(name: string): Promise<VerifiedPreview & { bytes: Bu
   return { ...verified, bytes };
 }
 
+/** A line with a verified preview, and its copy step in a mock context of its own, heartbeats recorded. */
+async function copyStep(heartbeatTimeoutMs: number) {
+  const line = newLine(shop);
+  const preview = await givenPreview(line.personalization_id);
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs, workflowExecution: workflowExecution() });
+  const heartbeats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  const run = () => inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+  return { line, preview, env, heartbeats, run };
+}
+
 beforeAll(async () => {
   database = await createTestDatabase();
   const target = new URL(database.url!);
@@ -121,16 +132,12 @@ describe('activities in their Temporal context', () => {
   });
 
   it('record the copied asset once Postgres is back, heartbeating meanwhile, instead of spending attempts', async () => {
-    const line = newLine(shop);
-    const preview = await givenPreview(line.personalization_id);
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000, workflowExecution: workflowExecution() });
-    const heartbeats: unknown[] = [];
-    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const { line, preview, heartbeats, run } = await copyStep(30_000);
 
     // Postgres answers the lookup before the copy, then goes away while the file is copied.
     storage.copies = 0;
     storage.beforeCopy = () => proxy.cut();
-    const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+    const persisting = run();
     try {
       await expect.poll(() => heartbeats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     } finally {
@@ -147,14 +154,10 @@ describe('activities in their Temporal context', () => {
   });
 
   it('keep heartbeating through a query that hangs on a server that stopped answering', async () => {
-    const line = newLine(shop);
-    const preview = await givenPreview(line.personalization_id);
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 600, workflowExecution: workflowExecution() });
-    const heartbeats: unknown[] = [];
-    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const { preview, heartbeats, run } = await copyStep(600);
 
     proxy.holdWhen('insert into "final_assets"');
-    const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
+    const persisting = run();
     try {
       await proxy.waitForHeld(1);
       const before = heartbeats.length;
@@ -166,18 +169,14 @@ describe('activities in their Temporal context', () => {
   });
 
   it('stop waiting for Postgres when the attempt is cancelled', async () => {
-    const line = newLine(shop);
-    const preview = await givenPreview(line.personalization_id);
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000, workflowExecution: workflowExecution() });
-    let waits = 0;
-    env.on('heartbeat', () => waits++);
+    const { env, heartbeats, run } = await copyStep(30_000);
     storage.copies = 0;
 
     // Postgres is away from the start: the lookup before the copy waits.
     await proxy.cut();
     try {
-      const persisting = inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
-      await expect.poll(() => waits, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+      const persisting = run();
+      await expect.poll(() => heartbeats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
       env.cancel();
       await expect(persisting).rejects.toMatchObject({ name: 'CancelledFailure' });
       expect(storage.copies).toBe(0);
