@@ -140,6 +140,13 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       expect(view).toEqual(expect.objectContaining({ status: 'persisted', final_asset: first.asset, updated_at: second.line_updated_at }));
     });
 
+    it('gives persists racing for one line the same, single asset', async () => {
+      const racing = await Promise.all(['c', 'd', 'e'].map((digit) => persistFinalAsset(database.db, line('5'), asset(digit.repeat(64)))));
+      for (const result of racing) expect(result.asset).toEqual(racing[0]!.asset);
+      const rows = await database.db.selectFrom('final_assets').select('sha256').where('order_line_id', '=', '5').execute();
+      expect(rows).toEqual([{ sha256: racing[0]!.asset.sha256 }]);
+    });
+
     it('never moves a persisted line back, and says it left the row alone', async () => {
       const before = await getOrderLineView(database.db, { shop_id: SHOP, order_line_id: '4' });
       expect(await setLineWorking(database.db, line('4'), 'processing')).toBeNull();

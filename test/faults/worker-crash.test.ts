@@ -114,7 +114,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     first = await startWorkerProcess('crash-worker-1', env);
     const workerPid = await first.commandPid();
     const idle = await memoryOf(workerPid);
-    // Any line that reaches the final_assets insert stops there, its transaction open.
+    // Any line that reaches the final_assets insert stops there, its statement unfinished.
     proxy.holdWhen('insert into "final_assets"');
     for (const line of lines) expect((await startFulfillment(client, env.TEMPORAL_TASK_QUEUE, line)).status).toBe('started');
 
