@@ -31,7 +31,7 @@ import {
 
 /**
  * `kill -9` of the worker process while some lines are in the middle of copying a large preview
- * into the print bucket and others have copied theirs and are recording it (their transaction
+ * into the print bucket and others have copied theirs and are recording it (their statement
  * held open by the database proxy at the final_assets insert). A new worker finishes every line:
  * exactly one asset row, one object in the print bucket and one `fulfillment.asset.persisted`
  * event per line.
@@ -148,7 +148,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
       if (!row && files.includes(`${expectedSha.get(line.order_line_id)}.png`)) persisting.push(line);
     }
     console.log(
-      `worker killed (SIGKILL) with ${persisting.length} lines mid-persist (${recording} held in their transaction) and ` +
+      `worker killed (SIGKILL) with ${persisting.length} lines mid-persist (${recording} held mid-statement) and ` +
         `${copying.length} mid-copy of a ${LARGE_MIB} MiB preview; its RSS then: ${memory.rss_mib} MiB (idle ${idle.rss_mib} MiB)`,
     );
     expect(copying.length).toBeGreaterThanOrEqual(1);
