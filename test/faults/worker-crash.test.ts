@@ -135,6 +135,9 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     );
     const recording = proxy.held;
     await first.kill();
+    // A held statement is one autocommit statement: released before its connection is gone, it
+    // would still run and record the line. It must die with the worker, as it would unsent.
+    await eventually(async () => (proxy.held === 0 ? true : undefined), 'the killed worker\'s connections closed', 10_000);
     proxy.release();
 
     // Where each line was: copying (only a partial file), or recording (the object is in the
