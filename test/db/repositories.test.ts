@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { findFinalAsset, persistFinalAsset } from '../../src/db/repositories/final-assets.js';
@@ -141,10 +142,16 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
     });
 
     it('gives persists racing for one line the same, single asset', async () => {
-      const racing = await Promise.all(['c', 'd', 'e'].map((digit) => persistFinalAsset(database.db, line('5'), asset(digit.repeat(64)))));
-      for (const result of racing) expect(result.asset).toEqual(racing[0]!.asset);
-      const rows = await database.db.selectFrom('final_assets').select('sha256').where('order_line_id', '=', '5').execute();
-      expect(rows).toEqual([{ sha256: racing[0]!.asset.sha256 }]);
+      // Connections opened first, so that on Postgres the three persists really run at once
+      // (PGlite has one connection and takes them in turn).
+      if (kind === 'postgres') await Promise.all(['c', 'd', 'e'].map(() => sql`select pg_sleep(0.05)`.execute(database.db)));
+      for (let n = 0; n < 100; n++) {
+        const id = String(500 + n);
+        const racing = await Promise.all(['c', 'd', 'e'].map((digit) => persistFinalAsset(database.db, line(id), asset(digit.repeat(64)))));
+        for (const result of racing) expect(result.asset).toEqual(racing[0]!.asset);
+        const rows = await database.db.selectFrom('final_assets').select('sha256').where('order_line_id', '=', id).execute();
+        expect(rows).toEqual([{ sha256: racing[0]!.asset.sha256 }]);
+      }
     });
 
     it('never moves a persisted line back, and says it left the row alone', async () => {

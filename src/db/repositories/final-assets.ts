@@ -47,7 +47,9 @@ export async function persistFinalAsset(
       db
         .insertInto('final_assets')
         .values({ association_key: finalAssetKey(line), shop_id: line.shop_id, order_line_id: line.order_line_id, ...asset })
-        .onConflict((oc) => oc.column('association_key').doNothing())
+        // No target: the line's second unique key, (shop_id, order_line_id), counts too. Racing
+        // inserts that both pass the first key's check otherwise meet there as an error.
+        .onConflict((oc) => oc.doNothing())
         .returningAll(),
     )
     .with('persisted_line', (db) =>
