@@ -28,13 +28,19 @@ export interface FailureToRecord {
  */
 function streamOptions(): StreamOptions {
   const context = Context.current();
-  const { heartbeatTimeoutMs } = context.info;
+  const everyMs = heartbeatEveryMs(context);
   return {
     onProgress: (bytes) => context.heartbeat({ bytes }),
-    ...(heartbeatTimeoutMs ? { progressEveryMs: heartbeatTimeoutMs / 3 } : {}),
+    ...(everyMs ? { progressEveryMs: everyMs } : {}),
     signal: context.cancellationSignal,
   };
 }
+
+/** A third of the heartbeat timeout, so that one late heartbeat never times an attempt out. */
+const heartbeatEveryMs = (context: Context): number | undefined => {
+  const { heartbeatTimeoutMs } = context.info;
+  return heartbeatTimeoutMs ? heartbeatTimeoutMs / 3 : undefined;
+};
 
 /**
  * Waiting out a database outage inside a streaming activity: heartbeats say so and keep the
@@ -42,7 +48,7 @@ function streamOptions(): StreamOptions {
  */
 function databaseWait(): DatabaseWait {
   const context = Context.current();
-  const { heartbeatTimeoutMs } = context.info;
+  const everyMs = heartbeatEveryMs(context);
   let failed = 0;
   return {
     onWait: (failures, error) => {
@@ -50,9 +56,7 @@ function databaseWait(): DatabaseWait {
       failed = failures;
       context.heartbeat({ waiting_for: 'database', failures });
     },
-    ...(heartbeatTimeoutMs
-      ? { pulse: { everyMs: heartbeatTimeoutMs / 3, beat: () => context.heartbeat({ waiting_for: 'database', failures: failed }) } }
-      : {}),
+    ...(everyMs ? { pulse: { everyMs, beat: () => context.heartbeat({ waiting_for: 'database', failures: failed }) } } : {}),
     signal: context.cancellationSignal,
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { shopIdSchema } from '../domain/ids.js';
-import { isValidBucketName } from '../storage/object-key.js';
+import { bucketSchema } from '../domain/preview-job.js';
 
 /** Values are trimmed, and one that is empty or only spaces is unset (its default applies). */
 const emptyAsUndefined = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
@@ -40,7 +40,6 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
 });
 
 /** The names every storage backend here accepts, so a bad one stops start-up instead of failing every line. */
-const bucketName = z.string().refine(isValidBucketName, 'must be a bucket name: lower-case letters, digits, . _ -, up to 63');
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -88,8 +87,8 @@ export const configSchema = z.object({
   ),
   SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
-  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketName.default('previews')),
-  PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketName.default('print-assets')),
+  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
+  PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
   PREVIEW_WAIT_SECONDS: integer(1800, 0, 7 * 24 * 3600),
   SIGNED_URL_TTL_SECONDS: integer(900, 60, 604800),
   LOCAL_SIGNING_SECRET: optionalString,

@@ -10,7 +10,7 @@ export const objectPathSchema = z
   .string()
   .refine(isValidObjectPath, 'must be a relative storage path of letters, digits and _/!.*\'() &$=@;:+,- without empty, . or .. segments');
 
-export const bucketSchema = z.string().refine(isValidBucketName, 'must be a bucket name (lower-case letters, digits, . _ -)');
+export const bucketSchema = z.string().refine(isValidBucketName, 'must be a bucket name: lower-case letters, digits, . _ -, up to 63');
 
 /** An optional field that may also be sent as null (as the route answers it): absent either way. */
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined).optional();
