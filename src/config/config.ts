@@ -39,8 +39,6 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   return { token, scope };
 });
 
-/** The names every storage backend here accepts, so a bad one stops start-up instead of failing every line. */
-
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**

@@ -10,6 +10,7 @@ export const objectPathSchema = z
   .string()
   .refine(isValidObjectPath, 'must be a relative storage path of letters, digits and _/!.*\'() &$=@;:+,- without empty, . or .. segments');
 
+/** The names every storage backend here accepts: a generator's hand-off and the configured buckets. */
 export const bucketSchema = z.string().refine(isValidBucketName, 'must be a bucket name: lower-case letters, digits, . _ -, up to 63');
 
 /** An optional field that may also be sent as null (as the route answers it): absent either way. */
