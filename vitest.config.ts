@@ -20,7 +20,7 @@ const temporal = 'test/global-setup.ts';
  *    They spend most of their time waiting for timeouts, so two files run at once, on a dev
  *    server of their own.
  * 2. `burst`: 2,000 lines through the intake and the workflows; alone, since it measures.
- * 3. `bench`: `npm run bench -- --quick` as a child process; alone, since it loads the machine.
+ * 3. `bench`: `npm run bench -- --quick --reps=1` as a child process; alone, since it loads the machine.
  * 4. `secrets`: the scan of everything the tests above logged and answered through `buildApp`
  *    in their own processes (the bench's processes log to a discarded stdout).
  *

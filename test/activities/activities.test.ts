@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
 import type { VerifiedPreview } from '../../src/activities/types.js';
+import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import type { ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
@@ -13,7 +14,7 @@ import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
+import { givenReadyPreview, lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
 
 class RecordingTelemetry implements Telemetry {
   readonly events: TelemetryEvent[] = [];
@@ -56,14 +57,18 @@ const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Pro
 
 const workflowExecution = () => ({ workflowId: `wf-${randomBytes(4).toString('hex')}`, runId: randomBytes(8).toString('hex') });
 
-async function givenPreview(name: string): Promise<VerifiedPreview & { bytes: Buffer }> {
+/** A line's preview, put where the generator would and verified by the activity. */
+async function givenPreview(line: FulfillmentInput): Promise<VerifiedPreview & { bytes: Buffer }> {
   const bytes = makePng(24, 12);
-  const key = `${shop}/${name}.png`;
-  await mkdir(path.join(storageRoot, PREVIEW_BUCKET, shop), { recursive: true });
-  await writeFile(path.join(storageRoot, PREVIEW_BUCKET, key), bytes);
+  await givenReadyPreview(database.db, storageRoot, line, bytes);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
   const verified = await inContext(env, () =>
-    activitiesOn(database.db).verifyPreview({ job_id: `job-${name}`, bucket: PREVIEW_BUCKET, path: key, content_type: 'image/png' }),
+    activitiesOn(database.db).verifyPreview({
+      job_id: `job-${line.order_line_id}`,
+      bucket: PREVIEW_BUCKET,
+      path: `${line.shop_id}/${line.personalization_id}.png`,
+      content_type: 'image/png',
+    }),
   );
   return { ...verified, bytes };
 }
@@ -71,7 +76,7 @@ async function givenPreview(name: string): Promise<VerifiedPreview & { bytes: Bu
 /** A line with a verified preview, and its copy step in a mock context of its own, heartbeats recorded. */
 async function copyStep(heartbeatTimeoutMs: number) {
   const line = newLine(shop);
-  const preview = await givenPreview(line.personalization_id);
+  const preview = await givenPreview(line);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs, workflowExecution: workflowExecution() });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
@@ -81,8 +86,7 @@ async function copyStep(heartbeatTimeoutMs: number) {
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const target = new URL(database.url!);
-  proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await TcpProxy.toPostgres(database.url!);
   proxiedDb = await connectDatabase({ databaseUrl: proxy.url(database.url!), dataDir: '' });
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-activities-'));
   storage = new WatchedStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: randomBytes(32).toString('hex') });
@@ -104,7 +108,7 @@ afterAll(async () => {
 describe('activities in their Temporal context', () => {
   it('stream with progress reports at a third of the heartbeat timeout', async () => {
     storage.inspected.length = 0;
-    await givenPreview('cadence');
+    await givenPreview(newLine(shop));
     expect(storage.inspected).toHaveLength(1);
     expect(storage.inspected[0]).toMatchObject({ progressEveryMs: 10_000 });
     expect(storage.inspected[0]?.onProgress).toBeTypeOf('function');

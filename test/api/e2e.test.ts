@@ -6,6 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
@@ -281,7 +282,7 @@ describe('end to end over HTTP', () => {
     const persF = `pers-f-${bigId()}`;
     expect((await deliver(orderPayload(order, [{ id: lineF, properties: personalized(persF) }], shop))).status).toBe(200);
     await waitForLine(lineF, 'failed');
-    const workflowId = `${shop}:${lineF}:fulfillment`;
+    const workflowId = fulfillmentWorkflowId({ shop_id: shop, order_line_id: lineF });
     // As if its retry window had run out.
     await harness.handle(workflowId).terminate('retry window over');
 

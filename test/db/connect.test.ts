@@ -9,8 +9,7 @@ let proxy: TcpProxy;
 let db: Db;
 
 beforeAll(async () => {
-  const target = new URL(TEST_DATABASE_URL);
-  proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
   db = await connectDatabase({ databaseUrl: proxy.url(TEST_DATABASE_URL), dataDir: '' });
 });
 

@@ -1,27 +1,18 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runScript } from '../support/child-processes.js';
 
 /**
  * Runs a process that installs `exitOnSignal` with one step, then does `then` (send itself a
  * signal, or stop for a failure of its own). Resolves with its exit code and output.
  */
 async function processStopping(step: string, then: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = `
+  return runScript(`
     const { exitOnSignal } = await import('./src/entry/shutdown.ts');
     const { createLogger } = await import('./src/logging/logger.ts');
     const logger = createLogger({ level: 'info', name: 'shutdown-test' });
     setInterval(() => {}, 1000);
     const shutdown = exitOnSignal(logger, 500, [${step}]);
-    setTimeout(() => { ${then} }, 50);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+    setTimeout(() => { ${then} }, 50);`);
 }
 
 const ranStep = "async () => process.stderr.write('step ran\\\\n')";

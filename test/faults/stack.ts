@@ -54,8 +54,7 @@ export class FaultStack {
     direct?: boolean;
   }): Promise<FaultStack> {
     const database = await createTestDatabase();
-    const postgres = new URL(TEST_DATABASE_URL);
-    const proxy = await TcpProxy.start({ host: postgres.hostname, port: Number(postgres.port || 5432) });
+    const proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
     const posthog = await PostHogStandIn.start();
     const creds = faultCredentials();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `printready-${options.name}-`));

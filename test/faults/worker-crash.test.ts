@@ -56,8 +56,7 @@ const expectedSha = new Map<string, string>();
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const postgres = new URL(TEST_DATABASE_URL);
-  proxy = await TcpProxy.start({ host: postgres.hostname, port: Number(postgres.port || 5432) });
+  proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
   posthog = await PostHogStandIn.start();
   client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'printready-crash-'));

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApiLogger } from '../../src/api/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { runScript } from '../support/child-processes.js';
 
 function capture() {
   const lines: string[] = [];
@@ -50,13 +50,9 @@ describe('logging to stdout', () => {
         process.exitCode = 0;
       }, 300);`;
     const full = openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', full, 'pipe'] });
+    const run = runScript(script, { stdout: full, timeoutMs: 10_000 });
     closeSync(full);
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
+    const { code, stderr } = await run;
     expect(stderr).toContain('still serving');
     expect(stderr).toMatch(/logging stopped: stdout failed \(ENOSPC\)/);
     expect(code, stderr).toBe(0);

@@ -153,3 +153,22 @@ export async function memoryOf(pid: number): Promise<{ rss_mib: number; peak_rss
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss_mib: Math.round(kib('VmRSS') / 1024), peak_rss_mib: Math.round(kib('VmHWM') / 1024) };
 }
+
+/**
+ * Runs an ES module `script` in a child Node with the project's TypeScript loader, from the
+ * project's root (so it can import `./src/...`), and answers its exit code and output. Killed
+ * after `timeoutMs`, which a test then sees as a null code. `stdout` may be a file descriptor.
+ */
+export async function runScript(
+  script: string,
+  { stdout = 'pipe', timeoutMs = 15_000 }: { stdout?: 'pipe' | number; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', stdout, 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, ...output };
+}

@@ -33,6 +33,12 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** A proxy to the Postgres server of a connection URL. */
+  static toPostgres(databaseUrl: string): Promise<TcpProxy> {
+    const target = new URL(databaseUrl);
+    return TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  }
+
   /** Where to connect instead of the target. */
   get port(): number {
     return this.#port;
