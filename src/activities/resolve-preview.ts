@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect.js';
 import { lookupPreviewJob } from '../db/repositories/preview-jobs.js';
 import { FulfillmentError } from '../domain/errors.js';
+import { personalizationIdSchema } from '../domain/ids.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import { IMAGE_TYPES, type ImageContentType } from '../storage/object-storage.js';
 import type { PreviewResolution } from './types.js';
@@ -14,6 +15,13 @@ export async function resolvePreview(
   previewWaitSeconds: number,
   input: FulfillmentInput,
 ): Promise<PreviewResolution> {
+  if (!personalizationIdSchema.safeParse(input.personalization_id).success) {
+    throw new FulfillmentError(
+      'preview_not_found',
+      `the line's personalization_id ${JSON.stringify(input.personalization_id)} cannot name a preview job: ` +
+        'the cart must carry one id of 1 to 200 printable characters',
+    );
+  }
   const lookup = await lookupPreviewJob(db, input.shop_id, input.personalization_id);
   if (lookup.kind === 'other_shop') {
     throw new FulfillmentError('shop_mismatch', `personalization ${input.personalization_id} belongs to another shop`);

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLosslessNumber, parse } from 'lossless-json';
-import { personalizationIdSchema, shopifyIdSchema } from '../domain/ids.js';
+import { z } from 'zod';
+import { linePersonalizationId, shopifyIdSchema } from '../domain/ids.js';
 
 /** The topics that start fulfillment; every other topic is acknowledged and ignored. */
 export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
@@ -34,9 +35,12 @@ export interface PersonalizedLine {
   personalization_id: string;
 }
 
+/** Why a line item starts nothing: it is not personalized, has no usable id, or repeats one. */
+export const ignoredReasonSchema = z.enum(['not_personalized', 'invalid_line_item_id', 'duplicate_line_item']);
+
 export interface IgnoredLine {
   order_line_id: string;
-  reason: 'not_personalized' | 'invalid_personalization_id' | 'conflicting_personalization_ids' | 'invalid_line_item_id' | 'duplicate_line_item';
+  reason: z.infer<typeof ignoredReasonSchema>;
 }
 
 export interface ParsedOrder {
@@ -53,8 +57,9 @@ const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id
 
 /**
  * Reads an order webhook's body without losing ids above 2^53 (every JSON number stays its
- * decimal text) and sorts its line items into personalized and ignored ones. Anything odd in
- * a line item ignores that line; only a body that is not an order at all is an error.
+ * decimal text) and sorts its line items into personalized and ignored ones. A line with an
+ * unusable personalization value is still personalized (it fails, recorded); a line without a
+ * usable line id is ignored; only a body that is not an order at all is an error.
  */
 export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   let order: unknown;
@@ -83,15 +88,11 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
       continue;
     }
     seen.add(lineId);
-    const found = personalizationIds(item['properties']);
-    if (found.length === 0) {
+    const [first, ...others] = personalizationIds(item['properties']);
+    if (first === undefined) {
       ignored.push({ order_line_id: lineId, reason: 'not_personalized' });
-    } else if (found.length > 1) {
-      ignored.push({ order_line_id: lineId, reason: 'conflicting_personalization_ids' });
-    } else if (!personalizationIdSchema.safeParse(found[0]).success) {
-      ignored.push({ order_line_id: lineId, reason: 'invalid_personalization_id' });
     } else {
-      personalized.push({ order_line_id: lineId, personalization_id: found[0]! });
+      personalized.push({ order_line_id: lineId, personalization_id: linePersonalizationId([first, ...others]) });
     }
   }
   return { order_id: orderId, personalized, ignored };
@@ -105,7 +106,7 @@ function personalizationIds(properties: unknown): string[] {
     if (!isRecord(property)) continue;
     const { name, value } = property;
     if (typeof name !== 'string' || !PERSONALIZATION_KEYS.has(name)) continue;
-    // Kept exactly as sent: a value with stray spaces is reported invalid, never silently altered.
+    // Kept exactly as sent: a value with stray spaces is looked up as it is, never altered.
     if (typeof value === 'string' && value.trim() !== '') values.add(value);
   }
   return [...values];

@@ -17,15 +17,49 @@ export const opaqueIdSchema = z
   .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -');
 
 /**
- * A buyer's personalization id is untrusted cart input, used only as a lookup key, never in a
- * path: any printable text is accepted, so an odd one fails its line with preview_not_found
- * (recorded, with guidance) instead of being dropped at the door.
+ * An id a preview job can have: what the generator may record and a line can resolve. A buyer's
+ * personalization id is untrusted cart input, used only as a lookup key, never in a path, so any
+ * printable text is accepted.
  */
 export const personalizationIdSchema = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be printable text');
+
+/**
+ * Bounds a line's personalization_id: 500 UTF-16 units are at most 1,500 bytes, under Temporal's
+ * 2 KiB per Keyword search attribute and Postgres's ~2.7 kB per index entry.
+ */
+const LINE_PERSONALIZATION_MAX = 500;
+
+/**
+ * The personalization_id a line travels and is recorded with. It is the cart's value when that
+ * is an id a preview can have; anything else is still a line, which fails (recorded, with
+ * guidance) as preview_not_found instead of being dropped at the door.
+ */
+export const linePersonalizationIdSchema = z
+  .string()
+  .min(1)
+  .max(LINE_PERSONALIZATION_MAX)
+  .regex(/^[^\u0000]+$/, 'must not contain NUL');
+
+/**
+ * The cart's personalization values as one line personalization_id, the same as sent when they
+ * are a single usable id. Otherwise the result can never name a preview, so the line fails
+ * instead of printing a guess: several values are joined by newlines, NUL (which Postgres text
+ * cannot hold) becomes SUB (U+001A, the substitute character), and a value over the bound is cut
+ * with a trailing `…`, still longer than any usable id.
+ */
+export function linePersonalizationId(values: readonly [string, ...string[]]): string {
+  if (values.length === 1 && personalizationIdSchema.safeParse(values[0]).success) return values[0];
+  const joined = values.join('\n').replaceAll('\u0000', '\u001a');
+  if (joined.length <= LINE_PERSONALIZATION_MAX) return joined;
+  let end = LINE_PERSONALIZATION_MAX - 1;
+  // Never cut between the two halves of a surrogate pair.
+  if (/[\ud800-\udbff]/.test(joined[end - 1]!)) end -= 1;
+  return `${joined.slice(0, end)}…`;
+}
 
 export type ShopId = z.infer<typeof shopIdSchema>;
 

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
+import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
@@ -36,6 +37,10 @@ const lineB = bigId(); // personalized, no preview yet → failed, then fixed an
 const lineC = bigId(); // plain: properties null
 const lineD = bigId(); // an id no generator registers (odd characters): failed, preview_not_found
 const lineE = bigId(); // no properties at all
+const lineControl = bigId(); // control characters, NUL among them: failed, recorded with NUL as SUB
+const lineTwoIds = bigId(); // two different ids: failed rather than a guess at which to print
+const lineLong = bigId(); // an id too long for a search attribute: failed, recorded cut
+const longId = 'z'.repeat(600);
 const persA = `pers-a-${bigId()}`;
 const persB = `pers-b-${bigId()}`;
 const pngA = makePng(300, 200, [200, 30, 30]);
@@ -46,7 +51,18 @@ const body = orderPayload(orderId, [
   { id: lineC, properties: null },
   { id: lineD, properties: personalized('not a valid id!') },
   { id: lineE },
+  { id: lineControl, properties: personalized('tab\tand\u0000nul') },
+  { id: lineTwoIds, properties: [{ name: 'personalization_id', value: 'one' }, { name: '_personalization_id', value: 'two' }] },
+  { id: lineLong, properties: personalized(longId) },
 ], shop);
+
+/** What the webhook answers for the order's personalized lines. */
+const acceptedAs = (status: 'started' | 'duplicate') =>
+  [lineA, lineB, lineD, lineControl, lineTwoIds, lineLong].map((line) => ({
+    order_line_id: line,
+    workflow_id: fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }),
+    status,
+  }));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 const read = (response: Response): Promise<any> => response.json();
@@ -138,11 +154,7 @@ describe('end to end over HTTP', () => {
     expect(latencyMs).toBeLessThan(5_000);
 
     expect(answer).toEqual({
-      accepted: [
-        { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'started' },
-        { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'started' },
-        { order_line_id: lineD, workflow_id: `${shop}:${lineD}:fulfillment`, status: 'started' },
-      ],
+      accepted: acceptedAs('started'),
       ignored: [
         { order_line_id: lineC, reason: 'not_personalized' },
         { order_line_id: lineE, reason: 'not_personalized' },
@@ -165,6 +177,23 @@ describe('end to end over HTTP', () => {
     const notReady = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
     expect(notReady.status).toBe(409);
     expect((await read(notReady)).error).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
+  });
+
+  it('records a failure for a line whose personalization can name no preview, in the database and in Temporal', async () => {
+    const cut = `${longId.slice(0, 499)}…`;
+    for (const [line, personalizationId] of [[lineControl, 'tab\tand\u001anul'], [lineTwoIds, 'one\ntwo'], [lineLong, cut]] as const) {
+      const failed = await waitForLine(line, 'failed');
+      expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });
+      expect(failed['reason_message']).toContain('cannot name a preview job');
+      const description = await harness.handle(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line })).describe();
+      expect(description.typedSearchAttributes.get(PersonalizationId)).toBe(personalizationId);
+      expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('failed');
+      const reported = await harness.posthog.waitFor(
+        (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line,
+        5_000,
+      );
+      expect(reported.properties).toMatchObject({ personalization_id: personalizationId, reason_code: 'preview_not_found' });
+    }
   });
 
   it('hands out a signed URL that a plain GET turns into the exact bytes', async () => {
@@ -223,11 +252,7 @@ describe('end to end over HTTP', () => {
       const response = await deliver(body, { topic });
       expect(response.status).toBe(200);
       const answer = await read(response);
-      expect(answer.accepted).toEqual([
-        { order_line_id: lineA, workflow_id: `${shop}:${lineA}:fulfillment`, status: 'duplicate' },
-        { order_line_id: lineB, workflow_id: `${shop}:${lineB}:fulfillment`, status: 'duplicate' },
-        { order_line_id: lineD, workflow_id: `${shop}:${lineD}:fulfillment`, status: 'duplicate' },
-      ]);
+      expect(answer.accepted).toEqual(acceptedAs('duplicate'));
     }
   });
 

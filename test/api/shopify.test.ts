@@ -5,6 +5,7 @@ import { createTokenVerifier } from '../../src/api/auth.js';
 import { redactUrl } from '../../src/api/logging.js';
 import { InvalidPayloadError, parseOrderPayload, verifyShopifyHmac } from '../../src/api/shopify.js';
 import { isTemporalUnavailable, TemporalTimeoutError } from '../../src/api/temporal.js';
+import { linePersonalizationIdSchema, personalizationIdSchema } from '../../src/domain/ids.js';
 import { hmac } from './support.js';
 
 const order = (lineItems: string) => Buffer.from(`{"id": 820982911946154508, "line_items": [${lineItems}]}`);
@@ -35,7 +36,7 @@ describe('parseOrderPayload', () => {
     });
   });
 
-  it('ignores odd line items with a reason instead of failing', () => {
+  it('ignores odd line items with a reason instead of failing, and keeps every personalized one', () => {
     const parsed = parseOrderPayload(
       order(
         [
@@ -55,19 +56,45 @@ describe('parseOrderPayload', () => {
     );
     expect(parsed.personalized).toEqual([
       { order_line_id: '14', personalization_id: 'has space' },
+      { order_line_id: '15', personalization_id: 'x'.repeat(201) },
       { order_line_id: '16', personalization_id: 'same' },
     ]);
     expect(parsed.ignored).toEqual([
       { order_line_id: '11', reason: 'not_personalized' },
       { order_line_id: '12', reason: 'not_personalized' },
       { order_line_id: '13', reason: 'not_personalized' },
-      { order_line_id: '15', reason: 'invalid_personalization_id' },
       { order_line_id: '16', reason: 'duplicate_line_item' },
       { order_line_id: '-3', reason: 'invalid_line_item_id' },
       { order_line_id: '1.5e3', reason: 'invalid_line_item_id' },
       { order_line_id: '', reason: 'invalid_line_item_id' },
       { order_line_id: '', reason: 'invalid_line_item_id' },
     ]);
+  });
+
+  it('keeps a line whose personalization can name no preview, in a form every store can hold', () => {
+    const values = [
+      ['one id', 'p-1'],
+      ['control characters, NUL as SUB', 'a\tb\u0000c'],
+      ['two different ids, one per line', 'one', 'two'],
+      ['too long, cut', 'y'.repeat(600)],
+      ['too long, cut before a surrogate pair', `${'y'.repeat(498)}😀${'y'.repeat(10)}`],
+    ];
+    const parsed = parseOrderPayload(
+      order(
+        values
+          .map(([, ...ids], index) => {
+            const names = ['personalization_id', '_personalization_id'];
+            const properties = ids.map((value, n) => ({ name: names[n], value }));
+            return JSON.stringify({ id: index + 1, properties });
+          })
+          .join(','),
+      ),
+    );
+    const ids = parsed.personalized.map((line) => line.personalization_id);
+    expect(ids).toEqual(['p-1', 'a\tb\u001ac', 'one\ntwo', `${'y'.repeat(499)}…`, `${'y'.repeat(498)}…`]);
+    // Only the usable one can name a preview; every one fits a line's input.
+    expect(ids.map((id) => personalizationIdSchema.safeParse(id).success)).toEqual([true, false, false, false, false]);
+    for (const id of ids) expect(linePersonalizationIdSchema.parse(id)).toBe(id);
   });
 
   it('rejects what is not an order', () => {

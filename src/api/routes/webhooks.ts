@@ -9,7 +9,7 @@ import { startFulfillment } from '../../temporal/start-fulfillment.js';
 import { ApiError } from '../errors.js';
 import { bindLogContext } from '../logging.js';
 import { failure } from '../schemas.js';
-import { InvalidPayloadError, ORDER_TOPICS, parseOrderPayload, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../shopify.js';
+import { ignoredReasonSchema, InvalidPayloadError, ORDER_TOPICS, parseOrderPayload, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../shopify.js';
 import { AdmissionTimeoutError } from '../start-admission.js';
 import { temporalUnavailable, withTemporalDeadline } from '../temporal.js';
 
@@ -28,7 +28,7 @@ const webhookResponseSchema = z.object({
       status: z.enum(['started', 'duplicate']),
     }),
   ),
-  ignored: z.array(z.object({ order_line_id: z.string(), reason: z.string() })),
+  ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
 });
 
 const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
