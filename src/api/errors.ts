@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'not_failed',
   'invalid_signature',
   'url_expired',
+  'range_not_satisfiable',
   'payload_too_large',
   'unsupported_media_type',
   'request_timeout',

@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { resolveByteRange, type ByteRange, type ByteRangeSpec } from './byte-range.js';
 import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
 import { classifyFsError, errorCode } from './fs-errors.js';
 import { inspectStream } from './inspect-stream.js';
@@ -38,6 +39,11 @@ export interface LocalObjectReader extends ObjectStat {
    * ends or is destroyed.
    */
   body: Buffer | Readable;
+  /**
+   * Set when a range was asked for: the bytes `body` holds, or null when the range selects none
+   * of the object (`body` is then empty). `size_bytes` is the whole object's size either way.
+   */
+  range?: ByteRange | null;
 }
 
 /** The only types the local backend records: the file name's, for the images it serves. */
@@ -101,14 +107,24 @@ export class LocalStorage implements ObjectStorage {
     });
   }
 
-  /** Opens an object for the files route, with the same containment checks as every read. */
-  async read(ref: ObjectRef): Promise<LocalObjectReader> {
+  /**
+   * Opens an object for the files route, with the same containment checks as every read: the
+   * whole of it, or the bytes `rangeSpec` selects of the size fstat gives once it is open.
+   */
+  async read(ref: ObjectRef, rangeSpec?: ByteRangeSpec): Promise<LocalObjectReader> {
     checkObjectRef(ref);
     return guard(ref, undefined, async () => {
       const file = await this.#open(ref);
+      const { size } = file.stats;
       const content_type = contentTypeOf(ref);
+      if (rangeSpec) {
+        // A download being resumed: rare, so always a stream.
+        const range = resolveByteRange(rangeSpec, size) ?? null;
+        if (!range) await file.handle.close();
+        return { size_bytes: size, content_type, range, body: range ? readBytes(file, true, range) : Buffer.alloc(0) };
+      }
       // Bounded by fstat's size, so a file that grows meanwhile still matches the Content-Length sent.
-      if (file.stats.size > CHUNK_BYTES) return { size_bytes: file.stats.size, content_type, body: readBytes(file, true) };
+      if (size > CHUNK_BYTES) return { size_bytes: size, content_type, body: readBytes(file, true) };
       try {
         const body = await readWhole(file);
         return { size_bytes: body.length, content_type, body };
@@ -213,15 +229,16 @@ interface OpenFile {
 }
 
 /**
- * The bytes fstat counted, in chunks of at most `CHUNK_BYTES`: each read is no larger than
- * what is left (a 10 KiB preview must not cost a 1 MiB buffer) and no read is spent finding
- * the end.
+ * The bytes fstat counted (or those of `range`), in chunks of at most `CHUNK_BYTES`: each read
+ * is no larger than what is left (a 10 KiB preview must not cost a 1 MiB buffer) and no read
+ * is spent finding the end.
  */
-function readBytes({ handle, stats }: OpenFile, autoClose: boolean): Readable {
+function readBytes({ handle, stats }: OpenFile, autoClose: boolean, range?: ByteRange): Readable {
   // No `end` can say "nothing": read nothing, whatever is written to the file meanwhile. Only
-  // inspect and copy meet an empty file here, and they close it themselves.
+  // inspect and copy meet an empty file here (a range is never empty), and they close it themselves.
   if (stats.size === 0) return Readable.from([]);
-  return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start: 0, end: stats.size - 1 });
+  const { start, end } = range ?? { start: 0, end: stats.size - 1 };
+  return handle.createReadStream({ autoClose, highWaterMark: CHUNK_BYTES, start, end });
 }
 
 /** The bytes fstat counted, or those left if the file shrank meanwhile. */

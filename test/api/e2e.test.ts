@@ -217,6 +217,13 @@ describe('end to end over HTTP', () => {
     const head = await fetch(signed.url, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(pngA.length));
+    expect(head.headers.get('accept-ranges')).toBe('bytes');
+
+    // A download cut off after 100 bytes, resumed as a supplier's client does.
+    const rest = await fetch(signed.url, { headers: { range: 'bytes=100-', 'if-range': `"${sha256(pngA)}"` } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes 100-${pngA.length - 1}/${pngA.length}`);
+    expect(Buffer.concat([pngA.subarray(0, 100), Buffer.from(await rest.arrayBuffer())]).equals(pngA)).toBe(true);
   });
 
   it('refuses the tampered URL and the expired one', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseRangeHeader, type ByteRangeSpec } from '../../storage/byte-range.js';
 import type { LocalObjectReader } from '../../storage/local-storage.js';
 import { verifyLocalUrl } from '../../storage/local-signature.js';
 import type { ObjectRef, ObjectStat } from '../../storage/object-storage.js';
@@ -10,7 +11,7 @@ import { failure } from '../schemas.js';
 /** What the files route needs from the local backend. */
 export interface LocalFileSource {
   stat(ref: ObjectRef): Promise<ObjectStat>;
-  read(ref: ObjectRef): Promise<LocalObjectReader>;
+  read(ref: ObjectRef, range?: ByteRangeSpec): Promise<LocalObjectReader>;
 }
 
 export interface FileRoutesOptions {
@@ -51,10 +52,12 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
       querystring: querySchema,
       response: {
         200: z.any().describe('The object bytes, with Content-Type, Content-Length and ETag'),
+        206: z.any().describe('The bytes of a single `Range` (a resumed download), with Content-Range'),
         304: z.any().describe('Not modified (If-None-Match)'),
         403: failure('invalid_signature: altered, malformed or not signed'),
         404: failure('not_found: the object is gone'),
         410: failure('url_expired'),
+        416: failure('range_not_satisfiable: the range starts past the end of the object'),
       },
     },
     handler: async (request, reply) => {
@@ -79,6 +82,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
 
       const etag = CONTENT_ADDRESSED.exec(ref.path)?.[1];
       const headers: Record<string, string> = {
+        'accept-ranges': 'bytes',
         'cache-control': 'private, no-store',
         'x-content-type-options': 'nosniff',
       };
@@ -95,8 +99,19 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
           }
           return reply.code(304).headers(headers).send();
         }
-        const object = await source.read(ref);
+        const object = await source.read(ref, requestedRange(request.headers, etag));
         headers['content-type'] = object.content_type ?? 'application/octet-stream';
+        if (object.range === null) {
+          const contentRange = { 'content-range': `bytes */${object.size_bytes}` };
+          const details = { size_bytes: object.size_bytes };
+          throw new ApiError(416, 'range_not_satisfiable', 'The requested range starts past the end of the object', details, contentRange);
+        }
+        if (object.range) {
+          const { start, end } = object.range;
+          headers['content-range'] = `bytes ${start}-${end}/${object.size_bytes}`;
+          headers['content-length'] = String(end - start + 1);
+          return reply.code(206).headers(headers).send(object.body);
+        }
         headers['content-length'] = String(object.size_bytes);
         return reply.code(200).headers(headers).send(object.body);
       } catch (error) {
@@ -109,6 +124,16 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
     },
   });
 };
+
+/**
+ * The single range a GET asks for, when it may have it: an `If-Range` must name the object's
+ * ETag, so a resumed download of an object that has since changed gets the whole new one.
+ */
+function requestedRange(headers: { range?: string; 'if-range'?: string }, etag: string | undefined): ByteRangeSpec | undefined {
+  const ifRange = headers['if-range'];
+  if (ifRange !== undefined && (etag === undefined || ifRange.trim() !== `"${etag}"`)) return undefined;
+  return parseRangeHeader(headers.range);
+}
 
 function ifNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
