@@ -49,16 +49,27 @@ export const redaction = { paths: REDACTED_PATHS, censor: '[redacted]' };
 /** Lines waiting for a stdout whose reader has stalled, at most; later lines are dropped. */
 const STDOUT_BUFFER_BYTES = 16 * 1024 * 1024;
 
+/** At exit, how long the lines still waiting may wait for a stalled reader before they are dropped. */
+const EXIT_FLUSH_MS = 2_000;
+
 /**
  * stdout as pino writes it by default (asynchronously), made safe for a service. pino stops
  * logging on EPIPE but lets any other write error (a full disk, a closed terminal) end the
- * process, whose exit hook then retries the write forever. Here any write error stops logging,
- * said once on stderr, and a stalled reader costs bounded memory.
+ * process, whose exit hook then retries the write forever; it retries as long for a reader
+ * that has stalled. Here any write error stops logging, said once on stderr, a stalled reader
+ * costs bounded memory, and at exit it holds the process for at most `EXIT_FLUSH_MS`.
  */
 function stdoutDestination(): DestinationStream {
-  const stream = pino.destination({ dest: process.stdout.fd, sync: false, maxLength: STDOUT_BUFFER_BYTES });
+  let exitFlushDeadline = Number.POSITIVE_INFINITY;
+  const stream = pino.destination({
+    dest: process.stdout.fd,
+    sync: false,
+    maxLength: STDOUT_BUFFER_BYTES,
+    // A full pipe (EAGAIN) is waited out while the process runs; at exit, only until the deadline.
+    retryEAGAIN: () => Date.now() < exitFlushDeadline,
+  });
   let stopped = false;
-  stream.on('error', (error: NodeJS.ErrnoException) => {
+  const stop = (error: NodeJS.ErrnoException): void => {
     if (stopped) return;
     stopped = true;
     const noop = () => undefined;
@@ -68,7 +79,20 @@ function stdoutDestination(): DestinationStream {
     } catch {
       // stderr may be gone too; nothing else can be told.
     }
-  });
+  };
+  stream.on('error', stop);
+  // pino's exit hook flushes with this: what cannot be written by the deadline is dropped.
+  const flushSync = stream.flushSync.bind(stream);
+  stream.flushSync = () => {
+    exitFlushDeadline = Date.now() + EXIT_FLUSH_MS;
+    try {
+      flushSync();
+    } catch (error) {
+      stop(error as NodeJS.ErrnoException);
+    } finally {
+      exitFlushDeadline = Number.POSITIVE_INFINITY;
+    }
+  };
   return stream;
 }
 

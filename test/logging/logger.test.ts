@@ -1,4 +1,8 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApiLogger } from '../../src/api/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -56,5 +60,28 @@ describe('logging to stdout', () => {
     expect(stderr).toContain('still serving');
     expect(stderr).toMatch(/logging stopped: stdout failed \(ENOSPC\)/);
     expect(code, stderr).toBe(0);
+  });
+
+  // A reader that stops reading (a wedged log shipper) leaves a full pipe: pino's exit hook
+  // would retry the write every 100 ms for as long as it stays full.
+  it.skipIf(process.platform === 'win32')('exits within its flush deadline when the stdout reader has stalled', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'printready-stall-'));
+    const fifo = path.join(dir, 'stdout');
+    execFileSync('mkfifo', [fifo]);
+    // Read-write, so opening does not wait for a reader; nothing ever reads it.
+    const pipe = openSync(fifo, constants.O_RDWR);
+    try {
+      const script = `
+        const { createLogger } = await import('./src/logging/logger.ts');
+        const logger = createLogger({ level: 'info', name: 'stdout-stalled' });
+        for (let i = 0; i < 5_000; i++) logger.info({ i, pad: 'x'.repeat(100) }, 'more than a pipe holds');
+        setTimeout(() => process.exit(0), 300);`;
+      const { code, stderr } = await runScript(script, { stdout: pipe, timeoutMs: 15_000 });
+      expect(stderr).toMatch(/logging stopped: stdout failed \(EAGAIN\)/);
+      expect(code, stderr).toBe(0);
+    } finally {
+      closeSync(pipe);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
