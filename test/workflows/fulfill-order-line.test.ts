@@ -21,28 +21,23 @@ beforeAll(async () => {
 });
 afterAll(() => harness?.close());
 
-/** Puts a preview into storage and registers its job, as the generator does. */
-async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array, content_type?: 'image/png' | 'image/jpeg') {
-  const path = `${line.shop_id}/${line.personalization_id}.png`;
-  await harness.put(PREVIEW_BUCKET, path, bytes);
-  await recordPreviewJob(
-    harness.db,
-    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path, content_type },
-    PREVIEW_BUCKET,
-  );
+/** Registers a ready job for the line's personalization, at `path`, as the generator does. */
+async function recordReadyJob(db: FulfillmentHarness['db'], line: FulfillmentInput, path: string, jobName: string, content_type?: 'image/png' | 'image/jpeg') {
+  const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${jobName}`, status: 'ready' as const, path, content_type };
+  await recordPreviewJob(db, job, PREVIEW_BUCKET);
   return path;
 }
 
-/** Registers a ready job whose object is not in storage (yet): the line fails asset_missing until it is put there. */
-async function givenMissingPreview(db: FulfillmentHarness['db'], line: FulfillmentInput, name: string): Promise<string> {
-  const path = `${line.shop_id}/${name}.png`;
-  await recordPreviewJob(
-    db,
-    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${name}`, status: 'ready', path },
-    PREVIEW_BUCKET,
-  );
-  return path;
+/** Puts a preview into storage and registers its job. */
+async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array, content_type?: 'image/png' | 'image/jpeg') {
+  const path = `${line.shop_id}/${line.personalization_id}.png`;
+  await harness.put(PREVIEW_BUCKET, path, bytes);
+  return recordReadyJob(harness.db, line, path, line.order_line_id, content_type);
 }
+
+/** Registers a ready job whose object is not in storage (yet): the line fails asset_missing until it is put there. */
+const givenMissingPreview = (db: FulfillmentHarness['db'], line: FulfillmentInput, name: string): Promise<string> =>
+  recordReadyJob(db, line, `${line.shop_id}/${name}.png`, name);
 
 async function expectFailedWith(line: FulfillmentInput, reason: ReasonCode) {
   const workflowId = (await harness.start(line)).workflow_id;
