@@ -36,6 +36,9 @@ export async function checkDatabase(services: Services): Promise<void> {
 
 /** Builds the app on the given services and listens, with start-up errors a person can act on. */
 export async function serveApi(config: Config, services: Services, client: Client, logger: Logger): Promise<FastifyInstance> {
+  if (config.PORT === 0 && !config.PUBLIC_URL && services.storage.kind === 'local') {
+    throw new StartupError('PORT is 0 and PUBLIC_URL is not set: local storage signs URLs with the port, which is not known before listening. Set PUBLIC_URL or PORT.');
+  }
   const app = await buildApp({
     config,
     db: services.db,

@@ -103,13 +103,6 @@ export const configSchema = z.object({
       message: 'is required when SUPABASE_URL is set',
     });
   }
-  if (env.PORT === 0 && !env.PUBLIC_URL && !env.SUPABASE_URL) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['PUBLIC_URL'],
-      message: 'is required when PORT is 0 with local storage: its signed URLs must name a port that is known before listening',
-    });
-  }
   if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
     ctx.addIssue({
       code: 'custom',

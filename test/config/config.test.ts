@@ -55,15 +55,9 @@ describe('loadConfig', () => {
     [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
     [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS'],
-    [{ PORT: '0' }, 'PUBLIC_URL'],
   ])('refuses %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: .*${variable}: `));
-  });
-
-  it('takes PORT 0 where signed URLs do not depend on it', () => {
-    expect(loadConfig({ PORT: '0', PUBLIC_URL: 'https://printready.example.com' }).PORT).toBe(0);
-    expect(loadConfig({ PORT: '0', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'key' }).PORT).toBe(0);
   });
 
   it('never echoes a secret value in its message', () => {

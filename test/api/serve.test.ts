@@ -1,0 +1,19 @@
+import os from 'node:os';
+import type { Client } from '@temporalio/client';
+import { expect, it } from 'vitest';
+import { serveApi } from '../../src/api/serve.js';
+import { loadConfig } from '../../src/config/config.js';
+import { StartupError } from '../../src/entry/startup-error.js';
+import { createLogger } from '../../src/logging/logger.js';
+import type { Services } from '../../src/services.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+
+it('refuses PORT 0 with local storage and no PUBLIC_URL: its signed URLs would carry port 0', async () => {
+  const storage = new LocalStorage({ root: os.tmpdir(), publicBaseUrl: 'http://127.0.0.1:0', signingSecret: 'secret' });
+  // Refused before anything else of the services or the client is touched.
+  const services = { storage } as unknown as Services;
+  const logger = createLogger({ level: 'silent', name: 'serve-test' });
+  const serving = serveApi(loadConfig({ PORT: '0' }), services, {} as Client, logger);
+  await expect(serving).rejects.toBeInstanceOf(StartupError);
+  await expect(serving).rejects.toThrow(/PUBLIC_URL is not set/);
+});
