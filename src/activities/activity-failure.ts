@@ -5,6 +5,7 @@ import { StorageError, type StorageErrorKind } from '../storage/storage-error.js
 
 const STORAGE_REASONS: Record<Exclude<StorageErrorKind, 'transient'>, ReasonCode> = {
   not_found: 'asset_missing',
+  no_bucket: 'asset_inaccessible',
   denied: 'asset_inaccessible',
   conflict: 'checksum_mismatch',
   mismatch: 'checksum_mismatch',

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { errorCode } from './fs-errors.js';
 import { describeRef } from './object-key.js';
 import type { ObjectRef } from './object-storage.js';
-import { StorageError } from './storage-error.js';
+import { missingBucket, StorageError } from './storage-error.js';
 
 /** An object's real folder and its file name in it. */
 export interface ObjectLocation {
@@ -17,7 +17,7 @@ export interface ObjectLocation {
  * a key nor a link inside the bucket reaches a file outside it. A bucket directory may itself
  * be a link (an operator's choice); objects may not leave it.
  *
- * Failures are raw fs errors, or `StorageError('denied')` for an escape.
+ * Failures are raw fs errors, `StorageError('denied')` for an escape, or `no_bucket`.
  */
 export class LocalPaths {
   /**
@@ -37,7 +37,11 @@ export class LocalPaths {
   async #realBucketDir(bucket: string): Promise<string> {
     const known = this.#realBuckets.get(bucket);
     if (known !== undefined) return known;
-    const real = await realpath(this.bucketDir(bucket));
+    const real = await realpath(this.bucketDir(bucket)).catch((error: unknown) => {
+      // Storage that is set up wrong, not an object gone: the bucket folder is the operator's.
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') throw missingBucket(bucket);
+      throw error;
+    });
     this.#realBuckets.set(bucket, real);
     return real;
   }

@@ -184,7 +184,7 @@ export class LocalStorage implements ObjectStorage {
       if ((await lstat(file)).isDirectory()) return;
       await unlink(file);
     }).catch((error: unknown) => {
-      if (!(error instanceof StorageError && error.kind === 'not_found')) throw error;
+      if (!(error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'no_bucket'))) throw error;
     });
   }
 

@@ -21,7 +21,7 @@ export function classifySupabaseError(error: unknown, what: string): StorageErro
 /** Codes that decide on their own, for bodies without a `statusCode`. */
 const CODE_KINDS = new Map<string, StorageErrorKind>([
   ['NoSuchKey', 'not_found'],
-  ['NoSuchBucket', 'not_found'],
+  ['NoSuchBucket', 'no_bucket'],
   ['AccessDenied', 'denied'],
   ['KeyAlreadyExists', 'conflict'],
   ['ResourceAlreadyExists', 'conflict'],

@@ -14,7 +14,7 @@ import type {
 } from './object-storage.js';
 import { checkSignedUrlOptions } from './signed-url-options.js';
 import { classifySupabaseError } from './supabase-errors.js';
-import { StorageError } from './storage-error.js';
+import { missingBucket, StorageError } from './storage-error.js';
 
 export interface SupabaseStorageOptions {
   /** `SUPABASE_URL`, the project URL; Storage lives under `/storage/v1`. */
@@ -56,7 +56,9 @@ export class SupabaseStorage implements ObjectStorage {
 
   async stat(ref: ObjectRef): Promise<ObjectStat> {
     checkObjectRef(ref);
-    const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path));
+    const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path)).catch(
+      (error: unknown) => this.#notFound(error, ref.bucket),
+    );
     // Storage has no size for an object whose upload has not completed.
     if (typeof info.size !== 'number') throw new StorageError('transient', `${describeRef(ref)} has no size yet`);
     return { size_bytes: info.size, content_type: info.contentType ?? null };
@@ -69,7 +71,7 @@ export class SupabaseStorage implements ObjectStorage {
     // `asStream()` hands over the response body unread; `download()` alone would buffer it all.
     const body = await ask(what, signal, () =>
       this.#storage.from(ref.bucket).download(ref.path, undefined, { signal }).asStream(),
-    );
+    ).catch((error: unknown) => this.#notFound(error, ref.bucket));
     try {
       return await inspectStream(body, options);
     } catch (error) {
@@ -101,7 +103,7 @@ export class SupabaseStorage implements ObjectStorage {
     } catch (error) {
       if (!(error instanceof StorageError && (error.kind === 'conflict' || error.kind === 'not_found'))) throw error;
       const existing = await inspectIfPresent(this, to, options);
-      if (!existing) throw error;
+      if (!existing) return this.#notFound(error, from.bucket, to.bucket);
       return acceptExisting(existing, expectedSha256, to);
     }
     const copied = await this.inspect(to, options);
@@ -117,7 +119,7 @@ export class SupabaseStorage implements ObjectStorage {
     // Storage answers a missing object with an empty list of removed ones.
     await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch(
       (error: unknown) => {
-        if (!(error instanceof StorageError && error.kind === 'not_found')) throw error;
+        if (!(error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'no_bucket'))) throw error;
       },
     );
   }
@@ -143,6 +145,28 @@ export class SupabaseStorage implements ObjectStorage {
         if (!(error instanceof StorageError && error.kind === 'conflict')) throw error;
       },
     );
+  }
+
+  /**
+   * Throws `error`, unless it says not found because a bucket is missing. Storage answers
+   * NoSuchBucket both for a missing bucket and for a key that may not see it, and storage-js
+   * before 2.112 passes that on as the same 404 as a missing object's: so a not_found is
+   * believed only once the buckets involved are known to be there.
+   */
+  async #notFound(error: unknown, ...buckets: string[]): Promise<never> {
+    if (error instanceof StorageError && error.kind === 'not_found') {
+      for (const bucket of buckets) {
+        const seen = await ask(`bucket ${bucket}`, undefined, () => this.#storage.getBucket(bucket)).then(
+          () => true,
+          (probe: unknown) => {
+            if (probe instanceof StorageError && probe.kind === 'not_found') return false;
+            throw probe;
+          },
+        );
+        if (!seen) throw missingBucket(bucket);
+      }
+    }
+    throw error;
   }
 }
 

@@ -128,7 +128,7 @@ describe('LocalStorage on disk', () => {
 
   it('finds a bucket created after a first lookup missed it', async () => {
     const ref = { bucket: 'later', path: 'a.png' };
-    await expectStorageError(storage.stat(ref), 'not_found');
+    await expectStorageError(storage.stat(ref), 'no_bucket');
     await storage.ensureBucket('later');
     await writeFile(join(root, 'later', 'a.png'), png);
     expect((await storage.stat(ref)).size_bytes).toBe(png.length);

@@ -46,9 +46,10 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       expect(await h.storage.stat(ref)).toEqual({ size_bytes: png.length, content_type: 'image/png' });
     });
 
-    it('reports a missing object or bucket as not_found', async () => {
+    it('reports a missing object as not_found, and a missing bucket as no_bucket (storage set up wrong)', async () => {
       await expectStorageError(h.storage.stat(fresh(PREVIEWS, 'missing.png')), 'not_found');
-      await expectStorageError(h.storage.stat(fresh('no-such-bucket', 'missing.png')), 'not_found');
+      await expectStorageError(h.storage.stat(fresh('no-such-bucket', 'missing.png')), 'no_bucket');
+      await expectStorageError(h.storage.inspect(fresh('no-such-bucket', 'missing.png')), 'no_bucket');
     });
   });
 
@@ -146,15 +147,14 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       await expectStorageError(h.storage.stat(to), 'not_found');
     });
 
-    it('reports a missing source or destination bucket as not_found, leaving nothing behind', async () => {
+    it('reports a missing source as not_found and a missing bucket as no_bucket, leaving nothing behind', async () => {
       const to = fresh(PRINT, 'final.png');
       await expectStorageError(h.storage.copy(fresh(PREVIEWS, 'missing.png'), to, sha256(Buffer.from('x'))), 'not_found');
       expect(await h.read(to)).toBeNull();
       const from = await stored('preview.png', makePng(1, 1));
-      await expectStorageError(
-        h.storage.copy(from, fresh('no-such-bucket', 'final.png'), sha256(makePng(1, 1))),
-        'not_found',
-      );
+      await expectStorageError(h.storage.copy(from, fresh('no-such-bucket', 'final.png'), sha256(makePng(1, 1))), 'no_bucket');
+      await expectStorageError(h.storage.copy(fresh('no-such-bucket', 'preview.png'), to, sha256(makePng(1, 1))), 'no_bucket');
+      expect(await h.read(to)).toBeNull();
     });
 
     it('rejects a malformed expected sha256 before touching anything', async () => {

@@ -9,7 +9,7 @@ import { expectStorageError, rejection, sha256 } from './storage-assertions.js';
 
 describe('classifySupabaseError', () => {
   it.each([
-    ['a logical 404 in an HTTP 400 (NoSuchKey, NoSuchBucket)', new StorageApiError('Object not found', 400, '404'), 'not_found'],
+    ['a logical 404 in an HTTP 400 (NoSuchKey; NoSuchBucket before storage-js 2.112)', new StorageApiError('Object not found', 400, '404'), 'not_found'],
     ['a logical 403 (AccessDenied, RLS)', new StorageApiError('new row violates row-level security policy', 400, '403'), 'denied'],
     ['a 401 from the gateway (bad apikey)', new StorageApiError('Invalid API key', 401, '401'), 'denied'],
     ['a logical 409 (Duplicate)', new StorageApiError('The resource already exists', 400, '409'), 'conflict'],
@@ -33,9 +33,9 @@ describe('classifySupabaseError', () => {
     expect(classifySupabaseError(new StorageApiError('Duplicate', 400, '404'), 'x').kind).toBe('not_found');
   });
 
-  it('prefers the code that storage-js 2.112+ exposes', () => {
-    const error = Object.assign(new StorageApiError('Bucket not found', 400, '400'), { code: 'NoSuchBucket' });
-    expect(classifySupabaseError(error, 'x').kind).toBe('not_found');
+  it('prefers the code that storage-js 2.112+ exposes: NoSuchBucket is storage set up wrong', () => {
+    const error = Object.assign(new StorageApiError('Bucket not found', 400, '404'), { code: 'NoSuchBucket' });
+    expect(classifySupabaseError(error, 'x').kind).toBe('no_bucket');
   });
 
   it('keeps a StorageError as it is', () => {
@@ -96,10 +96,11 @@ describe('SupabaseStorage against the stand-in', () => {
   });
 
   describe('error classification end to end', () => {
-    it('a missing object or bucket is not_found', async () => {
+    it('a missing object is not_found; a missing bucket (a key that cannot see it looks the same) is no_bucket', async () => {
       await expectStorageError(storage.stat({ bucket: 'previews', path: 'missing.png' }), 'not_found');
       await expectStorageError(storage.inspect({ bucket: 'previews', path: 'missing.png' }), 'not_found');
-      await expectStorageError(storage.inspect({ bucket: 'nowhere', path: 'a.png' }), 'not_found');
+      await expectStorageError(storage.stat({ bucket: 'nowhere', path: 'a.png' }), 'no_bucket');
+      await expectStorageError(storage.inspect({ bucket: 'nowhere', path: 'a.png' }), 'no_bucket');
     });
 
     it('an access denial (403) is denied', async () => {

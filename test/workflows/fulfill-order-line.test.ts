@@ -167,6 +167,13 @@ describe('FulfillOrderLine', () => {
       await expectFailedWith(line, 'asset_missing');
     });
 
+    it('asset_inaccessible: the job names a bucket storage does not have (or will not show the service)', async () => {
+      const line = newLine();
+      const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-nowhere', status: 'ready' as const };
+      await recordPreviewJob(harness.db, { ...job, bucket: 'no-such-bucket', path: `${line.shop_id}/p.png` }, PREVIEW_BUCKET);
+      await expectFailedWith(line, 'asset_inaccessible');
+    });
+
     it('asset_invalid: empty, not an image, or not the declared type', async () => {
       const empty = newLine();
       await givenReadyPreview(empty, new Uint8Array());

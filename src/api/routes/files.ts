@@ -115,7 +115,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         headers['content-length'] = String(object.size_bytes);
         return reply.code(200).headers(headers).send(object.body);
       } catch (error) {
-        if (error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'denied')) {
+        if (error instanceof StorageError && error.kind !== 'transient') {
           throw new ApiError(404, 'not_found', 'The object does not exist');
         }
         if (error instanceof StorageError) throw new ApiError(503, 'storage_unavailable', 'Storage is not available right now; retry later');
