@@ -18,8 +18,9 @@ export async function resolvePreview(
   if (!personalizationIdSchema.safeParse(input.personalization_id).success) {
     throw new FulfillmentError(
       'preview_not_found',
-      `the line's personalization_id ${JSON.stringify(input.personalization_id)} cannot name a preview job: ` +
-        'the cart must carry one id of 1 to 200 printable characters',
+      `the line's personalization_id ${JSON.stringify(input.personalization_id)} cannot name a preview job ` +
+        '(the cart must carry one id of 1 to 200 printable characters): no preview can be registered for it, ' +
+        'so a retry fails the same way; fulfil this line by hand',
     );
   }
   const lookup = await lookupPreviewJob(db, input.shop_id, input.personalization_id);

@@ -28,10 +28,11 @@ export const personalizationIdSchema = z
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be printable text');
 
 /**
- * Bounds a line's personalization_id: 500 UTF-16 units are at most 1,500 bytes, under Temporal's
- * 2 KiB per Keyword search attribute and Postgres's ~2.7 kB per index entry.
+ * Bounds a line's personalization_id by what Temporal keeps of a Keyword search attribute: 255
+ * characters in its SQL visibility stores, and at most 2 KiB of JSON per value, which 255
+ * characters stay under even when every one is a control character escaped as `\u00XX`.
  */
-const LINE_PERSONALIZATION_MAX = 500;
+const LINE_PERSONALIZATION_MAX = 255;
 
 /**
  * The personalization_id a line travels and is recorded with. It is the cart's value when that
@@ -49,11 +50,13 @@ export const linePersonalizationIdSchema = z
  * are a single usable id. Otherwise the result can never name a preview, so the line fails
  * instead of printing a guess: several values are joined by newlines, NUL (which Postgres text
  * cannot hold) becomes SUB (U+001A, the substitute character), and a value over the bound is cut
- * with a trailing `…`, still longer than any usable id.
+ * with a trailing `…`, still longer than any usable id. A lone surrogate becomes U+FFFD first,
+ * as Postgres and Temporal would store it, so every record of the line shows the same id.
  */
 export function linePersonalizationId(values: readonly [string, ...string[]]): string {
-  if (values.length === 1 && personalizationIdSchema.safeParse(values[0]).success) return values[0];
-  const joined = values.join('\n').replaceAll('\u0000', '\u001a');
+  const wellFormed = values.map((value) => value.toWellFormed());
+  if (wellFormed.length === 1 && personalizationIdSchema.safeParse(wellFormed[0]).success) return wellFormed[0]!;
+  const joined = wellFormed.join('\n').replaceAll('\u0000', '\u001a');
   if (joined.length <= LINE_PERSONALIZATION_MAX) return joined;
   let end = LINE_PERSONALIZATION_MAX - 1;
   // Never cut between the two halves of a surrogate pair.

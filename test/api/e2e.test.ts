@@ -39,8 +39,8 @@ const lineD = bigId(); // an id no generator registers (odd characters): failed,
 const lineE = bigId(); // no properties at all
 const lineControl = bigId(); // control characters, NUL among them: failed, recorded with NUL as SUB
 const lineTwoIds = bigId(); // two different ids: failed rather than a guess at which to print
-const lineLong = bigId(); // an id too long for a search attribute: failed, recorded cut
-const longId = 'z'.repeat(600);
+const lineLong = bigId(); // too long, in characters JSON escapes: cut to what a search attribute holds
+const longId = '\u0001'.repeat(600);
 const persA = `pers-a-${bigId()}`;
 const persB = `pers-b-${bigId()}`;
 const pngA = makePng(300, 200, [200, 30, 30]);
@@ -180,7 +180,7 @@ describe('end to end over HTTP', () => {
   });
 
   it('records a failure for a line whose personalization can name no preview, in the database and in Temporal', async () => {
-    const cut = `${longId.slice(0, 499)}…`;
+    const cut = `${longId.slice(0, 254)}…`;
     for (const [line, personalizationId] of [[lineControl, 'tab\tand\u001anul'], [lineTwoIds, 'one\ntwo'], [lineLong, cut]] as const) {
       const failed = await waitForLine(line, 'failed');
       expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });

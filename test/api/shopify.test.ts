@@ -74,10 +74,12 @@ describe('parseOrderPayload', () => {
   it('keeps a line whose personalization can name no preview, in a form every store can hold', () => {
     const values = [
       ['one id', 'p-1'],
+      ['one id with a lone surrogate, as every store keeps it', 'p-\ud800'],
       ['control characters, NUL as SUB', 'a\tb\u0000c'],
       ['two different ids, one per line', 'one', 'two'],
       ['too long, cut', 'y'.repeat(600)],
-      ['too long, cut before a surrogate pair', `${'y'.repeat(498)}😀${'y'.repeat(10)}`],
+      ['too long, cut before a surrogate pair', `${'y'.repeat(253)}😀${'y'.repeat(10)}`],
+      ['too long in control characters, cut', '\u0001'.repeat(600)],
     ];
     const parsed = parseOrderPayload(
       order(
@@ -91,10 +93,22 @@ describe('parseOrderPayload', () => {
       ),
     );
     const ids = parsed.personalized.map((line) => line.personalization_id);
-    expect(ids).toEqual(['p-1', 'a\tb\u001ac', 'one\ntwo', `${'y'.repeat(499)}…`, `${'y'.repeat(498)}…`]);
-    // Only the usable one can name a preview; every one fits a line's input.
-    expect(ids.map((id) => personalizationIdSchema.safeParse(id).success)).toEqual([true, false, false, false, false]);
-    for (const id of ids) expect(linePersonalizationIdSchema.parse(id)).toBe(id);
+    expect(ids).toEqual([
+      'p-1',
+      'p-\ufffd',
+      'a\tb\u001ac',
+      'one\ntwo',
+      `${'y'.repeat(254)}…`,
+      `${'y'.repeat(253)}…`,
+      `${'\u0001'.repeat(254)}…`,
+    ]);
+    // Only the usable ones can name a preview; every one fits a line's input and a Keyword
+    // search attribute (at most 2 KiB of JSON).
+    expect(ids.map((id) => personalizationIdSchema.safeParse(id).success)).toEqual([true, true, false, false, false, false, false]);
+    for (const id of ids) {
+      expect(linePersonalizationIdSchema.parse(id)).toBe(id);
+      expect(Buffer.byteLength(JSON.stringify(id))).toBeLessThanOrEqual(2048);
+    }
   });
 
   it('rejects what is not an order', () => {
