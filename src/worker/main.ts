@@ -25,8 +25,10 @@ async function main(): Promise<void> {
   );
   if (failure) logger.fatal({ err: failure.error }, 'worker failed');
   await services.close();
-  if (failure) process.exitCode = 1;
-  else logger.info('worker stopped');
+  if (!failure) logger.info('worker stopped');
+  // Exits instead of waiting for the event loop to drain, which a stalled log reader would hold
+  // open (the logs' exit flush waits for it at most 2 s).
+  process.exit(failure ? 1 : 0);
 }
 
 main().catch(exitOnStartupFailure('printready worker'));

@@ -57,7 +57,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         403: failure('invalid_signature: altered, malformed or not signed'),
         404: failure('not_found: the object is gone'),
         410: failure('url_expired'),
-        416: failure('range_not_satisfiable: the range starts past the end of the object'),
+        416: failure('range_not_satisfiable: the range selects no byte of the object'),
       },
     },
     handler: async (request, reply) => {
@@ -104,7 +104,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         if (object.range === null) {
           const contentRange = { 'content-range': `bytes */${object.size_bytes}` };
           const details = { size_bytes: object.size_bytes };
-          throw new ApiError(416, 'range_not_satisfiable', 'The requested range starts past the end of the object', details, contentRange);
+          throw new ApiError(416, 'range_not_satisfiable', 'The requested range selects no byte of the object', details, contentRange);
         }
         if (object.range) {
           const { start, end } = object.range;
