@@ -112,10 +112,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
-  // An empty JSON body (a POST with Content-Type: application/json and nothing else) is no body.
+  // Every body the API takes is JSON: read as JSON whatever the Content-Type says, or if it says
+  // nothing (curl -d sends form-urlencoded, fetch with a string sends text/plain). Bearer tokens,
+  // not cookies, authorize it, so a browser's cross-site form post gains nothing. An empty body
+  // is no body.
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
     if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
     return defaultJsonParser(request, body as string, done);
   });

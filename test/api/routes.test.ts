@@ -375,6 +375,17 @@ describe('POST /v1/previews', () => {
     expect(again.json()).toMatchObject({ status: 'rendering', bucket: config.PREVIEW_BUCKET, path: null, content_type: null });
   });
 
+  it('reads the body as JSON whatever Content-Type it comes with, or none', async () => {
+    for (const contentType of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', undefined]) {
+      const job = { shop_id: creds.shop, personalization_id: `p-${bigId()}`, job_id: 'j', status: 'rendering' };
+      const headers = { ...bearer(creds.merchantToken), ...(contentType && { 'content-type': contentType }) };
+      const response = await app.inject({ method: 'POST', url: '/v1/previews', headers, payload: JSON.stringify(job) });
+      expect(response.statusCode, `${contentType}: ${response.body}`).toBe(201);
+    }
+    const notJson = await app.inject({ method: 'POST', url: '/v1/previews', headers: { ...bearer(creds.merchantToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'shop_id=x' });
+    expectError(notJson, 400, 'invalid_request');
+  });
+
   it('answers 400 for an invalid job or malformed JSON, and 403 for another shop', async () => {
     const invalid = expectError(
       await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'ready' }),
