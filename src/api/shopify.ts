@@ -106,8 +106,9 @@ function personalizationIds(properties: unknown): string[] {
     if (!isRecord(property)) continue;
     const { name, value } = property;
     if (typeof name !== 'string' || !PERSONALIZATION_KEYS.has(name)) continue;
-    // Kept exactly as sent: a value with stray spaces is looked up as it is, never altered.
-    if (typeof value === 'string' && value.trim() !== '') values.add(value);
+    // The contract's rule: any non-empty string. Kept exactly as sent, so a value of only spaces
+    // is a line that fails on record (no preview has that id), not one dropped unseen.
+    if (typeof value === 'string' && value !== '') values.add(value);
   }
   return [...values];
 }

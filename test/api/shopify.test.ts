@@ -55,6 +55,7 @@ describe('parseOrderPayload', () => {
       ),
     );
     expect(parsed.personalized).toEqual([
+      { order_line_id: '13', personalization_id: ' ' },
       { order_line_id: '14', personalization_id: 'has space' },
       { order_line_id: '15', personalization_id: 'x'.repeat(201) },
       { order_line_id: '16', personalization_id: 'same' },
@@ -62,7 +63,6 @@ describe('parseOrderPayload', () => {
     expect(parsed.ignored).toEqual([
       { order_line_id: '11', reason: 'not_personalized' },
       { order_line_id: '12', reason: 'not_personalized' },
-      { order_line_id: '13', reason: 'not_personalized' },
       { order_line_id: '16', reason: 'duplicate_line_item' },
       { order_line_id: '-3', reason: 'invalid_line_item_id' },
       { order_line_id: '1.5e3', reason: 'invalid_line_item_id' },
