@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { linesToWakeForPreview } from '../../db/repositories/order-lines.js';
 import { recordPreviewJob } from '../../db/repositories/preview-jobs.js';
-import { shopIdSchema } from '../../domain/ids.js';
 import { previewJobSchema, PREVIEW_STATUSES } from '../../domain/preview-job.js';
 import { previewReadySignal } from '../../workflows/definitions.js';
 import { canAccessShop, principalOf } from '../auth.js';
@@ -43,7 +42,7 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
           201: previewJobResponseSchema.describe('Created, or its state changed'),
           400: failure('invalid_request'),
           401: failure('unauthorized'),
-          403: failure("forbidden: the token's scope is another shop, or a merchant's path is in another shop's folder"),
+          403: failure("forbidden: the token's scope is another shop, or a merchant's path is not under its shop_id/"),
           409: failure('preview_conflict: another job id, or another object for a ready job'),
         },
       },
@@ -55,10 +54,9 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new ApiError(403, 'forbidden', 'This token may not write for that shop');
       }
       // The object is copied into this shop's print bucket and handed out by signed URL: a
-      // merchant may not name objects in another shop's folder, or it could read them.
-      const folder = job.path?.split('/', 1)[0];
-      if (principal.scope !== '*' && folder !== job.shop_id && shopIdSchema.safeParse(folder).success) {
-        throw new ApiError(403, 'forbidden', "A merchant token may not hand off objects in another shop's folder");
+      // merchant may only name its own shop's objects, or it could read another shop's.
+      if (principal.scope !== '*' && job.path !== undefined && !job.path.startsWith(`${job.shop_id}/`)) {
+        throw new ApiError(403, 'forbidden', `A merchant token may only hand off previews stored under ${job.shop_id}/`);
       }
       bindLogContext(request, reply, { shop_id: job.shop_id, personalization_id: job.personalization_id });
 
