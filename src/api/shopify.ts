@@ -98,7 +98,11 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   return { order_id: orderId, personalized, ignored };
 }
 
-/** The distinct non-empty string values of `personalization_id` / `_personalization_id`. */
+/**
+ * The distinct non-empty string values of `personalization_id` / `_personalization_id`, kept
+ * exactly as sent. A value of only spaces counts (the contract's rule is any non-empty string:
+ * the line fails on record, as no preview has that id) unless the other key has a real one.
+ */
 function personalizationIds(properties: unknown): string[] {
   if (!Array.isArray(properties)) return [];
   const values = new Set<string>();
@@ -106,11 +110,11 @@ function personalizationIds(properties: unknown): string[] {
     if (!isRecord(property)) continue;
     const { name, value } = property;
     if (typeof name !== 'string' || !PERSONALIZATION_KEYS.has(name)) continue;
-    // The contract's rule: any non-empty string. Kept exactly as sent, so a value of only spaces
-    // is a line that fails on record (no preview has that id), not one dropped unseen.
     if (typeof value === 'string' && value !== '') values.add(value);
   }
-  return [...values];
+  const all = [...values];
+  const real = all.filter((value) => value.trim() !== '');
+  return real.length > 0 ? real : all;
 }
 
 /** A Shopify id as its exact decimal text: a JSON number (lossless) or a decimal string. */

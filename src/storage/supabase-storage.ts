@@ -101,7 +101,7 @@ export class SupabaseStorage implements ObjectStorage {
         this.#storage.from(from.bucket).copy(from.path, to.path, { destinationBucket: to.bucket }),
       );
     } catch (error) {
-      if (!(error instanceof StorageError && (error.kind === 'conflict' || error.kind === 'not_found'))) throw error;
+      if (!(error instanceof StorageError && ['conflict', 'not_found', 'no_bucket'].includes(error.kind))) throw error;
       const existing = await inspectIfPresent(this, to, options);
       if (!existing) return this.#notFound(error, from.bucket, to.bucket);
       return acceptExisting(existing, expectedSha256, to);

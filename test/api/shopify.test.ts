@@ -46,6 +46,7 @@ describe('parseOrderPayload', () => {
           '{"id": 14, "properties": [{"name": "personalization_id", "value": "has space"}]}',
           '{"id": 15, "properties": [{"name": "personalization_id", "value": "x".repeat}]}'.replace('"x".repeat', `"${'x'.repeat(201)}"`),
           '{"id": 16, "properties": [{"name": "personalization_id", "value": "same"}, {"name": "_personalization_id", "value": "same"}]}',
+          '{"id": 17, "properties": [{"name": "personalization_id", "value": "real"}, {"name": "_personalization_id", "value": "  "}]}',
           '{"id": 16, "properties": [{"name": "personalization_id", "value": "again"}]}',
           '{"id": -3}',
           '{"id": 1.5e3}',
@@ -59,6 +60,7 @@ describe('parseOrderPayload', () => {
       { order_line_id: '14', personalization_id: 'has space' },
       { order_line_id: '15', personalization_id: 'x'.repeat(201) },
       { order_line_id: '16', personalization_id: 'same' },
+      { order_line_id: '17', personalization_id: 'real' },
     ]);
     expect(parsed.ignored).toEqual([
       { order_line_id: '11', reason: 'not_personalized' },

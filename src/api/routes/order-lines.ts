@@ -136,7 +136,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
       } catch (error) {
         if (!(error instanceof StorageError)) throw error;
         request.log.error({ err: error, kind: error.kind }, 'could not sign the final asset');
-        if (error.kind === 'not_found' || error.kind === 'no_bucket') {
+        if (error.kind === 'not_found') {
           throw new ApiError(409, 'asset_missing', 'The recorded final asset is missing from storage; an operator must restore it');
         }
         throw new ApiError(503, 'storage_unavailable', 'Storage is not available right now; retry later');
