@@ -621,6 +621,24 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     expectError(await get(escape), 404, 'not_found');
   });
 
+  it('answers 503 storage_unavailable when the print bucket has gone: storage set up wrong, not a lost asset', async () => {
+    const line = newLine();
+    await registerOrderLines(database.db, [line]);
+    await persistFinalAsset(database.db, line, {
+      bucket: 'gone-print-bucket',
+      path: `${line.shop_id}/${line.order_line_id}/${'0'.repeat(64)}.png`,
+      sha256: '0'.repeat(64),
+      size_bytes: 1,
+      content_type: 'image/png',
+      width: 1,
+      height: 1,
+      source_bucket: config.PREVIEW_BUCKET,
+      source_path: `${line.shop_id}/x.png`,
+      job_id: 'job-1',
+    });
+    expectError(await sign(line), 503, 'storage_unavailable');
+  });
+
   it('answers 409 asset_not_ready, 409 fulfillment_failed with guidance, 404 and 400', async () => {
     const processing = newLine();
     await registerOrderLines(database.db, [processing]);

@@ -103,6 +103,13 @@ describe('SupabaseStorage against the stand-in', () => {
       await expectStorageError(storage.inspect({ bucket: 'nowhere', path: 'a.png' }), 'no_bucket');
     });
 
+    it('believes a not-found only once its bucket is known to be there: a failed check is transient', async () => {
+      const isBucketCheck = (request: StandInRequest) => request.method === 'GET' && request.path === '/bucket/previews';
+      standIn.failNext(1, { status: 503, match: isBucketCheck });
+      await expectStorageError(storage.stat({ bucket: 'previews', path: 'missing.png' }), 'transient');
+      await expectStorageError(storage.stat({ bucket: 'previews', path: 'missing.png' }), 'not_found');
+    });
+
     it('an access denial (403) is denied', async () => {
       standIn.deny('previews');
       await expectStorageError(storage.stat(ref), 'denied');
