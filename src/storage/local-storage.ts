@@ -20,7 +20,7 @@ import type {
   StreamOptions,
 } from './object-storage.js';
 import { checkSignedUrlOptions } from './signed-url-options.js';
-import { StorageError } from './storage-error.js';
+import { isAbsent, StorageError } from './storage-error.js';
 
 export interface LocalStorageOptions {
   /** `$DATA_DIR/storage`: object `<bucket>/<path>` is the file `<root>/<bucket>/<path>`. */
@@ -184,7 +184,7 @@ export class LocalStorage implements ObjectStorage {
       if ((await lstat(file)).isDirectory()) return;
       await unlink(file);
     }).catch((error: unknown) => {
-      if (!(error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'no_bucket'))) throw error;
+      if (!isAbsent(error)) throw error;
     });
   }
 

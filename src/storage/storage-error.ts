@@ -21,5 +21,9 @@ export class StorageError extends Error {
   }
 }
 
+/** The object is not there, nor perhaps its bucket: what removing it would leave anyway. */
+export const isAbsent = (error: unknown): boolean =>
+  error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'no_bucket');
+
 export const missingBucket = (bucket: string): StorageError =>
   new StorageError('no_bucket', `bucket ${bucket} does not exist, or the service cannot see it`);

@@ -14,7 +14,7 @@ import type {
 } from './object-storage.js';
 import { checkSignedUrlOptions } from './signed-url-options.js';
 import { classifySupabaseError } from './supabase-errors.js';
-import { missingBucket, StorageError } from './storage-error.js';
+import { isAbsent, missingBucket, StorageError } from './storage-error.js';
 
 export interface SupabaseStorageOptions {
   /** `SUPABASE_URL`, the project URL; Storage lives under `/storage/v1`. */
@@ -57,7 +57,7 @@ export class SupabaseStorage implements ObjectStorage {
   async stat(ref: ObjectRef): Promise<ObjectStat> {
     checkObjectRef(ref);
     const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path)).catch(
-      (error: unknown) => this.#notFound(error, ref.bucket),
+      (error: unknown) => this.#throwConfirmed(error, ref.bucket),
     );
     // Storage has no size for an object whose upload has not completed.
     if (typeof info.size !== 'number') throw new StorageError('transient', `${describeRef(ref)} has no size yet`);
@@ -71,7 +71,7 @@ export class SupabaseStorage implements ObjectStorage {
     // `asStream()` hands over the response body unread; `download()` alone would buffer it all.
     const body = await ask(what, signal, () =>
       this.#storage.from(ref.bucket).download(ref.path, undefined, { signal }).asStream(),
-    ).catch((error: unknown) => this.#notFound(error, ref.bucket));
+    ).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
     try {
       return await inspectStream(body, options);
     } catch (error) {
@@ -101,9 +101,9 @@ export class SupabaseStorage implements ObjectStorage {
         this.#storage.from(from.bucket).copy(from.path, to.path, { destinationBucket: to.bucket }),
       );
     } catch (error) {
-      if (!(error instanceof StorageError && ['conflict', 'not_found', 'no_bucket'].includes(error.kind))) throw error;
+      if (!(isAbsent(error) || (error instanceof StorageError && error.kind === 'conflict'))) throw error;
       const existing = await inspectIfPresent(this, to, options);
-      if (!existing) return this.#notFound(error, from.bucket, to.bucket);
+      if (!existing) return this.#throwConfirmed(error, from.bucket, to.bucket);
       return acceptExisting(existing, expectedSha256, to);
     }
     const copied = await this.inspect(to, options);
@@ -119,7 +119,7 @@ export class SupabaseStorage implements ObjectStorage {
     // Storage answers a missing object with an empty list of removed ones.
     await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch(
       (error: unknown) => {
-        if (!(error instanceof StorageError && (error.kind === 'not_found' || error.kind === 'no_bucket'))) throw error;
+        if (!isAbsent(error)) throw error;
       },
     );
   }
@@ -153,7 +153,7 @@ export class SupabaseStorage implements ObjectStorage {
    * before 2.112 passes that on as the same 404 as a missing object's: so a not_found is
    * believed only once the buckets involved are known to be there.
    */
-  async #notFound(error: unknown, ...buckets: string[]): Promise<never> {
+  async #throwConfirmed(error: unknown, ...buckets: string[]): Promise<never> {
     if (error instanceof StorageError && error.kind === 'not_found') {
       for (const bucket of buckets) {
         const seen = await ask(`bucket ${bucket}`, undefined, () => this.#storage.getBucket(bucket)).then(
