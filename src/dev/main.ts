@@ -40,16 +40,11 @@ async function main(): Promise<void> {
     stack.push(() => services.close());
     await migrateToLatest(services.db);
 
-    const { worker, done } = await startWorker(config, services, temporal.address, logger);
+    const { worker, done, failed } = await startWorker(config, services, temporal.address, logger);
     stack.push(async () => {
       worker.shutdown();
       await done;
     });
-    // Heard at once, acted on once everything has started: see below.
-    const workerFailure = done.then(
-      () => undefined,
-      (error: unknown) => ({ error }),
-    );
     const client = await connectTemporalClient(config, temporal.address);
     stack.push(() => client.connection.close());
     const app = await serveApi(config, services, client, logger);
@@ -66,10 +61,8 @@ async function main(): Promise<void> {
     });
     const shutdown = exitOnSignal(logger, SHUTDOWN_GRACE_MS, [unwind]);
     // A worker that fails on its own stops everything, as a production worker would exit.
-    void workerFailure.then((failure) => {
-      if (!failure) return;
-      logger.fatal({ err: failure.error }, 'worker failed');
-      shutdown('worker failed', true);
+    void failed.then((failure) => {
+      if (failure) shutdown('worker failed', true);
     });
   } catch (error) {
     await unwind().catch(() => undefined);

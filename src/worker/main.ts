@@ -17,13 +17,8 @@ async function main(): Promise<void> {
   // Shuts the worker down on SIGINT/SIGTERM; running activities get the worker's grace time.
   Runtime.install({ logger: temporalLogger(logger) });
   const services = await createServices(config, logger);
-  const { done } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
-  // A signal lets `done` resolve; it rejects only when the worker fails on its own.
-  const failure = await done.then(
-    () => undefined,
-    (error: unknown) => ({ error }),
-  );
-  if (failure) logger.fatal({ err: failure.error }, 'worker failed');
+  const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
+  const failure = await failed;
   await services.close();
   if (!failure) logger.info('worker stopped');
   // Exits instead of waiting for the event loop to drain, which a stalled log reader would hold

@@ -18,6 +18,11 @@ export interface RunningWorker {
   worker: Worker;
   /** Settles once the worker has shut down (on `worker.shutdown()` or SIGINT/SIGTERM). */
   done: Promise<void>;
+  /**
+   * Heard at once, never rejecting: true (logged) when the worker failed on its own, false when
+   * it shut down as asked.
+   */
+  failed: Promise<boolean>;
 }
 
 /** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
@@ -53,5 +58,12 @@ export async function startWorker(config: Config, services: Services, address: s
     'worker polling',
   );
   const done = worker.run().finally(() => connection.close());
-  return { worker, done };
+  const failed = done.then(
+    () => false,
+    (error: unknown) => {
+      logger.fatal({ err: error }, 'worker failed');
+      return true;
+    },
+  );
+  return { worker, done, failed };
 }
