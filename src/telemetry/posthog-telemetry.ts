@@ -1,4 +1,5 @@
 import { PostHog } from 'posthog-node';
+import { settlesWithin } from '../lib/settles-within.js';
 import { eventUuid } from './events.js';
 import type { Telemetry, TelemetryEvent } from './telemetry.js';
 
@@ -84,19 +85,6 @@ export class PostHogTelemetry implements Telemetry {
 
   #warn(error: unknown, msg: string): void {
     this.#logger?.warn({ err: describeError(error, this.#apiKey) }, msg);
-  }
-}
-
-/** Resolves whether `promise` settled within `ms`; never rejects. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, ms, false);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

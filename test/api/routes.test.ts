@@ -276,12 +276,14 @@ describe('POST /webhooks/shopify', () => {
     expectError(await webhook(app, body), 413, 'payload_too_large');
   });
 
-  it('answers 503 temporal_unavailable, within Shopify’s 5 s, when Temporal cannot be reached', async () => {
+  it('answers 503 temporal_unavailable, within Shopify’s 5 s, when Temporal cannot be reached, registering nothing', async () => {
     const line = bigId();
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-dead') }]);
     const started = Date.now();
     expectError(await webhook(deadApp, body), 503, 'temporal_unavailable');
     expect(Date.now() - started).toBeLessThan(4_000);
+    // Not registered: a line that reads `processing` would be one nothing is processing.
+    expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: line })).toBeUndefined();
     // A delivery without personalized lines needs no Temporal: still 200.
     expect((await webhook(deadApp, orderPayload(bigId(), [{ id: bigId(), properties: null }]))).statusCode).toBe(200);
   });

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { settlesWithin } from '../../lib/settles-within.js';
 import { ApiError } from '../errors.js';
 import { failure } from '../schemas.js';
 import { withTemporalDeadline } from '../temporal.js';
@@ -14,15 +15,8 @@ const readyResponseSchema = z.object({
 
 /** Resolves 'ok' or 'unavailable' within `timeoutMs`, whatever the check does. */
 async function check(timeoutMs: number, probe: () => Promise<unknown>): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve('unavailable'), timeoutMs);
-  });
-  try {
-    return await Promise.race([probe().then(() => 'ok' as const, () => 'unavailable' as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const probed = probe().then(() => 'ok' as const, () => 'unavailable' as const);
+  return (await settlesWithin(probed, timeoutMs)) ? probed : 'unavailable';
 }
 
 /** `GET /healthz` (the process answers) and `GET /readyz` (it can do its work). */

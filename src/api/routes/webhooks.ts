@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../../db/errors.js';
 import { registerOrderLines } from '../../db/repositories/order-lines.js';
+import { settlesWithin } from '../../lib/settles-within.js';
 import type { FulfillmentInput } from '../../domain/fulfillment-input.js';
 import { shopIdSchema } from '../../domain/ids.js';
 import { startFulfillment } from '../../temporal/start-fulfillment.js';
@@ -31,6 +32,9 @@ const webhookResponseSchema = z.object({
   ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
 });
 
+/** The least a registration is waited for when the starts used up the budget. */
+const MIN_REGISTRATION_WAIT_MS = 500;
+
 const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
 
 /**
@@ -41,27 +45,46 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, temporal, startAdmission, temporalTimeoutMs } = app.services;
 
   /**
-   * One insert, alongside the starts: the status route knows the lines once Shopify has its
-   * answer. Each workflow registers its own line too, so a database outage does not turn
-   * Shopify's delivery away. All starts at once, and all settled before answering: no start is
-   * left running behind a 503.
+   * All starts at once, and all settled before answering: no start is left running behind a
+   * 503. Then the lines Temporal took are registered, and only those: a line whose start failed
+   * would otherwise read `processing` with nothing running, for good if Shopify stops
+   * redelivering.
    */
-  async function registerAndStart(request: FastifyRequest, inputs: FulfillmentInput[], timeoutMs: number) {
-    const registered = registerOrderLines(db, inputs).catch((error: unknown) => {
-      if (!isDatabaseUnavailable(error)) throw error;
-      request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
-    });
-    const started = withTemporalDeadline(temporal.client, timeoutMs, async () => {
-      const outcomes = await Promise.allSettled(inputs.map((input) => startFulfillment(temporal.client, temporal.taskQueue, input)));
+  async function startAndRegister(request: FastifyRequest, inputs: FulfillmentInput[], deadline: number) {
+    const taken: FulfillmentInput[] = [];
+    const starting = withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
+      const outcomes = await Promise.allSettled(
+        inputs.map(async (input) => {
+          const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
+          taken.push(input);
+          return outcome;
+        }),
+      );
       return outcomes.map((outcome) => {
         if (outcome.status === 'rejected') throw outcome.reason;
         return outcome.value;
       });
     });
-    const [starts, registration] = await Promise.allSettled([started, registered]);
+    const [starts] = await Promise.allSettled([starting]);
+    await register(request, taken.slice(), deadline);
     if (starts.status === 'rejected') throw starts.reason;
-    if (registration.status === 'rejected') throw registration.reason;
     return starts.value;
+  }
+
+  /**
+   * One insert, so the status route knows the lines once Shopify has its answer. Best effort
+   * within the delivery's budget: each workflow registers its own line too, so a database that
+   * is down or stalled neither turns Shopify's delivery away nor holds its answer.
+   */
+  async function register(request: FastifyRequest, lines: FulfillmentInput[], deadline: number): Promise<void> {
+    if (lines.length === 0) return;
+    const registration = registerOrderLines(db, lines).catch((error: unknown) => {
+      if (!isDatabaseUnavailable(error)) throw error;
+      request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
+    });
+    if (await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS))) return registration;
+    request.log.warn({ lines: lines.length }, 'database slow: answered before the lines were registered; their workflows register them');
+    registration.catch((error: unknown) => request.log.error({ err: error }, 'late registration of the lines failed'));
   }
 
   const secrets = config.SHOPIFY_WEBHOOK_SECRETS;
@@ -137,7 +160,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         inputs.length === 0
           ? []
           : await startAdmission
-              .run(inputs.length, temporalTimeoutMs / 2, () => registerAndStart(request, inputs, deadline - Date.now()))
+              .run(inputs.length, temporalTimeoutMs / 2, () => startAndRegister(request, inputs, deadline))
               .catch((error: unknown) => {
                 if (!(error instanceof AdmissionTimeoutError)) throw error;
                 request.log.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
