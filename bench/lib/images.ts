@@ -4,11 +4,12 @@ import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
 
 /**
- * A large "image": a real PNG header (signature, IHDR with its CRC; what sniffing reads) and then
- * filler bytes up to `sizeBytes`. Sniffing and hashing never decode pixels, so this is what a
- * large print file costs them.
+ * A large "image": a real PNG header (signature, IHDR with its CRC; what sniffing reads),
+ * filler bytes, and PNG's closing IEND chunk (what the truncation check reads), `sizeBytes`
+ * in all. Verification never decodes pixels, so this is what a large print file costs it.
  */
 const HEADER = pngHeader(4096, 4096);
+const IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
 function pngHeader(width: number, height: number): Buffer {
   const typeAndData = Buffer.alloc(17);
@@ -24,12 +25,13 @@ function pngHeader(width: number, height: number): Buffer {
 }
 
 export function pngWithFiller(sizeBytes: number): Buffer {
-  const bytes = Buffer.alloc(Math.max(sizeBytes, HEADER.length));
+  const bytes = Buffer.alloc(Math.max(sizeBytes, HEADER.length + IEND.length));
   HEADER.copy(bytes);
   randomBytes(Math.min(bytes.length - HEADER.length, 64 * 1024)).copy(bytes, HEADER.length);
   for (let offset = HEADER.length + 64 * 1024; offset < bytes.length; offset += 64 * 1024) {
     bytes.copyWithin(offset, HEADER.length, HEADER.length + Math.min(64 * 1024, bytes.length - offset));
   }
+  IEND.copy(bytes, bytes.length - IEND.length);
   return bytes;
 }
 
@@ -38,12 +40,13 @@ export async function writePngWithFiller(file: string, sizeBytes: number): Promi
   const out = createWriteStream(file);
   const block = randomBytes(1024 * 1024);
   out.write(HEADER);
+  const fillTo = sizeBytes - IEND.length;
   let written = HEADER.length;
-  while (written < sizeBytes) {
-    const chunk = block.subarray(0, Math.min(block.length, sizeBytes - written));
+  while (written < fillTo) {
+    const chunk = block.subarray(0, Math.min(block.length, fillTo - written));
     written += chunk.length;
     if (!out.write(chunk)) await once(out, 'drain');
   }
-  out.end();
+  out.end(IEND);
   await once(out, 'finish');
 }

@@ -1,4 +1,5 @@
 import { FulfillmentError } from '../domain/errors.js';
+import { IMAGE_ENDINGS } from '../storage/image-sniff.js';
 import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
 import type { PreviewRef, VerifiedPreview } from './types.js';
 
@@ -19,6 +20,11 @@ export async function verifyPreview(
   if (inspection.size_bytes === 0) throw new FulfillmentError('asset_invalid', `${where} is empty`, { size_bytes: 0 });
   const { image } = inspection;
   if (!image) throw new FulfillmentError('asset_invalid', `${where} is not a PNG, JPEG or WebP image`);
+  if (inspection.truncated) {
+    throw new FulfillmentError('asset_invalid', `${where} is a truncated ${image.content_type}: it ends before ${IMAGE_ENDINGS[image.content_type]}`, {
+      size_bytes: inspection.size_bytes,
+    });
+  }
 
   const declared = preview.content_type ?? stored(stat.content_type);
   if (declared && declared !== image.content_type) {

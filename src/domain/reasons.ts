@@ -10,7 +10,7 @@ export const REASONS = {
   preview_failed: 'The generator reported that rendering failed. Re-render the personalization, post the job again as ready, then retry the line.',
   asset_missing: 'The preview job points to an object that does not exist in storage. Restore or re-upload the file at the recorded bucket and path, then retry the line.',
   asset_inaccessible: 'The preview could not be read or copied (permissions, a missing preview or print bucket, or storage unavailable). Fix the service key\'s access to the bucket, or create it, then retry the line.',
-  asset_invalid: 'The preview object is empty, not a PNG/JPEG/WebP image, or not the declared type. Replace it with a valid image at the same path, then retry the line.',
+  asset_invalid: 'The preview object is empty, not a PNG/JPEG/WebP image, not the declared type, or cut short (an interrupted upload). Replace it with a valid, complete image at the same path, then retry the line.',
   checksum_mismatch: 'The copy in the print bucket does not match the preview it was made from. Check the storage for concurrent writes to the preview, then retry the line.',
   shop_mismatch: 'The personalization_id belongs to another shop. The cart property may have been tampered with; confirm the right id with the buyer before any retry.',
 } as const;

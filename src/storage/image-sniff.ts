@@ -147,6 +147,39 @@ const sniffWebp: FormatSniffer = (bytes) => {
   }
 };
 
+/** PNG's last chunk, always the same 12 bytes: no data, so its CRC is fixed. */
+const PNG_IEND = [0, 0, 0, 0, ...ascii('IEND'), 0xae, 0x42, 0x60, 0x82];
+
+/** The most leading and trailing bytes `endsComplete` reads: a RIFF header, PNG's IEND chunk. */
+export const IMAGE_HEAD_LENGTH = 8;
+export const IMAGE_TRAILER_LENGTH = PNG_IEND.length;
+
+/** What a complete image of each type ends with, as said when it does not. */
+export const IMAGE_ENDINGS: Record<ImageContentType, string> = {
+  'image/png': 'its IEND chunk',
+  'image/jpeg': 'its end-of-image marker',
+  'image/webp': 'the size its RIFF header declares',
+};
+
+/**
+ * Whether an image ends where its format says: PNG with its IEND chunk, JPEG with its EOI
+ * marker, WebP no shorter than its RIFF header declares. An upload or render cut short starts
+ * like a good image and would print as a broken one; its header alone cannot tell.
+ * `head` holds the object's first `IMAGE_HEAD_LENGTH` bytes, `tail` its last
+ * `IMAGE_TRAILER_LENGTH` (fewer only when the whole object is shorter).
+ */
+export function endsComplete(contentType: ImageContentType, head: Uint8Array, tail: Uint8Array, size: number): boolean {
+  switch (contentType) {
+    case 'image/png':
+      return tail.length >= PNG_IEND.length && matchAt(tail, tail.length - PNG_IEND.length, PNG_IEND) === 'match';
+    case 'image/jpeg':
+      return tail.length >= 2 && tail[tail.length - 2] === 0xff && tail[tail.length - 1] === EOI;
+    case 'image/webp':
+      // The RIFF size counts everything after its first 8 bytes; bytes beyond it are ignored by decoders.
+      return size >= dataView(head).getUint32(4, true) + 8;
+  }
+}
+
 /** Compares as far as `bytes` goes: `short` when everything present matches but some is missing. */
 function matchAt(bytes: Uint8Array, offset: number, expected: readonly number[]): 'match' | 'mismatch' | 'short' {
   const available = Math.min(expected.length, bytes.length - offset);

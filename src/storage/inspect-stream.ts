@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { sniffImagePrefix, type SniffResult } from './image-sniff.js';
+import { endsComplete, IMAGE_HEAD_LENGTH, IMAGE_TRAILER_LENGTH, sniffImagePrefix, type SniffResult } from './image-sniff.js';
 import type { ObjectInspection, StreamOptions } from './object-storage.js';
 
 /** How often `onProgress` fires by size: often enough for a heartbeat, rarely enough to cost nothing. */
@@ -30,6 +30,9 @@ export class InspectingStream extends Transform {
   #prefix: Buffer[] = [];
   #prefixLength = 0;
   #sniff: SniffResult = { status: 'need_more', needed: 1 };
+  /** The first and last bytes, for `endsComplete`. */
+  #head: Buffer = Buffer.alloc(0);
+  #tail: Buffer = Buffer.alloc(0);
   #inspection: ObjectInspection | undefined;
 
   constructor(options: Pick<StreamOptions, 'onProgress' | 'progressEveryMs'> = {}) {
@@ -48,6 +51,7 @@ export class InspectingStream extends Transform {
     this.#hash.update(chunk);
     this.#size += chunk.byteLength;
     this.#sniffWith(chunk);
+    this.#keepTail(chunk);
     try {
       this.#reportProgress();
     } catch (error) {
@@ -59,13 +63,23 @@ export class InspectingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    const image = this.#sniff.status === 'image' ? this.#sniff.image : null;
     this.#inspection = {
       size_bytes: this.#size,
       sha256: this.#hash.digest('hex'),
-      image: this.#sniff.status === 'image' ? this.#sniff.image : null,
+      image,
+      truncated: image !== null && !endsComplete(image.content_type, this.#head, this.#tail, this.#size),
     };
     this.#prefix = [];
     callback();
+  }
+
+  #keepTail(chunk: Uint8Array): void {
+    // A copy, as for the prefix; chunks are far longer than the tail, so this is nearly always one small one.
+    this.#tail =
+      chunk.byteLength >= IMAGE_TRAILER_LENGTH
+        ? Buffer.from(chunk.subarray(chunk.byteLength - IMAGE_TRAILER_LENGTH))
+        : Buffer.concat([this.#tail, chunk]).subarray(-IMAGE_TRAILER_LENGTH);
   }
 
   #reportProgress(): void {
@@ -86,6 +100,7 @@ export class InspectingStream extends Transform {
     if (this.#prefixLength < this.#sniff.needed) return;
     const prefix = Buffer.concat(this.#prefix, this.#prefixLength);
     this.#sniff = sniffImagePrefix(prefix);
+    if (this.#sniff.status === 'image') this.#head = Buffer.from(prefix.subarray(0, IMAGE_HEAD_LENGTH));
     // Once decided, the prefix has done its job.
     this.#prefix = this.#sniff.status === 'need_more' ? [prefix] : [];
   }

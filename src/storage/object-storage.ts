@@ -26,6 +26,8 @@ export interface ObjectInspection {
   sha256: string;
   /** Sniffed from the bytes, never taken from metadata; null when not a supported image. */
   image: { content_type: ImageContentType; width: number; height: number } | null;
+  /** An image whose bytes stop before its format's end (a partial upload); false when `image` is null. */
+  truncated: boolean;
 }
 
 export interface StreamOptions {

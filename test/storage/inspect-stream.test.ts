@@ -39,7 +39,31 @@ describe('inspectStream', () => {
     const bytes = size === 1 ? makePng(9, 4) : jpeg;
     const expected =
       size === 1 ? { content_type: 'image/png', width: 9, height: 4 } : { content_type: 'image/jpeg', width: 2000, height: 1000 };
-    expect(await inspectStream(chunked(bytes, size))).toEqual({ size_bytes: bytes.length, sha256: sha256(bytes), image: expected });
+    expect(await inspectStream(chunked(bytes, size))).toEqual({
+      size_bytes: bytes.length,
+      sha256: sha256(bytes),
+      image: expected,
+      truncated: false,
+    });
+  });
+
+  const complete = { png: makePng(9, 4), jpeg: makeJpeg(20, 10), lossy: makeWebp(20, 10, 'lossy'), lossless: makeWebp(20, 10) };
+
+  it.each([1, 7, 4096])('tells an image cut short by its last bytes, whatever the chunk size (%i)', async (size) => {
+    for (const [name, bytes] of Object.entries(complete)) {
+      expect((await inspectStream(chunked(bytes, size))).truncated, name).toBe(false);
+      // Within its last 12 bytes (PNG's IEND chunk), short of its header.
+      for (const cut of [1, 2, 11].filter((cut) => bytes.length - cut >= 30)) {
+        const inspection = await inspectStream(chunked(bytes.subarray(0, bytes.length - cut), size));
+        expect(inspection.image, `${name} less ${cut}`).not.toBeNull();
+        expect(inspection.truncated, `${name} less ${cut}`).toBe(true);
+      }
+    }
+  });
+
+  it('takes bytes after a WebP’s declared size as complete, as decoders do, and a non-image as not truncated', async () => {
+    expect((await inspectStream(chunked(Buffer.concat([complete.lossless, Buffer.alloc(3)]), 7))).truncated).toBe(false);
+    expect(await inspectStream(chunked(Buffer.from('not an image at all'), 4))).toMatchObject({ image: null, truncated: false });
   });
 
   it('reads a web ReadableStream, as fetch bodies are', async () => {
@@ -55,6 +79,7 @@ describe('inspectStream', () => {
       size_bytes: webp.length,
       sha256: sha256(webp),
       image: { content_type: 'image/webp', width: 77, height: 33 },
+      truncated: false,
     });
   });
 
@@ -72,6 +97,7 @@ describe('inspectStream', () => {
       size_bytes: hugeMetadata.length,
       sha256: sha256(hugeMetadata),
       image: null,
+      truncated: false,
     });
   });
 

@@ -76,16 +76,21 @@ describe(`a ${SIZE_MIB} MB object`, () => {
   });
 });
 
-/** A file that starts as a PNG and goes on with one repeated random MiB: quick to write, costly to compress. */
+/**
+ * A file that starts and ends as a PNG and goes on with one repeated random MiB between: quick
+ * to write, costly to compress.
+ */
 async function writeLargePng(path: string, sizeMib: number): Promise<ObjectInspection> {
-  const header = makePng(3000, 2000);
+  const png = makePng(3000, 2000);
+  const iend = png.subarray(png.length - 12);
   const filler = randomBytes(MIB);
-  const first = Buffer.concat([header, filler.subarray(header.length)]);
+  const first = Buffer.concat([png, filler.subarray(png.length)]);
+  const last = Buffer.concat([filler.subarray(0, MIB - iend.length), iend]);
   const hash = createHash('sha256');
   const handle = await open(path, 'w');
   try {
     for (let i = 0; i < sizeMib; i += 1) {
-      const chunk = i === 0 ? first : filler;
+      const chunk = i === 0 ? first : i === sizeMib - 1 ? last : filler;
       hash.update(chunk);
       await handle.write(chunk);
     }
@@ -96,6 +101,7 @@ async function writeLargePng(path: string, sizeMib: number): Promise<ObjectInspe
     size_bytes: sizeMib * MIB,
     sha256: hash.digest('hex'),
     image: { content_type: 'image/png', width: 3000, height: 2000 },
+    truncated: false,
   };
 }
 

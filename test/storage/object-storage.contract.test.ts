@@ -64,18 +64,24 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       { name: 'a.webp', bytes: makeWebp(300, 200), image: { content_type: 'image/webp', width: 300, height: 200 } },
     ])('hashes, measures and sniffs $name', async ({ name, bytes, image }) => {
       const ref = await stored(name, bytes);
-      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: bytes.length, sha256: sha256(bytes), image });
+      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: bytes.length, sha256: sha256(bytes), image, truncated: false });
+    });
+
+    it('tells an image cut short', async () => {
+      const png = makePng(40, 30);
+      const ref = await stored('cut.png', png.subarray(0, png.length - 4));
+      expect(await h.storage.inspect(ref)).toMatchObject({ image: { content_type: 'image/png', width: 40, height: 30 }, truncated: true });
     });
 
     it('finds no image in other bytes, whatever the name says', async () => {
       const bytes = Buffer.from('%PDF-1.7 not an image at all');
       const ref = await stored('lying.png', bytes, 'image/png');
-      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: bytes.length, sha256: sha256(bytes), image: null });
+      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: bytes.length, sha256: sha256(bytes), image: null, truncated: false });
     });
 
     it('inspects an empty object', async () => {
       const ref = await stored('empty.png', new Uint8Array(0));
-      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: 0, sha256: sha256(new Uint8Array(0)), image: null });
+      expect(await h.storage.inspect(ref)).toEqual({ size_bytes: 0, sha256: sha256(new Uint8Array(0)), image: null, truncated: false });
     });
 
     it('reports progress every few MiB', async () => {
@@ -105,7 +111,7 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const from = await stored('preview.png', png, 'image/png');
       const to = fresh(PRINT, 'final.png');
       const copied = await h.storage.copy(from, to, sha256(png));
-      expect(copied).toEqual({ size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 } });
+      expect(copied).toEqual({ size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 }, truncated: false });
       expect(await h.read(to)).toEqual(png);
       expect(await h.read(from)).toEqual(png);
     });

@@ -174,7 +174,7 @@ describe('FulfillOrderLine', () => {
       await expectFailedWith(line, 'asset_inaccessible');
     });
 
-    it('asset_invalid: empty, not an image, or not the declared type', async () => {
+    it('asset_invalid: empty, not an image, not the declared type, or cut short', async () => {
       const empty = newLine();
       await givenReadyPreview(empty, new Uint8Array());
       await expectFailedWith(empty, 'asset_invalid');
@@ -186,6 +186,13 @@ describe('FulfillOrderLine', () => {
       const mislabelled = newLine();
       await givenReadyPreview(mislabelled, makeJpeg(32, 32), 'image/png');
       await expectFailedWith(mislabelled, 'asset_invalid');
+
+      // An interrupted upload: a good header, no end. Printed, it would be a broken image.
+      const cut = newLine();
+      const jpeg = makeJpeg(32, 32);
+      await givenReadyPreview(cut, jpeg.subarray(0, jpeg.length - 10), 'image/jpeg');
+      await expectFailedWith(cut, 'asset_invalid');
+      expect((await getOrderLineView(harness.db, cut))?.reason_message).toMatch(/is a truncated image\/jpeg: it ends before its end-of-image marker$/);
     });
 
     it('checksum_mismatch: a different object already holds the asset’s place', async () => {
