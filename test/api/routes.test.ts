@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { buildApp, type ApiDeps } from '../../src/api/app.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/api/shopify.js';
-import { deadlineAwareRetryInterceptor } from '../../src/api/temporal.js';
+import { deadlineAwareRetryInterceptor, TemporalTimeoutError } from '../../src/api/temporal.js';
 import { recordLineFailure } from '../../src/db/repositories/failures.js';
 import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { getOrderLineView, registerOrderLines, setLineWorking, type OrderLineIdentity } from '../../src/db/repositories/order-lines.js';
@@ -35,6 +35,7 @@ let taskQueue: string;
 let app: FastifyInstance;
 /** Same database and storage, but Temporal at a port where nothing listens. */
 let deadApp: FastifyInstance;
+let base: ApiDeps;
 let clock = Date.now();
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -48,7 +49,7 @@ beforeAll(async () => {
   client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
   // No worker polls this queue: workflows started here stay pending, which is all these tests need.
   taskQueue = `api-${randomBytes(6).toString('hex')}`;
-  const base: ApiDeps = {
+  base = {
     config,
     db: database.db,
     storage,
@@ -286,6 +287,36 @@ describe('POST /webhooks/shopify', () => {
     expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: line })).toBeUndefined();
     // A delivery without personalized lines needs no Temporal: still 200.
     expect((await webhook(deadApp, orderPayload(bigId(), [{ id: bigId(), properties: null }]))).statusCode).toBe(200);
+  });
+
+  it('registers, when some starts fail, only the lines whose workflows started', async () => {
+    const [started, refused] = [bigId(), bigId()];
+    const body = orderPayload(bigId(), [
+      { id: started, properties: personalized('pers-half-1') },
+      { id: refused, properties: personalized('pers-half-2') },
+    ]);
+    const halfClient = new Client({
+      connection: client.connection,
+      interceptors: {
+        workflow: [
+          {
+            async start(input, next) {
+              if (input.options.workflowId.includes(refused)) throw new TemporalTimeoutError('this start times out');
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const halfApp = await buildApp({ ...base, temporal: { client: halfClient, taskQueue } });
+    try {
+      expectError(await webhook(halfApp, body), 503, 'temporal_unavailable');
+    } finally {
+      await halfApp.close();
+    }
+    expect(await workflowExists(`${creds.shop}:${started}:fulfillment`)).toBe(true);
+    expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: started })).toMatchObject({ status: 'processing' });
+    expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: refused })).toBeUndefined();
   });
 
   it('turns a delivery away with 503 after half its budget when the starts in flight leave no room, having done nothing', async () => {

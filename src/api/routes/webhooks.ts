@@ -6,7 +6,7 @@ import { registerOrderLines } from '../../db/repositories/order-lines.js';
 import { settlesWithin } from '../../lib/settles-within.js';
 import type { FulfillmentInput } from '../../domain/fulfillment-input.js';
 import { shopIdSchema } from '../../domain/ids.js';
-import { startFulfillment } from '../../temporal/start-fulfillment.js';
+import { startFulfillment, type StartOutcome } from '../../temporal/start-fulfillment.js';
 import { ApiError } from '../errors.js';
 import { bindLogContext } from '../logging.js';
 import { failure } from '../schemas.js';
@@ -35,6 +35,14 @@ const webhookResponseSchema = z.object({
 /** The least a registration is waited for when the starts used up the budget. */
 const MIN_REGISTRATION_WAIT_MS = 500;
 
+/** What came of a delivery's workflow starts, and the lines whose workflows Temporal took. */
+interface Starts {
+  starts: PromiseSettledResult<StartOutcome[]>;
+  taken: FulfillmentInput[];
+}
+
+const NOTHING_TO_START: Starts = { starts: { status: 'fulfilled', value: [] }, taken: [] };
+
 const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
 
 /**
@@ -45,46 +53,47 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, temporal, startAdmission, temporalTimeoutMs } = app.services;
 
   /**
-   * All starts at once, and all settled before answering: no start is left running behind a
-   * 503. Then the lines Temporal took are registered, and only those: a line whose start failed
-   * would otherwise read `processing` with nothing running, for good if Shopify stops
-   * redelivering.
+   * All starts at once, all settled before answering (unless Temporal overruns the deadline):
+   * no start is left running behind a 503. Answers what came of them, and the lines Temporal
+   * took, also when others failed.
    */
-  async function startAndRegister(request: FastifyRequest, inputs: FulfillmentInput[], deadline: number) {
+  async function startAll(inputs: FulfillmentInput[], deadline: number): Promise<Starts> {
     const taken: FulfillmentInput[] = [];
-    const starting = withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
-      const outcomes = await Promise.allSettled(
-        inputs.map(async (input) => {
-          const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
-          taken.push(input);
-          return outcome;
-        }),
-      );
-      return outcomes.map((outcome) => {
-        if (outcome.status === 'rejected') throw outcome.reason;
-        return outcome.value;
-      });
-    });
-    const [starts] = await Promise.allSettled([starting]);
-    await register(request, taken.slice(), deadline);
-    if (starts.status === 'rejected') throw starts.reason;
-    return starts.value;
+    const [starts] = await Promise.allSettled([
+      withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
+        const outcomes = await Promise.allSettled(
+          inputs.map(async (input) => {
+            const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
+            taken.push(input);
+            return outcome;
+          }),
+        );
+        return outcomes.map((outcome) => {
+          if (outcome.status === 'rejected') throw outcome.reason;
+          return outcome.value;
+        });
+      }),
+    ]);
+    return { starts, taken: [...taken] };
   }
 
   /**
-   * One insert, so the status route knows the lines once Shopify has its answer. Best effort
-   * within the delivery's budget: each workflow registers its own line too, so a database that
-   * is down or stalled neither turns Shopify's delivery away nor holds its answer.
+   * One insert of the lines Temporal took, and only those: a line whose start failed would read
+   * `processing` with nothing running, for good if Shopify stopped redelivering. It lets the
+   * status route know the lines once Shopify has its answer, and is best effort within the
+   * delivery's budget: each workflow registers its own line too, so a database that fails or
+   * stalls neither turns the delivery away nor holds its answer.
    */
-  async function register(request: FastifyRequest, lines: FulfillmentInput[], deadline: number): Promise<void> {
+  async function register(request: FastifyRequest, orderId: string, lines: FulfillmentInput[], deadline: number): Promise<void> {
     if (lines.length === 0) return;
+    const context = { order_id: orderId, lines: lines.length };
     const registration = registerOrderLines(db, lines).catch((error: unknown) => {
-      if (!isDatabaseUnavailable(error)) throw error;
-      request.log.warn({ err: error }, 'database unreachable: lines not registered at intake; their workflows will');
+      const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
+      request.log[level]({ ...context, err: error }, 'lines not registered at intake; their workflows register them');
     });
-    if (await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS))) return registration;
-    request.log.warn({ lines: lines.length }, 'database slow: answered before the lines were registered; their workflows register them');
-    registration.catch((error: unknown) => request.log.error({ err: error }, 'late registration of the lines failed'));
+    if (!(await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS)))) {
+      request.log.warn(context, 'database slow: answered before the lines were registered; their workflows register them');
+    }
   }
 
   const secrets = config.SHOPIFY_WEBHOOK_SECRETS;
@@ -154,18 +163,23 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         received_at: receivedAt,
       }));
       // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
-      // the starts then get what is left of it.
+      // the starts then get what is left of it, and the registration after them too, its
+      // slots already free for the next delivery.
       const deadline = Date.now() + temporalTimeoutMs;
-      const accepted =
+      const { starts, taken } =
         inputs.length === 0
-          ? []
+          ? NOTHING_TO_START
           : await startAdmission
-              .run(inputs.length, temporalTimeoutMs / 2, () => startAndRegister(request, inputs, deadline))
+              .run(inputs.length, temporalTimeoutMs / 2, () => startAll(inputs, deadline))
               .catch((error: unknown) => {
                 if (!(error instanceof AdmissionTimeoutError)) throw error;
-                request.log.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
+                const context = { order_id: order.order_id, lines: inputs.length };
+                request.log.warn(context, 'intake saturated: delivery turned away for Shopify to retry');
                 throw temporalUnavailable();
               });
+      await register(request, order.order_id, taken, deadline);
+      if (starts.status === 'rejected') throw starts.reason;
+      const accepted = starts.value;
 
       accepted.forEach((outcome, index) => {
         request.log.info(
