@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
+import { PNG_IEND } from '../../src/storage/image-sniff.js';
 
 /**
  * A large "image": a real PNG header (signature, IHDR with its CRC; what sniffing reads),
@@ -9,7 +10,7 @@ import { crc32 } from 'node:zlib';
  * in all. Verification never decodes pixels, so this is what a large print file costs it.
  */
 const HEADER = pngHeader(4096, 4096);
-const IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+const IEND = Buffer.from(PNG_IEND);
 
 function pngHeader(width: number, height: number): Buffer {
   const typeAndData = Buffer.alloc(17);

@@ -1,5 +1,5 @@
 import { FulfillmentError } from '../domain/errors.js';
-import { IMAGE_ENDINGS } from '../storage/image-sniff.js';
+import { INCOMPLETE_IMAGE } from '../storage/image-sniff.js';
 import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
 import type { PreviewRef, VerifiedPreview } from './types.js';
 
@@ -21,7 +21,8 @@ export async function verifyPreview(
   const { image } = inspection;
   if (!image) throw new FulfillmentError('asset_invalid', `${where} is not a PNG, JPEG or WebP image`);
   if (inspection.truncated) {
-    throw new FulfillmentError('asset_invalid', `${where} is a truncated ${image.content_type}: it ends before ${IMAGE_ENDINGS[image.content_type]}`, {
+    const why = INCOMPLETE_IMAGE[image.content_type];
+    throw new FulfillmentError('asset_invalid', `${where} is not a complete ${image.content_type}: ${why} (cut short?)`, {
       size_bytes: inspection.size_bytes,
     });
   }

@@ -148,23 +148,27 @@ const sniffWebp: FormatSniffer = (bytes) => {
 };
 
 /** PNG's last chunk, always the same 12 bytes: no data, so its CRC is fixed. */
-const PNG_IEND = [0, 0, 0, 0, ...ascii('IEND'), 0xae, 0x42, 0x60, 0x82];
+export const PNG_IEND: readonly number[] = [0, 0, 0, 0, ...ascii('IEND'), 0xae, 0x42, 0x60, 0x82];
 
 /** The most leading and trailing bytes `endsComplete` reads: a RIFF header, PNG's IEND chunk. */
 export const IMAGE_HEAD_LENGTH = 8;
 export const IMAGE_TRAILER_LENGTH = PNG_IEND.length;
 
-/** What a complete image of each type ends with, as said when it does not. */
-export const IMAGE_ENDINGS: Record<ImageContentType, string> = {
-  'image/png': 'its IEND chunk',
-  'image/jpeg': 'its end-of-image marker',
-  'image/webp': 'the size its RIFF header declares',
+/** What `endsComplete` found wrong with an image of each type, as an operator reads it. */
+export const INCOMPLETE_IMAGE: Record<ImageContentType, string> = {
+  'image/png': 'it does not end with its IEND chunk',
+  'image/jpeg': 'it does not end with its end-of-image marker',
+  'image/webp': 'it is shorter than its RIFF header declares',
 };
 
 /**
  * Whether an image ends where its format says: PNG with its IEND chunk, JPEG with its EOI
  * marker, WebP no shorter than its RIFF header declares. An upload or render cut short starts
- * like a good image and would print as a broken one; its header alone cannot tell.
+ * like a good image and would print as a broken one; its header alone cannot tell. Bytes
+ * appended after a PNG's or JPEG's end (a phone's Motion Photo trailer) fail this too: an
+ * image renderer never writes them, and finding the end marker anywhere in the file instead
+ * would search every byte, at over half the cost of the SHA-256 (84 against 149 ms for
+ * 256 MiB, measured apart).
  * `head` holds the object's first `IMAGE_HEAD_LENGTH` bytes, `tail` its last
  * `IMAGE_TRAILER_LENGTH` (fewer only when the whole object is shorter).
  */

@@ -192,7 +192,8 @@ describe('FulfillOrderLine', () => {
       const jpeg = makeJpeg(32, 32);
       await givenReadyPreview(cut, jpeg.subarray(0, jpeg.length - 10), 'image/jpeg');
       await expectFailedWith(cut, 'asset_invalid');
-      expect((await getOrderLineView(harness.db, cut))?.reason_message).toMatch(/is a truncated image\/jpeg: it ends before its end-of-image marker$/);
+      const { reason_message } = (await getOrderLineView(harness.db, cut))!;
+      expect(reason_message).toMatch(/is not a complete image\/jpeg: it does not end with its end-of-image marker \(cut short\?\)$/);
     });
 
     it('checksum_mismatch: a different object already holds the asset’s place', async () => {
