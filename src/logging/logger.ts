@@ -96,12 +96,41 @@ function stdoutDestination(): DestinationStream {
   return stream;
 }
 
+/**
+ * An error as a log line shows it: its type, message (with its causes'), code and other
+ * fields, and never a stack trace, its own, a cause's, or a Temporal failure's `stackTrace`:
+ * no log line may carry one. Fields are copied, never deleted from the error logged.
+ */
+function errorWithoutStacks(error: unknown): unknown {
+  const serialized = withoutStacks(pino.stdSerializers.err(error as Error), 0);
+  // pino's `type` is the class; an ApplicationFailure's own type (the reason) would be lost.
+  const ownType = (error as { type?: unknown } | null)?.type;
+  if (typeof ownType !== 'string' || typeof serialized !== 'object' || serialized === null) return serialized;
+  return { ...serialized, failure_type: ownType };
+}
+
+const STACK_KEYS = new Set(['stack', 'stackTrace']);
+
+function withoutStacks(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => withoutStacks(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (!STACK_KEYS.has(key)) copy[key] = withoutStacks(field, depth + 1);
+  }
+  return copy;
+}
+
+/** `err` as the service's own lines name an error, `error` as the Temporal SDK's do. */
+const serializers = { err: errorWithoutStacks, error: errorWithoutStacks };
+
 export function createLogger(options: { level: string; name: string }, destination?: DestinationStream): Logger {
   return pino(
     {
       name: options.name,
       level: options.level,
       redact: redaction,
+      serializers,
     },
     destination ?? stdoutDestination(),
   );

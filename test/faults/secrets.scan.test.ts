@@ -7,7 +7,7 @@ import { captureDir, PROJECT_SUFFIX, SECRETS_SUFFIX } from '../support/capture.j
  * Runs last (its own vitest project, after every other group): every log line and response of
  * every app any test built (`test/support/capture-setup.ts`), and all the output of every
  * worker and server process the fault tests started, must be free of every token, webhook
- * secret, service key and signing secret any test configured.
+ * secret, service key and signing secret any test configured, and of stack traces.
  */
 const files = await readdir(captureDir()).catch(() => [] as string[]);
 const projects = files.filter((file) => file.endsWith(PROJECT_SUFFIX)).map((file) => file.slice(0, -PROJECT_SUFFIX.length));
@@ -50,5 +50,17 @@ describe.skipIf(captures.length === 0)('the whole suite’s logs and responses',
     }
     console.log(`scanned ${captures.length} captures (${(bytes / 1024 / 1024).toFixed(1)} MiB) for ${secrets.size} secrets`);
     expect(leaks).toEqual([]);
+  });
+
+  it('never contain a stack trace', async () => {
+    // A JavaScript stack frame, raw or inside a JSON string: "\n    at fn (/file.js:1:2)".
+    const frame = /(?:\n|\\n)\s+at \S[^\n]*?:\d+:\d+/;
+    const found: string[] = [];
+    for (const file of captures) {
+      const text = await readFile(path.join(captureDir(), file), 'utf8');
+      const match = frame.exec(text);
+      if (match) found.push(`${file}: …${text.slice(Math.max(0, match.index - 120), match.index + 80).replace(/\s+/g, ' ')}`);
+    }
+    expect(found).toEqual([]);
   });
 });

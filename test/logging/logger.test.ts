@@ -40,6 +40,33 @@ describe('log redaction', () => {
   });
 });
 
+describe('logged errors', () => {
+  it('show type, message with causes, code and the failure type, and never a stack trace', () => {
+    const { lines, logger } = capture();
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    logger.error({ err: Object.assign(new Error('storage unreachable', { cause: reset }), { code: 'E_STORAGE' }) }, 'failed');
+    // A Temporal failure carries the remote side's stack in its `failure`, its cause's too.
+    const failure = Object.assign(new Error('gone'), {
+      type: 'asset_missing',
+      failure: { message: 'gone', stackTrace: 'at resolve (/srv/a.js:1:2)', cause: { message: 'inner', stackTrace: 'at b (/srv/b.js:3:4)' } },
+    });
+    logger.warn({ error: failure }, 'Activity failed');
+    const agg = new AggregateError([new Error('first'), new Error('second')], 'both failed');
+    logger.error({ err: agg }, 'aggregate');
+
+    for (const line of lines) {
+      expect(line).not.toMatch(/\bat \S.*:\d+:\d+/);
+      expect(line).not.toMatch(/"stack(Trace)?"/);
+    }
+    const [first, second, third] = lines.map((line) => JSON.parse(line));
+    expect(first.err).toEqual({ type: 'Error', message: 'storage unreachable: read ECONNRESET', code: 'E_STORAGE' });
+    expect(second.error).toMatchObject({ type: 'Error', failure_type: 'asset_missing', message: 'gone', failure: { message: 'gone: inner' } });
+    expect(third.err).toMatchObject({ message: 'both failed', aggregateErrors: [{ message: 'first' }, { message: 'second' }] });
+    // The logged error itself is left as it was.
+    expect(failure.failure.stackTrace).toBe('at resolve (/srv/a.js:1:2)');
+  });
+});
+
 describe('logging to stdout', () => {
   // pino stops logging on EPIPE but lets any other write error end the process, whose exit hook
   // then retries the write forever: a full disk or a closed terminal would hang the service.
