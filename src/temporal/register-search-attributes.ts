@@ -2,17 +2,39 @@ import grpc from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { isGrpcServiceError } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { StartupError } from '../entry/startup-error.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+const KEYWORD = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+
+const typeName = (type: number): string => (IndexedValueType[type] ?? String(type)).replace('INDEXED_VALUE_TYPE_', '');
+
 /**
- * Registers the contract's search attributes on a cluster where they are missing. A name that
- * is already registered answers ALREADY_EXISTS, which is success. (Temporal Cloud registers
- * them per namespace in its console or with tcld instead.)
+ * Makes sure the contract's search attributes exist in the namespace as Keywords. Only the
+ * missing ones are added, since a server may refuse a whole batch when one of its names exists;
+ * ALREADY_EXISTS then means another worker added them first. One that exists with another type
+ * would fail every workflow that sets it, so the worker refuses to start. (Temporal Cloud
+ * registers them in its console or with tcld, and answers PERMISSION_DENIED here.)
  */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const searchAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]));
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const existing = new Map(Object.entries(customAttributes ?? {}));
+  const mistyped = SEARCH_ATTRIBUTES.filter(({ name }) => existing.has(name) && existing.get(name) !== KEYWORD);
+  if (mistyped.length > 0) {
+    const found = mistyped.map(({ name }) => `${name} (${typeName(existing.get(name)!)})`).join(', ');
+    throw new StartupError(
+      `Search attributes of namespace ${namespace} must be Keyword, but exist as another type: ${found}. ` +
+        'A search attribute cannot change type: use another namespace, or remove them and let the worker add them.',
+    );
+  }
+  const missing = SEARCH_ATTRIBUTES.filter(({ name }) => !existing.has(name));
+  if (missing.length === 0) return;
   try {
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map(({ name }) => [name, KEYWORD])),
+    });
   } catch (error) {
     if (isGrpcServiceError(error) && error.code === grpc.status.ALREADY_EXISTS) return;
     throw error;

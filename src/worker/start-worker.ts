@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/config.js';
+import { StartupError } from '../entry/startup-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -32,6 +33,7 @@ export async function startWorker(config: Config, services: Services, address: s
   try {
     await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
   } catch (error) {
+    if (error instanceof StartupError) throw error;
     // Temporal Cloud answers PERMISSION_DENIED: there they are registered in the console.
     logger.warn({ err: error }, 'could not register search attributes; make sure they exist in the namespace');
   } finally {

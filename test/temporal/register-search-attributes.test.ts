@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { StartupError } from '../../src/entry/startup-error.js';
+import { registerSearchAttributes } from '../../src/temporal/register-search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+
+let connection: Connection;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+});
+afterAll(async () => {
+  await connection?.close();
+});
+
+/** A namespace of its own, holding the given search attributes already. */
+async function namespaceWith(searchAttributes: Record<string, number>): Promise<string> {
+  const namespace = `sa-${randomBytes(4).toString('hex')}`;
+  await connection.workflowService.registerNamespace({
+    namespace,
+    workflowExecutionRetentionPeriod: proto.google.protobuf.Duration.fromObject({ seconds: 86_400 }),
+  });
+  if (Object.keys(searchAttributes).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+  return namespace;
+}
+
+async function customAttributes(namespace: string) {
+  return (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+}
+
+it('adds every missing attribute as a Keyword, beside one that exists, and again changes nothing', async () => {
+  const namespace = await namespaceWith({ OrderId: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD });
+  await registerSearchAttributes(connection, namespace);
+  await registerSearchAttributes(connection, namespace);
+  const attributes = await customAttributes(namespace);
+  for (const { name } of SEARCH_ATTRIBUTES) expect(attributes[name], name).toBe(IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
+});
+
+it('refuses to start on one that exists as another type, naming it and its type', async () => {
+  const namespace = await namespaceWith({ ShopId: IndexedValueType.INDEXED_VALUE_TYPE_TEXT });
+  const refused = registerSearchAttributes(connection, namespace);
+  await expect(refused).rejects.toThrow(StartupError);
+  await expect(refused).rejects.toThrow(`namespace ${namespace} must be Keyword, but exist as another type: ShopId (TEXT)`);
+  expect(Object.keys(await customAttributes(namespace))).toEqual(['ShopId']);
+});
