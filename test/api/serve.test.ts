@@ -7,6 +7,8 @@ import { StartupError } from '../../src/entry/startup-error.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Services } from '../../src/services.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
+import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
+import { freePort } from './support.js';
 
 it('refuses PORT 0 with local storage and no PUBLIC_URL: its signed URLs would carry port 0', async () => {
   const storage = new LocalStorage({ root: os.tmpdir(), publicBaseUrl: 'http://127.0.0.1:0', signingSecret: 'secret' });
@@ -16,4 +18,14 @@ it('refuses PORT 0 with local storage and no PUBLIC_URL: its signed URLs would c
   const serving = serveApi(loadConfig({ PORT: '0' }), services, {} as Client, logger);
   await expect(serving).rejects.toBeInstanceOf(StartupError);
   await expect(serving).rejects.toThrow(/PUBLIC_URL is not set/);
+});
+
+it('names HOST when it does not resolve, instead of blaming what it connects to', async () => {
+  const storage = new LocalStorage({ root: os.tmpdir(), publicBaseUrl: 'http://files.test', signingSecret: 'secret' });
+  const services = { storage, db: {}, telemetry: new NoopTelemetry() } as unknown as Services;
+  const logger = createLogger({ level: 'silent', name: 'serve-test' });
+  const config = loadConfig({ HOST: 'no-such-host.invalid', PORT: String(await freePort()), PUBLIC_URL: 'http://files.test' });
+  const serving = serveApi(config, services, {} as Client, logger);
+  await expect(serving).rejects.toBeInstanceOf(StartupError);
+  await expect(serving).rejects.toThrow('HOST no-such-host.invalid does not resolve to an address');
 });
