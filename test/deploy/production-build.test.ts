@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,15 +58,22 @@ describe('production build', () => {
     expect(stderr).toMatch(/^printready api: Invalid configuration: PORT: /);
   });
 
-  it('migrates a database with the compiled migrations', async () => {
+  it('migrates a database with the compiled migrations, by `npm run migrate` where only dist/ is, as in the image', async () => {
     await database.db.schema.dropTable('fulfillment_failures').execute();
     await database.db.schema.dropTable('final_assets').execute();
     await database.db.schema.dropTable('order_lines').execute();
     await database.db.schema.dropTable('preview_jobs').execute();
     await database.db.schema.dropTable('kysely_migration').execute();
-    const { code, stdout } = await entry('db/migrate-main.js', { DATABASE_URL: database.url! });
-    expect(code).toBe(0);
-    expect(stdout).toContain('applied: 0001_initial');
+    const image = await mkdtemp(path.join(root, '.image-test-'));
+    try {
+      await copyFile(path.join(root, 'package.json'), path.join(image, 'package.json'));
+      await symlink(outDir, path.join(image, 'dist'));
+      await symlink(path.join(root, 'node_modules'), path.join(image, 'node_modules'));
+      const { stdout } = await run('npm', ['run', '--silent', 'migrate'], { cwd: image, env: { PATH: process.env.PATH, DATABASE_URL: database.url! } });
+      expect(stdout).toContain('applied: 0001_initial');
+    } finally {
+      await rm(image, { recursive: true, force: true });
+    }
   });
 });
 
