@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,22 @@ describe('production build', () => {
       await rm(image, { recursive: true, force: true });
     }
   });
+});
+
+it.each(['start:api', 'start:worker'])('%s without dist/ or the dev dependencies says how to build', async (script) => {
+  const checkout = await mkdtemp(path.join(root, '.prod-deps-test-'));
+  try {
+    await copyFile(path.join(root, 'package.json'), path.join(checkout, 'package.json'));
+    await cp(path.join(root, 'scripts'), path.join(checkout, 'scripts'), { recursive: true });
+    await mkdir(path.join(checkout, 'node_modules'));
+    const failed = await run('npm', ['run', '--silent', script], { cwd: checkout, env: { PATH: process.env.PATH } }).then(
+      () => ({ stderr: 'it started' }),
+      (error: { stderr: string }) => error,
+    );
+    expect(failed.stderr).toContain('printready: dist/ is not built, and building it needs the dev dependencies: run npm ci, then npm run build.');
+  } finally {
+    await rm(checkout, { recursive: true, force: true });
+  }
 });
 
 describe('docker-compose.yml and Dockerfile', () => {
