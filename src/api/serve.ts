@@ -54,7 +54,9 @@ export async function serveApi(config: Config, services: Services, client: Clien
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.PORT} on ${config.HOST} is already in use. Stop the other process or set PORT.`);
     if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${config.HOST} is not an address of this machine. Set HOST (e.g. 0.0.0.0).`);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new StartupError(`HOST ${config.HOST} does not resolve to an address. Set HOST (e.g. 0.0.0.0).`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new StartupError(`HOST ${config.HOST} could not be resolved to an address (${code}). Set HOST (e.g. 0.0.0.0), or retry once DNS answers.`);
+    }
     throw error;
   }
   return app;

@@ -1,4 +1,3 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { shopIdSchema } from '../domain/ids.js';
 import { bucketSchema } from '../domain/preview-job.js';
@@ -40,25 +39,6 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   return { token, scope };
 });
 
-/** A path that must name a file this process can use as `mode` says: caught at start, named, not at first use. */
-const usableFile = (mode: number, what: string) =>
-  z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .refine((file) => {
-        try {
-          accessSync(file, mode);
-          return statSync(file).isFile();
-        } catch {
-          return false;
-        }
-      }, `must be the path of ${what}`)
-      .optional(),
-  );
-
-const readableFile = usableFile(constants.R_OK, 'a readable file');
-
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -82,10 +62,10 @@ export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default('fulfillment')),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.stringbool().default(false)),
-  TEMPORAL_TLS_CERT_PATH: readableFile,
-  TEMPORAL_TLS_KEY_PATH: readableFile,
-  TEMPORAL_TLS_CA_PATH: readableFile,
-  TEMPORAL_CLI_PATH: usableFile(constants.X_OK, 'an executable file (the temporal CLI)'),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
   TEMPORAL_UI_PORT: integer(8233, 1, 65535),
   SHOPIFY_WEBHOOK_SECRETS: commaList,

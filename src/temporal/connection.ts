@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { TLSConfig } from '@temporalio/client';
 import type { Config } from '../config/config.js';
+import { briefly, StartupError } from '../entry/startup-error.js';
 
 /** What both the client's `Connection` and the worker's `NativeConnection` accept. */
 export interface TemporalConnectionOptions {
@@ -14,12 +15,22 @@ export async function temporalConnectionOptions(config: Config, address: string)
   const tlsWanted = config.TEMPORAL_TLS || Boolean(config.TEMPORAL_API_KEY) || Boolean(config.TEMPORAL_TLS_CERT_PATH);
   const clientCertPair =
     config.TEMPORAL_TLS_CERT_PATH && config.TEMPORAL_TLS_KEY_PATH
-      ? { crt: await readFile(config.TEMPORAL_TLS_CERT_PATH), key: await readFile(config.TEMPORAL_TLS_KEY_PATH) }
+      ? { crt: await readSetting(config, 'TEMPORAL_TLS_CERT_PATH'), key: await readSetting(config, 'TEMPORAL_TLS_KEY_PATH') }
       : undefined;
-  const serverRootCACertificate = config.TEMPORAL_TLS_CA_PATH ? await readFile(config.TEMPORAL_TLS_CA_PATH) : undefined;
+  const serverRootCACertificate = config.TEMPORAL_TLS_CA_PATH ? await readSetting(config, 'TEMPORAL_TLS_CA_PATH') : undefined;
   return {
     address,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY } : {}),
     ...(tlsWanted ? { tls: { ...(clientCertPair ? { clientCertPair } : {}), ...(serverRootCACertificate ? { serverRootCACertificate } : {}) } } : {}),
   };
+}
+
+/** A file a setting names; one that cannot be read stops start-up, naming the setting. */
+async function readSetting(config: Config, name: 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH' | 'TEMPORAL_TLS_CA_PATH'): Promise<Buffer> {
+  const file = config[name]!;
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new StartupError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? briefly(error)}).`);
+  }
 }

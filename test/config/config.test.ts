@@ -1,5 +1,3 @@
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
@@ -57,22 +55,9 @@ describe('loadConfig', () => {
     [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
     [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS'],
-    [{ TEMPORAL_CLI_PATH: '/no/such/temporal' }, 'TEMPORAL_CLI_PATH'],
-    // Readable but not executable, and a directory.
-    [{ TEMPORAL_CLI_PATH: fileURLToPath(import.meta.url) }, 'TEMPORAL_CLI_PATH'],
-    [{ TEMPORAL_CLI_PATH: os.tmpdir() }, 'TEMPORAL_CLI_PATH'],
-    [{ TEMPORAL_TLS_CA_PATH: '/no/such/ca.pem' }, 'TEMPORAL_TLS_CA_PATH'],
-    [{ TEMPORAL_TLS_CERT_PATH: '/no/such/cert.pem', TEMPORAL_TLS_KEY_PATH: fileURLToPath(import.meta.url) }, 'TEMPORAL_TLS_CERT_PATH'],
   ])('refuses %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: .*${variable}: `));
-  });
-
-  it('takes an executable temporal CLI and readable TLS files', () => {
-    const readable = fileURLToPath(import.meta.url);
-    const config = loadConfig({ TEMPORAL_CLI_PATH: process.execPath, TEMPORAL_TLS_CERT_PATH: readable, TEMPORAL_TLS_KEY_PATH: readable });
-    expect(config.TEMPORAL_CLI_PATH).toBe(process.execPath);
-    expect(config.TEMPORAL_TLS_KEY_PATH).toBe(readable);
   });
 
   it('never echoes a secret value in its message', () => {
