@@ -98,27 +98,53 @@ function stdoutDestination(): DestinationStream {
 
 /**
  * An error as a log line shows it: its type, message (with its causes'), code and other
- * fields, and never a stack trace, its own, a cause's, or a Temporal failure's `stackTrace`:
- * no log line may carry one. Fields are copied, never deleted from the error logged.
+ * fields, each cause's type, code and status, and never a stack trace, its own, a cause's, or
+ * a Temporal failure's `stackTrace`: no log line may carry one. Fields are copied, never
+ * deleted from the error logged.
  */
 function errorWithoutStacks(error: unknown): unknown {
-  const serialized = withoutStacks(pino.stdSerializers.err(error as Error), 0);
-  // pino's `type` is the class; an ApplicationFailure's own type (the reason) would be lost.
-  const ownType = (error as { type?: unknown } | null)?.type;
-  if (typeof ownType !== 'string' || typeof serialized !== 'object' || serialized === null) return serialized;
-  return { ...serialized, failure_type: ownType };
+  const serialized = withoutStacks(pino.stdSerializers.err(error as Error), new WeakSet(), 0);
+  if (!(error instanceof Error) || typeof serialized !== 'object' || serialized === null) return serialized;
+  const causes = causesOf(error);
+  return { ...serialized, ...failureType(error), ...(causes.length > 0 ? { causes } : {}) };
+}
+
+/** pino's `type` is the class; an ApplicationFailure's own type (the reason) would be lost. */
+const failureType = (error: Error): { failure_type?: string } => {
+  const type = (error as { type?: unknown }).type;
+  return typeof type === 'string' ? { failure_type: type } : {};
+};
+
+/** pino keeps only a cause's message, folded into the error's: each cause's class, code and status too. */
+function causesOf(error: Error): Array<Record<string, unknown>> {
+  const causes: Array<Record<string, unknown>> = [];
+  const seen = new Set<unknown>([error]);
+  for (let cause = error.cause; cause instanceof Error && !seen.has(cause) && causes.length < 5; cause = cause.cause) {
+    seen.add(cause);
+    const { code, status, statusCode } = cause as { code?: unknown; status?: unknown; statusCode?: unknown };
+    causes.push({ type: cause.constructor.name, message: cause.message, ...failureType(cause), code, status, statusCode });
+  }
+  return causes;
 }
 
 const STACK_KEYS = new Set(['stack', 'stackTrace']);
 
-function withoutStacks(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || depth > 8) return value;
-  if (Array.isArray(value)) return value.map((item) => withoutStacks(item, depth + 1));
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (!STACK_KEYS.has(key)) copy[key] = withoutStacks(field, depth + 1);
+function withoutStacks(value: unknown, seen: WeakSet<object>, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (seen.has(value)) return '[Circular]';
+  if (depth > 8) return '[Object]';
+  // Objects on the path down: a cycle, not an object met twice side by side.
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => withoutStacks(item, seen, depth + 1));
+    const copy: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      if (!STACK_KEYS.has(key)) copy[key] = withoutStacks(field, seen, depth + 1);
+    }
+    return copy;
+  } finally {
+    seen.delete(value);
   }
-  return copy;
 }
 
 /** `err` as the service's own lines name an error, `error` as the Temporal SDK's do. */

@@ -59,11 +59,29 @@ describe('logged errors', () => {
       expect(line).not.toMatch(/"stack(Trace)?"/);
     }
     const [first, second, third] = lines.map((line) => JSON.parse(line));
-    expect(first.err).toEqual({ type: 'Error', message: 'storage unreachable: read ECONNRESET', code: 'E_STORAGE' });
+    expect(first.err).toEqual({
+      type: 'Error',
+      message: 'storage unreachable: read ECONNRESET',
+      code: 'E_STORAGE',
+      causes: [{ type: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET' }],
+    });
     expect(second.error).toMatchObject({ type: 'Error', failure_type: 'asset_missing', message: 'gone', failure: { message: 'gone: inner' } });
     expect(third.err).toMatchObject({ message: 'both failed', aggregateErrors: [{ message: 'first' }, { message: 'second' }] });
     // The logged error itself is left as it was.
     expect(failure.failure.stackTrace).toBe('at resolve (/srv/a.js:1:2)');
+  });
+
+  it('show a cycle once, and an object met twice side by side both times', () => {
+    const { lines, logger } = capture();
+    const shared = { bucket: 'previews' };
+    const request: Record<string, unknown> = { path: 'a.png' };
+    request['self'] = request;
+    logger.error({ err: Object.assign(new Error('copy failed'), { from: shared, to: shared, request }) }, 'cycle');
+    expect(JSON.parse(lines[0]!).err).toMatchObject({
+      from: { bucket: 'previews' },
+      to: { bucket: 'previews' },
+      request: { path: 'a.png', self: '[Circular]' },
+    });
   });
 });
 
