@@ -11,3 +11,10 @@ export const fulfillmentInputSchema = z.object({
   received_at: z.iso.datetime({ offset: true }),
 });
 export type FulfillmentInput = z.infer<typeof fulfillmentInputSchema>;
+
+/**
+ * The workflow's second argument, given only by a run that continued as new: the attempt its
+ * successor makes next (counting on, so that event ids and the failure log stay distinct).
+ */
+export const resumptionSchema = z.object({ attempt: z.number().int().min(2) });
+export type Resumption = z.infer<typeof resumptionSchema>;

@@ -2,23 +2,35 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  continueAsNew,
   patched,
   proxyActivities,
   setHandler,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { FulfillmentActivities } from '../activities/index.js';
 import type { LineRecorded, PreviewRef } from '../activities/types.js';
-import { fulfillmentInputSchema, type FulfillmentInput } from '../domain/fulfillment-input.js';
+import { fulfillmentInputSchema, resumptionSchema, type FulfillmentInput, type Resumption } from '../domain/fulfillment-input.js';
 import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
 import { isReasonCode } from '../domain/reasons.js';
 import { previewReadySignal, retrySignal, statusQuery } from './definitions.js';
 import { LineState, type LineFailure, type RecordedAt } from './line-state.js';
 
-/** How long a failed line waits for an operator's retry before the workflow closes as failed. */
+/** How long a failed line waits for an operator's retry before the workflow completes, the line failed. */
 const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
-/** A waiting line looks again this often even if no `preview_ready` signal arrives. */
+/** A waiting line looks again this often even if no `preview_ready` signal arrives... */
 const PREVIEW_POLL_MS = 60 * 1000;
+/** ...or, in a longer wait, this many times in all: each look adds about 11 events to the history. */
+const PREVIEW_POLLS_PER_WAIT = 100;
+
+/**
+ * Patch marker: a wait longer than 100 minutes polls `PREVIEW_POLLS_PER_WAIT` times instead of
+ * every minute, so that a wait of days (up to 10,080 polls, 110,000 events) stays far below
+ * Temporal's history limit of 51,200 events. Histories from before it replay the old timers.
+ */
+const POLLS_SCALED_TO_WAIT = 'polls-scaled-to-wait';
 
 /** Database steps: an outage heals, so they retry for as long as it lasts. */
 const bookkeeping: ActivityOptions = {
@@ -59,8 +71,9 @@ const RETRY_WHILE_RECORDING_FAILURE = 'retry-while-recording-failure';
  * preview (waiting while it renders), verify it, copy it into the print bucket and record it.
  * A failure is recorded with its reason and guidance, and the line waits for an operator's retry.
  */
-export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<LineStatusView> {
-  const input = parseInput(rawInput);
+export async function FulfillOrderLine(rawInput: FulfillmentInput, rawResumption?: Resumption): Promise<LineStatusView> {
+  const input = parseInput(fulfillmentInputSchema, rawInput);
+  const resumed = rawResumption === undefined ? undefined : parseInput(resumptionSchema, rawResumption);
   const line = new LineState(input);
   let retryRequested = false;
   let recordingFailure = false;
@@ -81,9 +94,9 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
     return line.view;
   }
   line.recorded(recordedAt(begun));
-  await emitEvent(input, { name: 'fulfillment.started', attempt: 1 });
+  if (!resumed) await emitEvent(input, { name: 'fulfillment.started', attempt: 1 });
 
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();
     if ('asset' in outcome) {
       line.persisted(outcome.asset, outcome.recorded_at);
@@ -113,6 +126,11 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
     }
     line.processing(recordedAt(await markLineWorking(input, 'processing')));
     await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1 });
+    // A line retried again and again would outgrow its history: Temporal says when, and the
+    // next attempt goes on in a new run of the same workflow id, its search attributes kept.
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof FulfillOrderLine>(input, { attempt: attempt + 1 });
+    }
   }
 
   async function attemptFulfillment(): Promise<
@@ -155,7 +173,10 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput): Promise<Line
         const marked = await markLineWorking(input, 'waiting_for_preview');
         line.waitingForPreview(resolution.job_id, new Date(deadline), recordedAt(marked));
       }
-      await condition(() => previewPosted, Math.min(remaining, PREVIEW_POLL_MS), {
+      const pollMs = patched(POLLS_SCALED_TO_WAIT)
+        ? Math.max(PREVIEW_POLL_MS, (resolution.wait_seconds * 1000) / PREVIEW_POLLS_PER_WAIT)
+        : PREVIEW_POLL_MS;
+      await condition(() => previewPosted, Math.min(remaining, pollMs), {
         summary: 'Wait for the preview to finish rendering',
       });
     }
@@ -197,8 +218,8 @@ function asLineFailure(error: unknown): LineFailure {
   throw error;
 }
 
-function parseInput(rawInput: unknown): FulfillmentInput {
-  const parsed = fulfillmentInputSchema.safeParse(rawInput);
+function parseInput<T>(schema: z.ZodType<T>, rawInput: unknown): T {
+  const parsed = schema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid FulfillOrderLine input: ${parsed.error.message}`, 'invalid_input');
   }

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   previewWaitSeconds?: number;
   /** Lets a test hold an activity back or watch it, around the real one. */
   wrapActivities?: (activities: FulfillmentActivities) => FulfillmentActivities;
+  /** A dev server of the test's own; the run's shared one by default. */
+  temporalAddress?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export class FulfillmentHarness {
 
   static async start(options: HarnessOptions = {}): Promise<FulfillmentHarness> {
     quietRuntime();
-    const address = inject('temporalAddress');
+    const address = options.temporalAddress ?? inject('temporalAddress');
     const database = await createTestDatabase();
     const storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-storage-'));
     const { storage, put } = options.storage ?? {
