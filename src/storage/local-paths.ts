@@ -1,4 +1,4 @@
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, open, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { errorCode } from './fs-errors.js';
 import { describeRef } from './object-key.js';
@@ -70,12 +70,33 @@ export class LocalPaths {
     // its last component, so no directory is ever created outside the bucket.
     for (const folder of folders) {
       const next = join(dir, folder);
-      await mkdir(next).catch((error: unknown) => {
-        if (errorCode(error) !== 'EEXIST') throw error;
-      });
+      const created = await mkdir(next).then(
+        () => true,
+        (error: unknown) => {
+          if (errorCode(error) !== 'EEXIST') throw error;
+          return false;
+        },
+      );
+      // A new folder's entry is durable only once its parent is synced, like a new file's.
+      if (created) await syncDirectory(dir);
       dir = assertInside(bucketDir, await realpath(next), ref);
     }
     return { dir, name };
+  }
+}
+
+/**
+ * Makes the entries of `dir` (a file linked or a folder made in it) survive a crash of the
+ * machine, not only of the process. A filesystem that cannot sync a directory is left to itself.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync().catch((error: unknown) => {
+      if (errorCode(error) !== 'EINVAL' && errorCode(error) !== 'ENOTSUP') throw error;
+    });
+  } finally {
+    await handle.close();
   }
 }
 

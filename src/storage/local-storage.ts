@@ -7,7 +7,7 @@ import { resolveByteRange, type ByteRange, type ByteRangeSpec } from './byte-ran
 import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
 import { classifyFsError, errorCode } from './fs-errors.js';
 import { inspectStream } from './inspect-stream.js';
-import { LocalPaths } from './local-paths.js';
+import { LocalPaths, syncDirectory } from './local-paths.js';
 import { signLocalUrl } from './local-signature.js';
 import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
 import type {
@@ -160,11 +160,15 @@ export class LocalStorage implements ObjectStorage {
         try {
           const copied = await writeNewFile(temp, source, options);
           if (copied.sha256 !== expectedSha256) throw copyMismatch(to, expectedSha256, copied.sha256);
-          await link(temp, join(dir, name)).catch(async (error: unknown) => {
-            if (errorCode(error) !== 'EEXIST') throw error;
-            // Another writer got there first: its object decides, as if it had been there before.
-            acceptExisting(await this.inspect(to, options), expectedSha256, to);
-          });
+          await link(temp, join(dir, name)).then(
+            // The caller records the copy next: the file must outlive a crash of the machine.
+            () => syncDirectory(dir),
+            async (error: unknown) => {
+              if (errorCode(error) !== 'EEXIST') throw error;
+              // Another writer got there first: its object decides, as if it had been there before.
+              acceptExisting(await this.inspect(to, options), expectedSha256, to);
+            },
+          );
           return copied;
         } finally {
           await unlink(temp).catch(() => undefined);
