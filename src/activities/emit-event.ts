@@ -5,7 +5,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 
 export type FulfillmentEvent =
   | { name: 'fulfillment.started'; attempt: number }
-  | { name: 'fulfillment.retry_requested'; attempt: number }
+  | { name: 'fulfillment.retry_requested'; attempt: number; reason_code?: ReasonCode }
   | { name: 'fulfillment.asset.failed'; attempt: number; reason_code: ReasonCode; job_id: string | null }
   | { name: 'fulfillment.asset.persisted'; job_id: string; sha256: string; size_bytes: number };
 

@@ -125,7 +125,7 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput, rawResumption
       return line.view;
     }
     line.processing(recordedAt(await markLineWorking(input, 'processing')));
-    await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1 });
+    await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1, reason_code: failure.reason_code });
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
     if (workflowInfo().continueAsNewSuggested) {

@@ -313,7 +313,7 @@ describe('end to end over HTTP', () => {
     const lineF = bigId();
     const persF = `pers-f-${bigId()}`;
     expect((await deliver(orderPayload(order, [{ id: lineF, properties: personalized(persF) }], shop))).status).toBe(200);
-    await waitForLine(lineF, 'failed');
+    const failed = await waitForLine(lineF, 'failed');
     const workflowId = fulfillmentWorkflowId({ shop_id: shop, order_line_id: lineF });
     // As if its retry window had run out.
     await harness.handle(workflowId).terminate('retry window over');
@@ -328,7 +328,13 @@ describe('end to end over HTTP', () => {
       event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === lineF;
     const reported = await harness.posthog.waitFor(isRetry, 5_000);
     expect(reported.distinct_id).toBe(shop);
-    expect(reported.properties).toMatchObject({ shop_id: shop, order_id: order, personalization_id: persF, workflow_id: workflowId });
+    expect(reported.properties).toMatchObject({
+      shop_id: shop,
+      order_id: order,
+      personalization_id: persF,
+      workflow_id: workflowId,
+      reason_code: failed.reason_code,
+    });
     expect(harness.posthog.events().filter(isRetry)).toHaveLength(1);
   });
 

@@ -268,10 +268,12 @@ describe('FulfillOrderLine', () => {
       .execute();
     expect(assets).toHaveLength(1);
     expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toHaveLength(1);
-    await harness.posthog.waitFor(
+    const retried = await harness.posthog.waitFor(
       (event) => event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === line.order_line_id,
       5_000,
     );
+    // What was retried: the failure the operator fixed.
+    expect(retried.properties).toMatchObject({ attempt: 2, reason_code: 'asset_missing' });
     await saveHistory(handle, 'failed-then-retried');
   });
 

@@ -205,7 +205,8 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
       request.log.info({ mode: handOff.mode }, 'retry requested');
       // A signalled workflow reports the retry itself; a new run knows only that it starts.
       if (handOff.mode === 'restarted' && handOff.newRun) {
-        await emitEvent(app.services.telemetry, { runId: handOff.newRun }, input, { name: 'fulfillment.retry_requested', attempt: 1 });
+        const retried = { name: 'fulfillment.retry_requested' as const, attempt: 1, ...(line.reason_code ? { reason_code: line.reason_code } : {}) };
+        await emitEvent(app.services.telemetry, { runId: handOff.newRun }, input, retried);
       }
       return reply.code(202).send({ workflow_id: line.workflow_id, status: 'retry_requested' as const });
     },
