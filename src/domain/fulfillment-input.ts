@@ -14,7 +14,7 @@ export type FulfillmentInput = z.infer<typeof fulfillmentInputSchema>;
 
 /**
  * The workflow's second argument, given only by a run that continued as new: the attempt its
- * successor makes next (counting on, so that event ids and the failure log stay distinct).
+ * successor makes next, so that attempts are numbered on across the runs of a line.
  */
 export const resumptionSchema = z.object({ attempt: z.number().int().min(2) });
 export type Resumption = z.infer<typeof resumptionSchema>;

@@ -85,18 +85,24 @@ export class LocalPaths {
   }
 }
 
+/** How platforms and filesystems say that a directory cannot be opened or synced this way. */
+const CANNOT_SYNC = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EISDIR', 'EPERM', 'EACCES']);
+
 /**
  * Makes the entries of `dir` (a file linked or a folder made in it) survive a crash of the
- * machine, not only of the process. A filesystem that cannot sync a directory is left to itself.
+ * machine, not only of the process. Where a directory cannot be synced (Windows, some
+ * filesystems) it is left to the filesystem: the object is in place either way.
  */
 export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
   try {
-    await handle.sync().catch((error: unknown) => {
-      if (errorCode(error) !== 'EINVAL' && errorCode(error) !== 'ENOTSUP') throw error;
-    });
-  } finally {
-    await handle.close();
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (!CANNOT_SYNC.has(errorCode(error) ?? '')) throw error;
   }
 }
 

@@ -149,7 +149,12 @@ export class LocalStorage implements ObjectStorage {
     checkObjectRef(to);
     checkExpectedSha256(expectedSha256);
     const existing = await inspectIfPresent(this, to, options);
-    if (existing) return acceptExisting(existing, expectedSha256, to);
+    if (existing) {
+      const accepted = acceptExisting(existing, expectedSha256, to);
+      // An earlier attempt may have linked it and died before syncing its folder.
+      await guard(to, options.signal, async () => syncDirectory((await this.#paths.existingLocation(to)).dir));
+      return accepted;
+    }
 
     const source = await guard(from, options.signal, () => this.#open(from));
     try {
@@ -160,15 +165,13 @@ export class LocalStorage implements ObjectStorage {
         try {
           const copied = await writeNewFile(temp, source, options);
           if (copied.sha256 !== expectedSha256) throw copyMismatch(to, expectedSha256, copied.sha256);
-          await link(temp, join(dir, name)).then(
-            // The caller records the copy next: the file must outlive a crash of the machine.
-            () => syncDirectory(dir),
-            async (error: unknown) => {
-              if (errorCode(error) !== 'EEXIST') throw error;
-              // Another writer got there first: its object decides, as if it had been there before.
-              acceptExisting(await this.inspect(to, options), expectedSha256, to);
-            },
-          );
+          await link(temp, join(dir, name)).catch(async (error: unknown) => {
+            if (errorCode(error) !== 'EEXIST') throw error;
+            // Another writer got there first: its object decides, as if it had been there before.
+            acceptExisting(await this.inspect(to, options), expectedSha256, to);
+          });
+          // The caller records the copy next: the file must outlive a crash of the machine.
+          await syncDirectory(dir);
           return copied;
         } finally {
           await unlink(temp).catch(() => undefined);

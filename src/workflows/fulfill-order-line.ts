@@ -32,6 +32,12 @@ const PREVIEW_POLLS_PER_WAIT = 100;
  */
 const POLLS_SCALED_TO_WAIT = 'polls-scaled-to-wait';
 
+/**
+ * Patch marker: after a retry, a run Temporal suggests continuing as new does so. A history
+ * from before it may carry that suggestion at the same point and went on in the same run.
+ */
+const CONTINUE_AS_NEW_AFTER_RETRY = 'continue-as-new-after-retry';
+
 /** Database steps: an outage heals, so they retry for as long as it lasts. */
 const bookkeeping: ActivityOptions = {
   startToCloseTimeout: '30s',
@@ -128,7 +134,7 @@ export async function FulfillOrderLine(rawInput: FulfillmentInput, rawResumption
     await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1, reason_code: failure.reason_code });
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
-    if (workflowInfo().continueAsNewSuggested) {
+    if (patched(CONTINUE_AS_NEW_AFTER_RETRY) && workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof FulfillOrderLine>(input, { attempt: attempt + 1 });
     }
   }

@@ -68,6 +68,7 @@ it('goes on in a new run when Temporal suggests it, counting attempts on, until 
   expect(events('fulfillment.asset.failed').map((event) => event.properties['attempt']).sort()).toEqual([1, 2]);
   expect(events('fulfillment.retry_requested').map((event) => event.properties['attempt']).sort()).toEqual([2, 3]);
   await saveHistory(harness.client.workflow.getHandle(workflow_id, firstRun), 'continued-as-new');
+  await saveHistory(harness.client.workflow.getHandle(workflow_id, secondRun), 'resumed-failed-continued-as-new');
   await saveHistory(handle, 'resumed-after-continue-as-new');
 });
 
@@ -83,7 +84,7 @@ it('polls a day-long wait a hundred times, not every minute', async () => {
       const { events } = await handle.fetchHistory();
       timers = (events ?? []).flatMap((event) => (event.timerStartedEventAttributes ? [Number(event.timerStartedEventAttributes.startToFireTimeout?.seconds)] : []));
       return timers.length;
-    })
+    }, { timeout: 10_000 })
     .toBeGreaterThan(0);
   expect(timers[0]).toBe(864);
 
