@@ -654,6 +654,12 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     expectError(await get(escape), 404, 'not_found');
   });
 
+  it('answers 409 asset_missing when the recorded asset has gone from its bucket: an operator must restore it', async () => {
+    const { line, assetPath } = await persistedLine();
+    await rm(path.join(storageRoot, config.PRINT_BUCKET, assetPath));
+    expectError(await sign(line), 409, 'asset_missing');
+  });
+
   it('answers 503 storage_unavailable when the print bucket has gone: storage set up wrong, not a lost asset', async () => {
     const line = newLine();
     await registerOrderLines(database.db, [line]);

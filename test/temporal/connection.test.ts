@@ -19,3 +19,9 @@ it.each(['TEMPORAL_TLS_CA_PATH', 'TEMPORAL_TLS_KEY_PATH'] as const)('stops start
   await expect(options).rejects.toBeInstanceOf(StartupError);
   await expect(options).rejects.toThrow(`${name}: cannot read /no/such/file.pem (ENOENT).`);
 });
+
+it('goes over TLS with an API key (Temporal Cloud), and in plain text with nothing set', async () => {
+  const cloud = await temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: 'cloud-key' }), 'ns.a1b2c.tmprl.cloud:7233');
+  expect(cloud).toEqual({ address: 'ns.a1b2c.tmprl.cloud:7233', apiKey: 'cloud-key', tls: {} });
+  expect(await temporalConnectionOptions(loadConfig({}), '127.0.0.1:7233')).toEqual({ address: '127.0.0.1:7233' });
+});

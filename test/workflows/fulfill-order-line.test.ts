@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
@@ -101,6 +102,22 @@ describe('FulfillOrderLine', () => {
       sha256: sha256(png),
     });
     await saveHistory(handle, 'persisted');
+  });
+
+  it('keeps the file’s bytes out of the workflow history: only references and metadata travel', async () => {
+    const line = newLine();
+    // A 2 MiB file as verification sees it: a PNG's header and end, random bytes between.
+    const png = makePng(16, 16);
+    const filler = randomBytes(2 * 1024 * 1024);
+    const bytes = Buffer.concat([png.subarray(0, png.length - 12), filler, png.subarray(png.length - 12)]);
+    await givenReadyPreview(line, bytes, 'image/png');
+    const { workflow_id } = await harness.start(line);
+    expect(await harness.handle(workflow_id).result()).toMatchObject({ status: 'persisted', final_asset: { size_bytes: bytes.length } });
+
+    const history = historyToJSON(await harness.handle(workflow_id).fetchHistory());
+    expect(history.length).toBeLessThan(64 * 1024);
+    // Not a fragment of the bytes either, raw or as base64 (how payloads carry data).
+    expect(history).not.toContain(filler.subarray(1000, 1048).toString('base64'));
   });
 
   it('a late run for a persisted line (Temporal had forgotten its id) finds the asset and does nothing, showing what the status route shows', async () => {
