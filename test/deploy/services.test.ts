@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createServices } from '../../src/services.js';
+import { createServices, createStorage, publicBaseUrl } from '../../src/services.js';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -23,4 +23,16 @@ it('gives the production entry points the local buckets they copy into, on a fre
   } finally {
     await services.close();
   }
+});
+
+it('signs local URLs under PUBLIC_URL, else under HOST and PORT (an IPv6 host in brackets)', () => {
+  expect(publicBaseUrl(loadConfig({ PUBLIC_URL: 'https://files.example.com' }))).toBe('https://files.example.com');
+  expect(publicBaseUrl(loadConfig({}))).toBe('http://127.0.0.1:3000');
+  expect(publicBaseUrl(loadConfig({ HOST: '::1', PORT: '8080' }))).toBe('http://[::1]:8080');
+});
+
+it('uses Supabase Storage when SUPABASE_URL is set, and the local backend otherwise', async () => {
+  const config = loadConfig({ DATA_DIR: dataDir, SUPABASE_URL: 'https://project.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' });
+  expect((await createStorage(config)).kind).toBe('supabase');
+  expect((await createStorage(loadConfig({ DATA_DIR: dataDir }))).kind).toBe('local');
 });
