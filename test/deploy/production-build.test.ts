@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/config.js';
+import { Spawned } from '../support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort } from '../support/ports.js';
 import { preloadedModules } from '../support/workflow-bundle.js';
@@ -80,9 +81,12 @@ describe('production build', () => {
     }
   });
 
-  /** A compiled entry point, as the image runs it, against the tests' Postgres and Temporal. */
-  async function startEntry(file: string, ready: string, env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, [path.join(outDir, file)], {
+  /** A compiled entry point, as the image runs it, against the tests' Postgres and Temporal, once it says `ready`. */
+  async function startEntry(file: string, ready: RegExp, env: Record<string, string> = {}): Promise<Spawned> {
+    const entryProcess = new Spawned({
+      name: `production-${path.basename(path.dirname(file))}`,
+      command: process.execPath,
+      args: [path.join(outDir, file)],
       cwd: root,
       env: {
         PATH: process.env.PATH,
@@ -92,30 +96,21 @@ describe('production build', () => {
         DATA_DIR: outDir,
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null]>;
-    const deadline = Date.now() + 30_000;
-    while (!output.includes(ready)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${file} did not get ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return { child, exited, output: () => output };
+    await entryProcess.waitForOutput(ready, 30_000);
+    return entryProcess;
   }
 
   it('worker/main.js stops cleanly on SIGTERM', async () => {
-    const worker = await startEntry('worker/main.js', 'worker polling');
-    worker.child.kill('SIGTERM');
-    expect((await worker.exited)[0]).toBe(0);
-    expect(worker.output()).toContain('worker stopped');
+    const worker = await startEntry('worker/main.js', /worker polling/);
+    await worker.stop();
+    expect((await worker.exited).code).toBe(0);
+    expect(worker.output).toContain('worker stopped');
   });
 
   it('api/main.js finishes a request in flight on SIGTERM, then exits 0', async () => {
     const port = await freePort();
-    const api = await startEntry('api/main.js', 'Server listening', { PORT: String(port), API_TOKENS: 'ops-token-1=*', LOG_LEVEL: 'info' });
+    const api = await startEntry('api/main.js', /Server listening/, { PORT: String(port), API_TOKENS: 'ops-token-1=*', LOG_LEVEL: 'info' });
     const body = JSON.stringify({ shop_id: 'sigterm.myshopify.com', personalization_id: 'pers-sigterm', job_id: 'job-sigterm', status: 'rendering' });
     const request = httpRequest({
       host: '127.0.0.1',
@@ -128,7 +123,7 @@ describe('production build', () => {
     // Half the body, then the signal, then the rest: the request is in flight when the API is told to stop.
     request.write(body.slice(0, 20));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    api.child.kill('SIGTERM');
+    const stopping = api.stop();
     await new Promise((resolve) => setTimeout(resolve, 300));
     request.end(body.slice(20));
     const [answer] = await response;
@@ -136,7 +131,8 @@ describe('production build', () => {
     // Its connection is closed after it, so an idle keep-alive client does not hold the stop.
     expect(answer.headers.connection).toBe('close');
     answer.resume();
-    expect((await api.exited)[0]).toBe(0);
+    await stopping;
+    expect((await api.exited).code).toBe(0);
   });
 });
 
