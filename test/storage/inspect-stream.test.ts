@@ -63,6 +63,10 @@ describe('inspectStream', () => {
 
   it('takes bytes after a WebP’s declared size as complete, as decoders do, and a non-image as not truncated', async () => {
     expect((await inspectStream(chunked(Buffer.concat([complete.lossless, Buffer.alloc(3)]), 7))).truncated).toBe(false);
+    // A PNG or JPEG must end with its end: bytes appended after it (a Motion Photo's video) are refused too.
+    for (const image of [complete.png, complete.jpeg]) {
+      expect((await inspectStream(chunked(Buffer.concat([image, Buffer.from('appended')]), 7))).truncated).toBe(true);
+    }
     expect(await inspectStream(chunked(Buffer.from('not an image at all'), 4))).toMatchObject({ image: null, truncated: false });
   });
 
