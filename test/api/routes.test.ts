@@ -221,6 +221,21 @@ describe('POST /webhooks/shopify', () => {
     }
   });
 
+  it('registers the lines of deliveries arriving together, orders/create beside orders/paid', async () => {
+    const orders = Array.from({ length: 6 }, () => ({ orderId: bigId(), lines: [bigId(), bigId()] }));
+    const deliveries = orders.flatMap(({ orderId, lines }) => {
+      const body = orderPayload(orderId, lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })));
+      return ['orders/create', 'orders/paid'].map((topic) => webhook(app, body, { topic }));
+    });
+    for (const response of await Promise.all(deliveries)) expect(response.statusCode, response.body).toBe(200);
+    for (const { orderId, lines } of orders) {
+      for (const order_line_id of lines) {
+        const view = await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id });
+        expect(view).toMatchObject({ order_id: orderId, personalization_id: `pers-${order_line_id}`, status: 'processing' });
+      }
+    }
+  });
+
   it('accepts the old secret during rotation and any content type', async () => {
     const line = bigId();
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-rotation') }]);

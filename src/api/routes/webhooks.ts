@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from '../../db/errors.js';
 import { registerOrderLines } from '../../db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../../domain/fulfillment-input.js';
 import { shopIdSchema } from '../../domain/ids.js';
+import { groupCommit } from '../../lib/group-commit.js';
 import { settlesWithin } from '../../lib/settles-within.js';
 import { startFulfillment, type StartOutcome } from '../../temporal/start-fulfillment.js';
 import { ApiError } from '../errors.js';
@@ -51,6 +52,8 @@ const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.bo
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, temporal, startAdmission, temporalTimeoutMs } = app.services;
+  // Deliveries arriving while an insert runs share the next one, instead of a statement each.
+  const registerLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
 
   /**
    * All starts at once, all settled before answering (unless Temporal overruns the deadline):
@@ -78,7 +81,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   /**
-   * One insert of the lines Temporal took, and only those: a line whose start failed would read
+   * Registers the lines Temporal took, and only those: a line whose start failed would read
    * `processing` with nothing running, for good if Shopify stopped redelivering. It lets the
    * status route know the lines once Shopify has its answer, and is best effort within the
    * delivery's budget: each workflow registers its own line too, so a database that fails or
@@ -87,7 +90,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   async function register(request: FastifyRequest, orderId: string, lines: FulfillmentInput[], deadline: number): Promise<void> {
     if (lines.length === 0) return;
     const context = { order_id: orderId, lines: lines.length };
-    const registration = registerOrderLines(db, lines).catch((error: unknown) => {
+    const registration = registerLines(lines).catch((error: unknown) => {
       const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
       request.log[level]({ ...context, err: error }, 'lines not registered at intake; their workflows register them');
     });

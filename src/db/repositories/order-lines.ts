@@ -20,12 +20,22 @@ export const orderLineValues = (line: OrderLineIdentity) => ({
 /** Rows per insert: a statement takes at most 65,535 parameters, and an order can be large. */
 const REGISTER_BATCH = 1_000;
 
-/** Intake: makes the lines visible at once; a line already known keeps its state. */
-export async function registerOrderLines(db: Db, lines: OrderLineIdentity[]): Promise<void> {
-  for (let start = 0; start < lines.length; start += REGISTER_BATCH) {
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byLineKey = (a: LineKey, b: LineKey) =>
+  a.shop_id === b.shop_id ? compare(a.order_line_id, b.order_line_id) : compare(a.shop_id, b.shop_id);
+
+/**
+ * Intake: makes the lines visible at once; a line already known keeps its state, and a line
+ * given twice is written once. Rows go in key order, so that two API instances inserting
+ * overlapping batches (a redelivery, `orders/create` beside `orders/paid`) take the unique
+ * index's locks in the same order instead of deadlocking.
+ */
+export async function registerOrderLines(db: Db, lines: readonly OrderLineIdentity[]): Promise<void> {
+  const ordered = [...lines].sort(byLineKey);
+  for (let start = 0; start < ordered.length; start += REGISTER_BATCH) {
     await db
       .insertInto('order_lines')
-      .values(lines.slice(start, start + REGISTER_BATCH).map((line) => ({ ...orderLineValues(line), status: 'processing' as const })))
+      .values(ordered.slice(start, start + REGISTER_BATCH).map((line) => ({ ...orderLineValues(line), status: 'processing' as const })))
       .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
       .execute();
   }

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { groupCommit } from '../../src/lib/group-commit.js';
+
+/** A write whose calls are seen, and finished by hand. */
+function heldWrite() {
+  const calls: { items: number[]; finish: (error?: Error) => void }[] = [];
+  const write = (items: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      calls.push({ items, finish: (error) => (error ? reject(error) : resolve()) });
+    });
+  return { calls, write };
+}
+
+describe('groupCommit', () => {
+  it('writes a lone caller at once', async () => {
+    const { calls, write } = heldWrite();
+    const commit = groupCommit(write);
+    const done = commit([1, 2]);
+    expect(calls.map((call) => call.items)).toEqual([[1, 2]]);
+    calls[0]!.finish();
+    await expect(done).resolves.toBeUndefined();
+  });
+
+  it('carries everything that arrives during a write in one next write', async () => {
+    const { calls, write } = heldWrite();
+    const commit = groupCommit(write);
+    const first = commit([1]);
+    const later = [commit([2]), commit([3, 4]), commit([5])];
+    expect(calls).toHaveLength(1);
+    calls[0]!.finish();
+    await first;
+    expect(calls.map((call) => call.items)).toEqual([[1], [2, 3, 4, 5]]);
+    calls[1]!.finish();
+    await expect(Promise.all(later)).resolves.toHaveLength(3);
+  });
+
+  it('fails only the callers of the write that failed, and goes on with the next', async () => {
+    const { calls, write } = heldWrite();
+    const commit = groupCommit(write);
+    const first = commit([1]);
+    const second = [commit([2]), commit([3])];
+    const failure = new Error('database gone');
+    calls[0]!.finish(failure);
+    await expect(first).rejects.toBe(failure);
+    const third = commit([4]);
+    calls[1]!.finish();
+    await expect(Promise.all(second)).resolves.toHaveLength(2);
+    expect(calls.map((call) => call.items)).toEqual([[1], [2, 3], [4]]);
+    calls[2]!.finish();
+    await expect(third).resolves.toBeUndefined();
+  });
+
+  it('survives a write that throws before returning a promise', async () => {
+    let fail = true;
+    const commit = groupCommit<number>((items) => {
+      if (fail) throw new Error(`refused ${items.length}`);
+      return Promise.resolve();
+    });
+    await expect(commit([1])).rejects.toThrow('refused 1');
+    fail = false;
+    await expect(commit([2])).resolves.toBeUndefined();
+  });
+});
