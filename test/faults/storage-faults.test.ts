@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { recoveryGuidance } from '../../src/domain/reasons.js';
+import { retrySignal } from '../../src/workflows/definitions.js';
 import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
@@ -12,7 +14,8 @@ import { sha256 } from './fixtures.js';
  * Supabase Storage misbehaving for real, over HTTP, under the real workflow and worker: a
  * request that never gets an answer, a download that stops mid-way with the connection open,
  * and several seconds of 5xx answers followed by reset connections. Each heals by retrying,
- * quickly, with nothing recorded as a failure. (Short 5xx bursts, single resets, AccessDenied
+ * quickly, with nothing recorded as a failure. An outage that outlasts the ten attempts fails
+ * the line, recorded, until an operator's retry. (Short 5xx bursts, single resets, AccessDenied
  * and a permanent 404 are in test/workflows/fulfill-order-line.supabase.test.ts.)
  */
 const IDLE_TIMEOUT_MS = 2_000;
@@ -112,4 +115,32 @@ describe('Supabase Storage faults', () => {
     const assets = await harness.db.selectFrom('final_assets').selectAll().where('order_line_id', '=', line.order_line_id).execute();
     expect(assets).toHaveLength(1);
   });
+
+  it('gives up after 10 attempts (about 2.5 minutes) as asset_inaccessible, and a retry after the outage persists the line', async () => {
+    const line = newLine();
+    const png = makePng(24, 24);
+    const path = await givenReadyPreview(line, png);
+    let down = true;
+    standIn.failNext(Number.MAX_SAFE_INTEGER, { status: 503, match: (request) => down && on(path)(request) });
+
+    const started = Date.now();
+    const { workflow_id } = await harness.start(line);
+    const failed = await harness.waitForStatus(workflow_id, 'failed', 240_000);
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`storage down for good: line failed after ${seconds.toFixed(1)} s`);
+    expect(failed).toMatchObject({ reason_code: 'asset_inaccessible', recovery_guidance: recoveryGuidance('asset_inaccessible') });
+    expect(failed.reason_message).toMatch(/^storage did not answer after 10 attempts/);
+    // 1 + 2 + 4 + 8 + 16 + 30 × 4 s of backoff between the ten attempts.
+    expect(seconds).toBeGreaterThanOrEqual(151);
+    const failures = await listLineFailures(harness.db, line.shop_id, line.order_line_id);
+    expect(failures.map((failure) => failure.reason_code)).toEqual(['asset_inaccessible']);
+    await harness.posthog.waitFor(
+      (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line.order_line_id,
+      5_000,
+    );
+
+    down = false;
+    await harness.handle(workflow_id).signal(retrySignal);
+    expect(await harness.handle(workflow_id).result()).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png) } });
+  }, 300_000);
 });
