@@ -1,16 +1,21 @@
 interface Waiting<T> {
   items: readonly T[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  /** Its write has begun: it can no longer be dropped. */
+  taken: () => void;
+  settle: (failure?: { error: unknown }) => void;
 }
 
 /**
  * Group commit: `write` runs one call at a time, and what arrives while a call is running goes,
- * all together, in the next one. A lone caller is written at once, so the batching costs no
- * latency; under load, many callers share one round trip. Each caller's promise settles with
- * the call that carried its items.
+ * all together, in the next one. A lone caller is written at once; under load, many callers
+ * share one round trip. Each caller's promise settles with the call that carried its items:
+ * true once written, or the call's error, shared by all it carried. A caller whose `signal`
+ * aborts before its write begins is dropped, and its promise resolves false, so a stalled
+ * write holds only the callers still willing to wait.
  */
-export function groupCommit<T>(write: (items: T[]) => Promise<void>): (items: readonly T[]) => Promise<void> {
+export function groupCommit<T>(
+  write: (items: T[]) => Promise<void>,
+): (items: readonly T[], signal?: AbortSignal) => Promise<boolean> {
   let waiting: Waiting<T>[] = [];
   let writing = false;
 
@@ -19,23 +24,32 @@ export function groupCommit<T>(write: (items: T[]) => Promise<void>): (items: re
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
+      for (const entry of batch) entry.taken();
       let failure: { error: unknown } | undefined;
       try {
         await write(batch.flatMap((entry) => entry.items));
       } catch (error) {
         failure = { error };
       }
-      for (const entry of batch) {
-        if (failure) entry.reject(failure.error);
-        else entry.resolve();
-      }
+      for (const entry of batch) entry.settle(failure);
     }
     writing = false;
   }
 
-  return (items) =>
-    new Promise<void>((resolve, reject) => {
-      waiting.push({ items, resolve, reject });
+  return (items, signal) =>
+    new Promise<boolean>((resolve, reject) => {
+      if (signal?.aborted) return resolve(false);
+      const entry: Waiting<T> = {
+        items,
+        taken: () => signal?.removeEventListener('abort', drop),
+        settle: (failure) => (failure ? reject(failure.error) : resolve(true)),
+      };
+      function drop() {
+        waiting = waiting.filter((other) => other !== entry);
+        resolve(false);
+      }
+      signal?.addEventListener('abort', drop, { once: true });
+      waiting.push(entry);
       if (!writing) void drain();
     });
 }

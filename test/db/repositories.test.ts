@@ -98,7 +98,7 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       expect(await getOrderLineView(database.db, { shop_id: OTHER_SHOP, order_line_id: '1' })).toBeUndefined();
     });
 
-    it('registers a line given twice in one call once (two deliveries sharing an insert)', async () => {
+    it('takes a line given twice in one call (two deliveries sharing an insert)', async () => {
       await registerOrderLines(database.db, [line('twice-b'), line('twice-a'), line('twice-b'), { ...line('twice-a'), shop_id: OTHER_SHOP }]);
       for (const shop_id of [SHOP, OTHER_SHOP]) {
         expect(await getOrderLineView(database.db, { shop_id, order_line_id: 'twice-a' })).toMatchObject({ status: 'processing' });

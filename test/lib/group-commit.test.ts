@@ -18,7 +18,7 @@ describe('groupCommit', () => {
     const done = commit([1, 2]);
     expect(calls.map((call) => call.items)).toEqual([[1, 2]]);
     calls[0]!.finish();
-    await expect(done).resolves.toBeUndefined();
+    await expect(done).resolves.toBe(true);
   });
 
   it('carries everything that arrives during a write in one next write', async () => {
@@ -31,7 +31,7 @@ describe('groupCommit', () => {
     await first;
     expect(calls.map((call) => call.items)).toEqual([[1], [2, 3, 4, 5]]);
     calls[1]!.finish();
-    await expect(Promise.all(later)).resolves.toHaveLength(3);
+    await expect(Promise.all(later)).resolves.toEqual([true, true, true]);
   });
 
   it('fails only the callers of the write that failed, and goes on with the next', async () => {
@@ -44,10 +44,10 @@ describe('groupCommit', () => {
     await expect(first).rejects.toBe(failure);
     const third = commit([4]);
     calls[1]!.finish();
-    await expect(Promise.all(second)).resolves.toHaveLength(2);
+    await expect(Promise.all(second)).resolves.toEqual([true, true]);
     expect(calls.map((call) => call.items)).toEqual([[1], [2, 3], [4]]);
     calls[2]!.finish();
-    await expect(third).resolves.toBeUndefined();
+    await expect(third).resolves.toBe(true);
   });
 
   it('survives a write that throws before returning a promise', async () => {
@@ -58,6 +58,28 @@ describe('groupCommit', () => {
     });
     await expect(commit([1])).rejects.toThrow('refused 1');
     fail = false;
-    await expect(commit([2])).resolves.toBeUndefined();
+    await expect(commit([2])).resolves.toBe(true);
+  });
+
+  it('drops a caller that gives up before its write begins, and writes the one that gives up after', async () => {
+    const { calls, write } = heldWrite();
+    const commit = groupCommit(write);
+    const first = new AbortController();
+    const running = commit([1], first.signal);
+    const patient = commit([2]);
+    const impatient = new AbortController();
+    const dropped = commit([3], impatient.signal);
+    impatient.abort();
+    await expect(dropped).resolves.toBe(false);
+    first.abort();
+    calls[0]!.finish();
+    await expect(running).resolves.toBe(true);
+    expect(calls.map((call) => call.items)).toEqual([[1], [2]]);
+    calls[1]!.finish();
+    await expect(patient).resolves.toBe(true);
+    const already = new AbortController();
+    already.abort();
+    await expect(commit([4], already.signal)).resolves.toBe(false);
+    expect(calls).toHaveLength(2);
   });
 });

@@ -53,7 +53,7 @@ const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.bo
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, temporal, startAdmission, temporalTimeoutMs } = app.services;
   // Deliveries arriving while an insert runs share the next one, instead of a statement each.
-  const registerLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
+  const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
 
   /**
    * All starts at once, all settled before answering (unless Temporal overruns the deadline):
@@ -90,11 +90,14 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   async function register(request: FastifyRequest, orderId: string, lines: FulfillmentInput[], deadline: number): Promise<void> {
     if (lines.length === 0) return;
     const context = { order_id: orderId, lines: lines.length };
-    const registration = registerLines(lines).catch((error: unknown) => {
+    // Once the delivery is answered, lines still waiting for their insert are left to their workflows.
+    const answered = new AbortController();
+    const registration = insertTakenLines(lines, answered.signal).catch((error: unknown) => {
       const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
       request.log[level]({ ...context, err: error }, 'lines not registered at intake; their workflows register them');
     });
     if (!(await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS)))) {
+      answered.abort();
       request.log.warn(context, 'database slow: answered before the lines were registered; their workflows register them');
     }
   }
