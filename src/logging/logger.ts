@@ -115,11 +115,14 @@ const failureType = (error: Error): { failure_type?: string } => {
   return typeof type === 'string' ? { failure_type: type } : {};
 };
 
+/** The causes a line lists: the first few say where a failure came from; a long chain would bloat it. */
+const MAX_CAUSES = 5;
+
 /** pino keeps only a cause's message, folded into the error's: each cause's class, code and status too. */
 function causesOf(error: Error): Array<Record<string, unknown>> {
   const causes: Array<Record<string, unknown>> = [];
   const seen = new Set<unknown>([error]);
-  for (let cause = error.cause; cause instanceof Error && !seen.has(cause) && causes.length < 5; cause = cause.cause) {
+  for (let cause = error.cause; cause instanceof Error && !seen.has(cause) && causes.length < MAX_CAUSES; cause = cause.cause) {
     seen.add(cause);
     const { code, status, statusCode } = cause as { code?: unknown; status?: unknown; statusCode?: unknown };
     causes.push({ type: cause.constructor.name, message: cause.message, ...failureType(cause), code, status, statusCode });

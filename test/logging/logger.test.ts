@@ -71,6 +71,20 @@ describe('logged errors', () => {
     expect(failure.failure.stackTrace).toBe('at resolve (/srv/a.js:1:2)');
   });
 
+  it('list the first five causes of a long chain, and each cause of a cycle once', () => {
+    const { lines, logger } = capture();
+    let chain = new Error('cause 8');
+    for (let depth = 7; depth >= 1; depth--) chain = new Error(`cause ${depth}`, { cause: chain });
+    logger.error({ err: new Error('top', { cause: chain }) }, 'long chain');
+    const looped = new Error('looped');
+    const partner = new Error('partner', { cause: looped });
+    looped.cause = partner;
+    logger.error({ err: looped }, 'cycle of causes');
+    const [long, cycle] = lines.map((line) => JSON.parse(line).err.causes.map((cause: { message: string }) => cause.message));
+    expect(long).toEqual(['cause 1', 'cause 2', 'cause 3', 'cause 4', 'cause 5']);
+    expect(cycle).toEqual(['partner']);
+  });
+
   it('show a cycle once, and an object met twice side by side both times', () => {
     const { lines, logger } = capture();
     const shared = { bucket: 'previews' };
