@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { briefly, StartupError } from '../entry/startup-error.js';
+import { errorCode } from '../lib/error-code.js';
 import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -51,7 +52,7 @@ export async function serveApi(config: Config, services: Services, client: Clien
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     await app.close();
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.PORT} on ${config.HOST} is already in use. Stop the other process or set PORT.`);
     if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${config.HOST} is not an address of this machine. Set HOST (e.g. 0.0.0.0).`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/config.js';
 import { MigrationError } from '../db/migrate.js';
+import { errorCode } from '../lib/error-code.js';
 import { briefly, StartupError } from './startup-error.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH']);
@@ -10,7 +11,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNR
  */
 export function explainStartupFailure(error: unknown): string {
   if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError) return error.message;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = errorCode(error);
   if (code && UNREACHABLE.has(code)) {
     return `a service it needs is not reachable (${briefly(error)}). Check DATABASE_URL / TEMPORAL_ADDRESS and that the service is running.`;
   }

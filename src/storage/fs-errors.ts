@@ -1,3 +1,4 @@
+import { errorCode } from '../lib/error-code.js';
 import { StorageError, type StorageErrorKind } from './storage-error.js';
 
 type FsErrorKind = Extract<StorageErrorKind, 'not_found' | 'denied' | 'transient'>;
@@ -31,6 +32,3 @@ export function classifyFsError(error: unknown, what: string): StorageError {
   // The code, not the message: fs messages carry this host's absolute paths.
   return new StorageError(kind, `${what}: ${SAYS[kind]} (${code ?? 'unexpected error'})`, { cause: error });
 }
-
-export const errorCode = (error: unknown): string | undefined =>
-  error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;

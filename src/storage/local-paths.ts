@@ -1,6 +1,6 @@
 import { mkdir, open, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { errorCode } from './fs-errors.js';
+import { errorCode } from '../lib/error-code.js';
 import { describeRef } from './object-key.js';
 import type { ObjectRef } from './object-storage.js';
 import { missingBucket, StorageError } from './storage-error.js';

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StartupError } from '../entry/startup-error.js';
+import { errorCode } from '../lib/error-code.js';
 
 /** How long a process that finds the secret file empty waits for another process's write. */
 const EMPTY_FILE_WAIT_MS = 1_000;
@@ -37,7 +38,7 @@ async function readSecret(file: string): Promise<string | undefined> {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errorCode(error) === 'ENOENT') return undefined;
       throw error;
     }
     const secret = text.trim();

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { TLSConfig } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import { briefly, StartupError } from '../entry/startup-error.js';
+import { errorCode } from '../lib/error-code.js';
 
 /** What both the client's `Connection` and the worker's `NativeConnection` accept. */
 export interface TemporalConnectionOptions {
@@ -31,6 +32,6 @@ async function readSetting(config: Config, name: 'TEMPORAL_TLS_CERT_PATH' | 'TEM
   try {
     return await readFile(file);
   } catch (error) {
-    throw new StartupError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? briefly(error)}).`);
+    throw new StartupError(`${name}: cannot read ${file} (${errorCode(error) ?? briefly(error)}).`);
   }
 }
