@@ -11,13 +11,33 @@ const KEYWORD = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 const typeName = (type: number): string => (IndexedValueType[type] ?? String(type)).replace('INDEXED_VALUE_TYPE_', '');
 
 /**
- * Makes sure the contract's search attributes exist in the namespace as Keywords. Only the
- * missing ones are added, since a server may refuse a whole batch when one of its names exists;
- * ALREADY_EXISTS then means another worker added them first. One that exists with another type
- * would fail every workflow that sets it, so the worker refuses to start. (Temporal Cloud
- * registers them in its console or with tcld, and answers PERMISSION_DENIED here.)
+ * How a server says this connection may not manage search attributes: Temporal Cloud (where
+ * they are registered in its console or with tcld), or a self-hosted authorizer that keeps the
+ * operator API to admins.
  */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+const NOT_MANAGED_HERE: ReadonlySet<number> = new Set([grpc.status.PERMISSION_DENIED, grpc.status.UNIMPLEMENTED]);
+
+/**
+ * Makes sure the contract's search attributes exist in the namespace as Keywords, and answers
+ * whether it could: false where the server does not let this connection manage them. Any other
+ * failure throws, so a worker does not run on a namespace it could not check.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
+  try {
+    await ensureKeywords(connection, namespace);
+    return true;
+  } catch (error) {
+    if (isGrpcServiceError(error) && NOT_MANAGED_HERE.has(error.code)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Only the missing attributes are added, since a server may refuse a whole batch when one of
+ * its names exists; ALREADY_EXISTS then means another worker added them first. One that exists
+ * with another type would fail every workflow that sets it, so the worker refuses to start.
+ */
+async function ensureKeywords(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const existing = new Map(Object.entries(customAttributes ?? {}));
   const mistyped = SEARCH_ATTRIBUTES.filter(({ name }) => existing.has(name) && existing.get(name) !== KEYWORD);

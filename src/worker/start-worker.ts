@@ -5,7 +5,6 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/config.js';
-import { StartupError } from '../entry/startup-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -31,11 +30,12 @@ export async function startWorker(config: Config, services: Services, address: s
   const options = await temporalConnectionOptions(config, address);
   const admin = await Connection.connect(options);
   try {
-    await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
-  } catch (error) {
-    if (error instanceof StartupError) throw error;
-    // Temporal Cloud answers PERMISSION_DENIED: there they are registered in the console.
-    logger.warn({ err: error }, 'could not register search attributes; make sure they exist in the namespace');
+    if (!(await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE))) {
+      logger.warn(
+        { namespace: config.TEMPORAL_NAMESPACE },
+        'this connection may not manage search attributes; make sure they exist in the namespace as Keywords',
+      );
+    }
   } finally {
     await admin.close();
   }

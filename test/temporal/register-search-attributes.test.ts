@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -46,4 +47,20 @@ it('refuses to start on one that exists as another type, naming it and its type'
   await expect(refused).rejects.toThrow(StartupError);
   await expect(refused).rejects.toThrow(`namespace ${namespace} must be Keyword, but exist as another type: ShopId (TEXT)`);
   expect(Object.keys(await customAttributes(namespace))).toEqual(['ShopId']);
+});
+
+/** A connection whose operator service fails every call as a server would, with `code`. */
+function refusingConnection(code: grpc.status): Connection {
+  const refuse = async () => {
+    throw Object.assign(new Error(`${code} refused`), { code, details: 'refused', metadata: new grpc.Metadata() });
+  };
+  return { operatorService: { listSearchAttributes: refuse, addSearchAttributes: refuse } } as unknown as Connection;
+}
+
+it('answers false where the server will not let it manage them, and throws any other failure', async () => {
+  for (const code of [grpc.status.PERMISSION_DENIED, grpc.status.UNIMPLEMENTED]) {
+    await expect(registerSearchAttributes(refusingConnection(code), 'default')).resolves.toBe(false);
+  }
+  await expect(registerSearchAttributes(refusingConnection(grpc.status.UNAVAILABLE), 'default')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  expect(await registerSearchAttributes(connection, await namespaceWith({}))).toBe(true);
 });
