@@ -61,7 +61,11 @@ export class LocalPaths {
     return { dir: assertInside(bucketDir, dir, ref), name };
   }
 
-  /** Where the object will live, creating its folders inside the bucket; the bucket must exist. */
+  /**
+   * Where the object will live, creating its folders inside the bucket; the bucket must exist.
+   * Every folder's entry is synced into its parent, also one that exists: an earlier attempt
+   * may have made it and died before syncing it.
+   */
   async preparedLocation(ref: ObjectRef): Promise<ObjectLocation> {
     const bucketDir = await this.#realBucketDir(ref.bucket);
     const { folders, name } = split(ref);
@@ -70,15 +74,10 @@ export class LocalPaths {
     // its last component, so no directory is ever created outside the bucket.
     for (const folder of folders) {
       const next = join(dir, folder);
-      const created = await mkdir(next).then(
-        () => true,
-        (error: unknown) => {
-          if (errorCode(error) !== 'EEXIST') throw error;
-          return false;
-        },
-      );
-      // A new folder's entry is durable only once its parent is synced, like a new file's.
-      if (created) await syncDirectory(dir);
+      await mkdir(next).catch((error: unknown) => {
+        if (errorCode(error) !== 'EEXIST') throw error;
+      });
+      await syncDirectory(dir);
       dir = assertInside(bucketDir, await realpath(next), ref);
     }
     return { dir, name };

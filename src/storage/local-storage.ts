@@ -152,8 +152,8 @@ export class LocalStorage implements ObjectStorage {
     const existing = await inspectIfPresent(this, to, options);
     if (existing) {
       const accepted = acceptExisting(existing, expectedSha256, to);
-      // An earlier attempt may have linked it and died before syncing its folder.
-      await guard(to, options.signal, async () => syncDirectory((await this.#paths.existingLocation(to)).dir));
+      // An earlier attempt may have linked it and died before syncing its folders.
+      await guard(to, options.signal, async () => syncDirectory((await this.#paths.preparedLocation(to)).dir));
       return accepted;
     }
 
