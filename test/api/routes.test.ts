@@ -822,9 +822,18 @@ describe('logs', () => {
   it('carry correlation keys and never a token, secret or signature', async () => {
     const entries = logs.entries();
     const started = entries.find((entry) => entry['msg'] === 'fulfillment started');
-    expect(started).toMatchObject({ shop_id: creds.shop, order_line_id: expect.any(String), workflow_id: expect.any(String), request_id: expect.any(String) });
+    expect(started).toMatchObject({
+      shop_id: creds.shop,
+      webhook_id: expect.any(String),
+      order_id: expect.any(String),
+      order_line_id: expect.any(String),
+      workflow_id: expect.any(String),
+      request_id: expect.any(String),
+    });
     const completed = entries.filter((entry) => entry['msg'] === 'request completed' && entry['shop_id'] === creds.shop);
     expect(completed.length).toBeGreaterThan(0);
+    // A delivery's own line names its order too.
+    expect(completed.find((entry) => entry['request_id'] === started!['request_id'])).toMatchObject({ order_id: started!['order_id'] });
     // One line per request, standing on its own: what was asked, what was answered, how fast.
     expect(completed[0]).toMatchObject({ req: { method: expect.any(String), url: expect.any(String) }, res: { statusCode: expect.any(Number) }, responseTime: expect.any(Number) });
     expect(entries.some((entry) => entry['msg'] === 'incoming request')).toBe(false);

@@ -36,14 +36,6 @@ const webhookResponseSchema = z.object({
 /** The least a registration is waited for when the starts used up the budget. */
 const MIN_REGISTRATION_WAIT_MS = 500;
 
-/** What came of a delivery's workflow starts, and the lines whose workflows Temporal took. */
-interface Starts {
-  starts: PromiseSettledResult<StartOutcome[]>;
-  taken: FulfillmentInput[];
-}
-
-const NOTHING_TO_START: Starts = { starts: { status: 'fulfilled', value: [] }, taken: [] };
-
 const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
 
 /**
@@ -57,27 +49,23 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
 
   /**
    * All starts at once, all settled before answering (unless Temporal overruns the deadline):
-   * no start is left running behind a 503. Answers what came of them, and the lines Temporal
-   * took, also when others failed.
+   * no start is left running behind a 503. Each line Temporal took goes into `taken`, also
+   * when others failed.
    */
-  async function startAll(inputs: FulfillmentInput[], deadline: number): Promise<Starts> {
-    const taken: FulfillmentInput[] = [];
-    const [starts] = await Promise.allSettled([
-      withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
-        const outcomes = await Promise.allSettled(
-          inputs.map(async (input) => {
-            const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
-            taken.push(input);
-            return outcome;
-          }),
-        );
-        return outcomes.map((outcome) => {
-          if (outcome.status === 'rejected') throw outcome.reason;
-          return outcome.value;
-        });
-      }),
-    ]);
-    return { starts, taken: [...taken] };
+  function startAll(inputs: FulfillmentInput[], deadline: number, taken: FulfillmentInput[]): Promise<StartOutcome[]> {
+    return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
+      const outcomes = await Promise.allSettled(
+        inputs.map(async (input) => {
+          const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
+          taken.push(input);
+          return outcome;
+        }),
+      );
+      return outcomes.map((outcome) => {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        return outcome.value;
+      });
+    });
   }
 
   /**
@@ -87,9 +75,9 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
    * delivery's budget: each workflow registers its own line too, so a database that fails or
    * stalls neither turns the delivery away nor holds its answer.
    */
-  async function register(request: FastifyRequest, orderId: string, lines: FulfillmentInput[], deadline: number): Promise<void> {
+  async function register(request: FastifyRequest, lines: FulfillmentInput[], deadline: number): Promise<void> {
     if (lines.length === 0) return;
-    const context = { order_id: orderId, lines: lines.length };
+    const context = { lines: lines.length };
     // Once the delivery is answered, lines still waiting for their insert are left to their workflows.
     const answered = new AbortController();
     const registration = insertTakenLines(lines, answered.signal).catch((error: unknown) => {
@@ -159,6 +147,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         if (error instanceof InvalidPayloadError) throw new ApiError(400, 'invalid_payload', error.message);
         throw error;
       }
+      bindLogContext(request, reply, { order_id: order.order_id });
 
       const inputs: FulfillmentInput[] = order.personalized.map((line) => ({
         shop_id: shopId,
@@ -172,29 +161,31 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       // the starts then get what is left of it, and the registration after them too, its
       // slots already free for the next delivery.
       const deadline = Date.now() + temporalTimeoutMs;
-      const { starts, taken } =
-        inputs.length === 0
-          ? NOTHING_TO_START
-          : await startAdmission
-              .run(inputs.length, temporalTimeoutMs / 2, () => startAll(inputs, deadline))
-              .catch((error: unknown) => {
-                if (!(error instanceof AdmissionTimeoutError)) throw error;
-                const context = { order_id: order.order_id, lines: inputs.length };
-                request.log.warn(context, 'intake saturated: delivery turned away for Shopify to retry');
-                throw temporalUnavailable();
-              });
-      await register(request, order.order_id, taken, deadline);
-      if (starts.status === 'rejected') throw starts.reason;
-      const accepted = starts.value;
+      const taken: FulfillmentInput[] = [];
+      let accepted: StartOutcome[] = [];
+      try {
+        if (inputs.length > 0) {
+          accepted = await startAdmission
+            .run(inputs.length, temporalTimeoutMs / 2, () => startAll(inputs, deadline, taken))
+            .catch((error: unknown) => {
+              if (!(error instanceof AdmissionTimeoutError)) throw error;
+              request.log.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
+              throw temporalUnavailable();
+            });
+        }
+      } finally {
+        // Also when some starts failed: the lines Temporal did take are running.
+        await register(request, [...taken], deadline);
+      }
 
       accepted.forEach((outcome, index) => {
         request.log.info(
-          { order_id: order.order_id, order_line_id: inputs[index]!.order_line_id, workflow_id: outcome.workflow_id, status: outcome.status },
+          { order_line_id: inputs[index]!.order_line_id, workflow_id: outcome.workflow_id, status: outcome.status },
           outcome.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)',
         );
       });
       for (const line of order.ignored) {
-        request.log.info({ order_id: order.order_id, order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
+        request.log.info({ order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
       }
       return {
         accepted: accepted.map((outcome, index) => ({
