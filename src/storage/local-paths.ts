@@ -1,5 +1,5 @@
 import { mkdir, open, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { errorCode } from '../lib/error-code.js';
 import { describeRef } from './object-key.js';
 import type { ObjectRef } from './object-storage.js';
@@ -59,6 +59,21 @@ export class LocalPaths {
     const { folders, name } = split(ref);
     const dir = await realpath(join(bucketDir, ...folders));
     return { dir: assertInside(bucketDir, dir, ref), name };
+  }
+
+  /**
+   * Syncs an existing object's folder, and each folder above it up to the bucket, into its
+   * parent: an earlier attempt may have linked the object and died before syncing them.
+   */
+  async syncExistingPath(ref: ObjectRef): Promise<void> {
+    const bucketDir = await this.#realBucketDir(ref.bucket);
+    // Real and inside the bucket, so walking up reaches the bucket's folder.
+    let dir = (await this.existingLocation(ref)).dir;
+    for (;;) {
+      await syncDirectory(dir);
+      if (dir === bucketDir || dirname(dir) === dir) return;
+      dir = dirname(dir);
+    }
   }
 
   /**

@@ -152,8 +152,7 @@ export class LocalStorage implements ObjectStorage {
     const existing = await inspectIfPresent(this, to, options);
     if (existing) {
       const accepted = acceptExisting(existing, expectedSha256, to);
-      // An earlier attempt may have linked it and died before syncing its folders.
-      await guard(to, options.signal, async () => syncDirectory((await this.#paths.preparedLocation(to)).dir));
+      await guard(to, options.signal, () => this.#paths.syncExistingPath(to));
       return accepted;
     }
 
