@@ -10,6 +10,7 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
+import { eventually } from '../support/eventually.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
@@ -185,9 +186,17 @@ describe('end to end over HTTP', () => {
       const failed = await waitForLine(line, 'failed');
       expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });
       expect(failed['reason_message']).toContain('cannot name a preview job');
-      const description = await harness.handle(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line })).describe();
-      expect(description.typedSearchAttributes.get(PersonalizationId)).toBe(personalizationId);
-      expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('failed');
+      // The database says failed before the workflow's next task marks it so for the UI.
+      const handle = harness.handle(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }));
+      const attributes = await eventually(
+        async () => {
+          const { typedSearchAttributes } = await handle.describe();
+          return typedSearchAttributes.get(FulfillmentStatus) === 'failed' ? typedSearchAttributes : undefined;
+        },
+        `${line} marked failed in Temporal`,
+        10_000,
+      );
+      expect(attributes.get(PersonalizationId)).toBe(personalizationId);
       const reported = await harness.posthog.waitFor(
         (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line,
         5_000,

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, memoryOf } from '../support/child-processes.js';
+import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
-import { eventually, newLine, percentile, PREVIEW_BUCKET, shopifyId, uniqueShop } from './fixtures.js';
+import { newLine, percentile, PREVIEW_BUCKET, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
 /**

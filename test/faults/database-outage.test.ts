@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { killAll } from '../support/child-processes.js';
+import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
-import { eventually, givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
+import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
 /**

@@ -109,22 +109,6 @@ export async function resultsOf(client: Client, lines: FulfillmentInput[]): Prom
   return Promise.all(lines.map((line) => client.workflow.getHandle<typeof FulfillOrderLine>(fulfillmentWorkflowId(line)).result()));
 }
 
-/** Polls `probe` until it returns a value that is not undefined. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** The p-th percentile (0..100) of `values`, nearest rank. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

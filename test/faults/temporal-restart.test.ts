@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { killAll } from '../support/child-processes.js';
+import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
-import { eventually, givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
+import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
 /**

@@ -10,12 +10,12 @@ import { LocalStorage } from '../../src/storage/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
 import {
-  eventually,
   givenReadyPreview,
   lineFolder,
   listFiles,
