@@ -1,12 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-/** Every test file sees its apps' logs and responses captured for the secrets scan. */
 const shared = {
   // The Temporal native worker crashes under worker threads once two files load it.
   pool: 'forks' as const,
   testTimeout: 60_000,
   hookTimeout: 120_000,
-  setupFiles: ['test/support/capture-setup.ts'],
 };
 
 const capture = 'test/support/capture-global-setup.ts';
@@ -21,7 +19,7 @@ const temporal = 'test/global-setup.ts';
  *    server of their own.
  * 2. `burst`: 2,000 lines through the intake and the workflows; alone, since it measures.
  * 3. `bench`: `npm run bench -- --quick --reps=1` as a child process; alone, since it loads the machine.
- * 4. `secrets`: the scan of everything the tests above logged and answered through `buildApp`
+ * 4. `secrets`: the scan of everything the tests above logged and answered through `buildTestApp`
  *    in their own processes (the bench's processes log to a discarded stdout).
  *
  * `npm test` runs them all; `npm run test:faults` and `npm run test:burst` one group, each

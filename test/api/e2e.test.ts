@@ -5,11 +5,11 @@ import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
+import { buildTestApp } from '../support/capture-app.js';
 import { eventually } from '../support/eventually.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
@@ -119,13 +119,13 @@ beforeAll(async () => {
     await writeFile(file, bytes);
   };
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5 });
-  app = await buildApp({
+  app = await buildTestApp({
     config,
     db: harness.db,
     storage,
     temporal: { client: harness.client, taskQueue: harness.taskQueue },
     telemetry: harness.telemetry,
-    logger: logs.logger,
+    logs,
     localSigningSecret: creds.signingSecret,
     now: () => Date.now() + clockOffsetMs,
   });

@@ -6,7 +6,6 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { buildApp, type ApiDeps } from '../../src/api/app.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/api/shopify.js';
 import { deadlineAwareRetryInterceptor, TemporalTimeoutError } from '../../src/api/temporal.js';
 import { recordLineFailure } from '../../src/db/repositories/failures.js';
@@ -17,6 +16,7 @@ import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { signLocalUrl } from '../../src/storage/local-signature.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
+import { buildTestApp, type TestAppDeps } from '../support/capture-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
 import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from './support.js';
@@ -35,7 +35,7 @@ let taskQueue: string;
 let app: FastifyInstance;
 /** Same database and storage, but Temporal at a port where nothing listens. */
 let deadApp: FastifyInstance;
-let base: ApiDeps;
+let base: TestAppDeps;
 let clock = Date.now();
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -55,11 +55,11 @@ beforeAll(async () => {
     storage,
     temporal: { client, taskQueue },
     telemetry: new NoopTelemetry(),
-    logger: logs.logger,
+    logs,
     localSigningSecret: creds.signingSecret,
     now: () => clock,
   };
-  app = await buildApp(base);
+  app = await buildTestApp(base);
   deadClient = new Client({
     connection: Connection.lazy({
       address: `127.0.0.1:${await freePort()}`,
@@ -68,7 +68,7 @@ beforeAll(async () => {
       interceptors: [deadlineAwareRetryInterceptor()],
     }),
   });
-  deadApp = await buildApp({ ...base, temporal: { client: deadClient, taskQueue }, temporalTimeoutMs: 1_000, readinessTimeoutMs: 1_000 });
+  deadApp = await buildTestApp({ ...base, temporal: { client: deadClient, taskQueue }, temporalTimeoutMs: 1_000, readinessTimeoutMs: 1_000 });
 });
 
 afterAll(async () => {
@@ -323,7 +323,7 @@ describe('POST /webhooks/shopify', () => {
         ],
       },
     });
-    const halfApp = await buildApp({ ...base, temporal: { client: halfClient, taskQueue } });
+    const halfApp = await buildTestApp({ ...base, temporal: { client: halfClient, taskQueue } });
     try {
       expectError(await webhook(halfApp, body), 503, 'temporal_unavailable');
     } finally {

@@ -1,6 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createLogger, type Logger } from '../../src/logging/logger.js';
 
 export { freePort } from '../support/ports.js';
 
@@ -34,14 +33,13 @@ export function testConfig(credentials: TestCredentials, overrides: Record<strin
   });
 }
 
-/** Every line the API logs, as text and parsed. */
+/** Every line the API logs, as text and parsed (the `logs` of `buildTestApp`). */
 export class LogCapture {
   readonly lines: string[] = [];
-  readonly logger: Logger;
 
-  constructor(level = 'trace') {
-    this.logger = createLogger({ level, name: 'api-test' }, { write: (line: string) => void this.lines.push(line) });
-  }
+  constructor(readonly level = 'trace') {}
+
+  readonly write = (line: string): void => void this.lines.push(line);
 
   get text(): string {
     return this.lines.join('');

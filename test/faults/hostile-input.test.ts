@@ -7,16 +7,15 @@ import { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
 import { ERROR_CODES } from '../../src/api/errors.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/api/shopify.js';
 import type { Config } from '../../src/config/config.js';
 import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { registerOrderLines } from '../../src/db/repositories/order-lines.js';
-import { createLogger } from '../../src/logging/logger.js';
 import { signLocalUrl } from '../../src/storage/local-signature.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
+import { buildTestApp } from '../support/capture-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
 import { faultConfig, faultCredentials, newLine, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, sha256, shopifyHmac, shopifyId, uniqueShop } from './fixtures.js';
@@ -91,13 +90,13 @@ beforeAll(async () => {
     starts += 1;
     return start(...args);
   }) as typeof client.workflow.start;
-  app = await buildApp({
+  app = await buildTestApp({
     config,
     db: database.db,
     storage,
     temporal: { client, taskQueue: `hostile-${randomBytes(6).toString('hex')}` },
     telemetry: new NoopTelemetry(),
-    logger: createLogger({ level: 'info', name: 'api-hostile' }, { write: () => undefined }),
+    logs: { level: 'info', name: 'api-hostile' },
     localSigningSecret: creds.signingSecret,
     // Short enough for a slow request to time out within the test; only that test listens.
     requestTimeoutMs: 1_500,

@@ -5,13 +5,25 @@ import { captureDir, PROJECT_SUFFIX, SECRETS_SUFFIX } from '../support/capture.j
 
 /**
  * Runs last (its own vitest project, after every other group): every log line and response of
- * every app any test built (`test/support/capture-setup.ts`), and all the output of every
- * worker and server process the fault tests started, must be free of every token, webhook
+ * every app any test built (`buildTestApp`, `test/support/capture-app.ts`), and all the output
+ * of every worker and server process the tests started, must be free of every token, webhook
  * secret, service key and signing secret any test configured, and of stack traces.
  */
 const files = await readdir(captureDir()).catch(() => [] as string[]);
 const projects = files.filter((file) => file.endsWith(PROJECT_SUFFIX)).map((file) => file.slice(0, -PROJECT_SUFFIX.length));
 const captures = files.filter((file) => !file.endsWith(SECRETS_SUFFIX) && !file.endsWith(PROJECT_SUFFIX));
+
+const IMPORTS_BUILD_APP = /import\s*\{[^}]*\bbuildApp\b[^}]*\}\s*from\s*'[^']*\/src\/api\/app\.js'/;
+
+it('sees every app the tests build: they build it with buildTestApp, not buildApp', async () => {
+  const sources = (await readdir('test', { recursive: true })).filter((file) => file.endsWith('.ts'));
+  const direct: string[] = [];
+  for (const file of sources.filter((name) => name !== path.join('support', 'capture-app.ts'))) {
+    if (IMPORTS_BUILD_APP.test(await readFile(path.join('test', file), 'utf8'))) direct.push(file);
+  }
+  expect(sources.length).toBeGreaterThan(0);
+  expect(direct).toEqual([]);
+});
 
 describe.skipIf(captures.length === 0)('the whole suite’s logs and responses', () => {
   it('come from every group that ran: the API tests’ apps and the fault tests’ apps', () => {

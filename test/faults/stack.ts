@@ -4,14 +4,13 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
 import { connectTemporalClient } from '../../src/api/serve.js';
 import type { Config } from '../../src/config/config.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { createLogger } from '../../src/logging/logger.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { createTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js';
+import { buildTestApp } from '../support/capture-app.js';
 import type { Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
@@ -83,13 +82,13 @@ export class FaultStack {
     const apiTelemetry = createTelemetry({ apiKey: creds.posthogKey, host: posthog.host });
     const client = await connectTemporalClient(config, options.temporalAddress);
     const apiLogs: string[] = [];
-    const app = await buildApp({
+    const app = await buildTestApp({
       config,
       db: apiDb,
       storage,
       telemetry: apiTelemetry,
       temporal: { client, taskQueue },
-      logger: createLogger({ level: 'info', name: `api-${options.name}` }, { write: (line: string) => void apiLogs.push(line) }),
+      logs: { level: 'info', name: `api-${options.name}`, write: (line) => void apiLogs.push(line) },
       ...(options.apiTemporalTimeoutMs ? { temporalTimeoutMs: options.apiTemporalTimeoutMs } : {}),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
