@@ -5,7 +5,7 @@ import path from 'node:path';
 
 /**
  * The run's capture folder: every log line and response of every app the tests build
- * (`capture-setup.ts`), every spawned process's output, and the secrets each test configured.
+ * (`buildTestApp` in `capture-app.ts`), every spawned process's output, and the secrets each test configured.
  * `test/faults/secrets.scan.test.ts` reads it all at the end of the run and fails on any secret
  * found in a log line or a response.
  *
