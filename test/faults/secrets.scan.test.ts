@@ -27,7 +27,7 @@ it('sees every app the tests build: they build it with buildTestApp, not buildAp
 
 describe.skipIf(captures.length === 0)('the whole suite’s logs and responses', () => {
   it('come from every group that ran: the API tests’ apps and the fault tests’ apps', () => {
-    if (projects.includes('unit')) {
+    if (projects.includes('integration')) {
       expect(captures.some((file) => file.startsWith('api-') && file.endsWith('.app.log'))).toBe(true);
       expect(captures.some((file) => file.startsWith('api-') && file.endsWith('.responses.log'))).toBe(true);
     }
