@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { localSigningSecret } from '../storage/signing-secret.js';
 import { bearerAuth } from './auth.js';
@@ -15,7 +10,7 @@ import type { ApiDeps, ApiServices } from './deps.js';
 import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { ApiLogController, createApiLogger } from './logging.js';
 import { StartAdmission } from './start-admission.js';
-import { docsRoutes } from './routes/docs.js';
+import { docsPageOptions, openApiOptions } from './routes/docs.js';
 import { fileRoutes, type LocalFileSource } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { orderLineRoutes } from './routes/order-lines.js';
@@ -36,27 +31,8 @@ const genReqId = (req: { headers: Record<string, string | string[] | undefined> 
 };
 
 /**
- * @fastify/swagger marks every request body required; a body schema that accepts null (the
- * signed-url options) is optional on the wire, and the document says so.
- */
-function optionalNullableBodies<T>(document: T): T {
-  const paths = (document as { paths?: Record<string, Record<string, { requestBody?: OpenApiBody }>> }).paths ?? {};
-  for (const operation of Object.values(paths).flatMap((methods) => Object.values(methods))) {
-    const body = operation.requestBody;
-    const schema = body?.content?.['application/json']?.schema;
-    if (body && schema?.anyOf?.some((option) => option.type === 'null')) body.required = false;
-  }
-  return document;
-}
-
-interface OpenApiBody {
-  required?: boolean;
-  content?: Record<string, { schema?: { anyOf?: { type?: unknown }[] } }>;
-}
-
-/**
  * The HTTP API, built from injected dependencies: one plugin per concern, zod schemas on every
- * route (validation, serialization and the OpenAPI document at `/docs`), one error handler and
+ * route (validation, serialization and the API reference at `/docs`), one error handler and
  * one not-found handler for every failure.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
@@ -129,27 +105,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return defaultJsonParser(request, body as string, done);
   });
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'printready',
-        description: "Turns a Shopify buyer's personalization preview into the durable, print-ready asset of their order line.",
-        version: '0.1.0',
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_TOKENS: scope * (operator) or one shop_id (merchant)' },
-          shopifyHmac: { type: 'apiKey', in: 'header', name: 'X-Shopify-Hmac-Sha256', description: 'base64 HMAC-SHA256 of the raw body' },
-        },
-      },
-    },
-    transform: jsonSchemaTransform,
-    transformObject: (document) => optionalNullableBodies(jsonSchemaTransformObject(document)),
-  });
-
+  // Before the routes: the document lists every route registered after it.
+  await app.register(fastifySwagger, openApiOptions);
+  await app.register(fastifySwaggerUi, docsPageOptions);
   await app.register(healthRoutes);
-  await app.register(docsRoutes);
   await app.register(webhookRoutes);
   await app.register(async (v1) => {
     v1.addHook('onRequest', bearerAuth(deps.config.API_TOKENS));
