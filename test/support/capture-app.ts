@@ -42,7 +42,10 @@ export async function buildTestApp({ logs = {}, ...deps }: TestAppDeps): Promise
   const responses = captureFile('responses.log');
   app.addHook('onSend', async (request, reply, payload) => {
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.toString() : '[stream]';
-    appendCapture(responses, `${JSON.stringify({ method: request.method, status: reply.statusCode, headers: reply.getHeaders(), body })}\n`);
+    appendCapture(
+      responses,
+      `${JSON.stringify({ method: request.method, status: reply.statusCode, headers: reply.getHeaders(), body })}\n`,
+    );
     return payload;
   });
   return app;
