@@ -1,0 +1,30 @@
+// @ts-check
+// Lint: typescript-eslint's strict, type-checked rules (they read the types tsc sees), with
+// formatting left to Prettier (eslint-config-prettier turns off the rules it would fight).
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier/flat';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  { ignores: ['dist/', '.data/', 'coverage/', 'test/fixtures/', 'bench/results/', '.build-test-*/'] },
+  eslint.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // Numbers read as themselves in messages and paths (`${port}`, `${size} bytes`).
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // `(line) => lines.push(line)`-style callbacks read as a call; their value goes nowhere anyway.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+    },
+  },
+  {
+    // Plain JavaScript (this file, a helper script the tests spawn): outside tsconfig, no types to check.
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  prettier,
+);
