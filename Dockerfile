@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The image keeps only production dependencies: the entry points load no dev dependency (tsx,
+# @temporalio/testing, ...) and nothing of src/dev, which test/deploy/production-imports.test.ts checks.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
