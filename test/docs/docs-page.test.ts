@@ -26,15 +26,8 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-const ROUTES = [
-  'POST /webhooks/shopify',
-  'POST /v1/previews',
-  'GET /v1/shops/{shop_id}/order-lines/{order_line_id}',
-  'POST /v1/shops/{shop_id}/order-lines/{order_line_id}/final-asset/signed-url',
-  'POST /v1/shops/{shop_id}/order-lines/{order_line_id}/retry',
-  'GET /healthz',
-  'GET /readyz',
-];
+/** Two the page must show, whatever else the API adds (the document's own test lists them all: test/api). */
+const NAMED = ['POST /webhooks/shopify', 'POST /v1/previews'];
 
 let app: FastifyInstance;
 let base: string;
@@ -73,7 +66,7 @@ describe('the OpenAPI document', () => {
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
     const document = (await json.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(document.openapi).toMatch(/^3\.1/);
-    expect(operations(document)).toEqual(expect.arrayContaining(ROUTES));
+    expect(operations(document)).toEqual(expect.arrayContaining(NAMED));
 
     const yaml = await fetch(`${base}/docs/yaml`);
     expect(yaml.status).toBe(200);
@@ -139,7 +132,9 @@ describe('the page at /docs, in headless Chromium', () => {
         return `${method} ${route}`;
       }),
     );
-    expect(rendered).toEqual(expect.arrayContaining(ROUTES));
+    const document = (await (await fetch(`${base}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(rendered.sort()).toEqual(operations(document).sort());
+    expect(rendered).toEqual(expect.arrayContaining(NAMED));
     expect(await page.title()).toBe('printready API');
 
     expect(errors).toEqual([]);
