@@ -10,7 +10,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const ENTRY_POINTS = ['src/api/main.ts', 'src/worker/main.ts', 'src/db/migrate-main.ts'];
 
 /** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
-const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /**
  * Every module the entry points load, following the imports that remain once TypeScript has

@@ -30,6 +30,18 @@ const CHROMIUM_FLAGS = [
 const NAMED = ['POST /webhooks/shopify', 'POST /v1/previews'];
 
 let app: FastifyInstance;
+
+/** A stand-in for a dependency these routes never use: any use of it fails the test, named. */
+function unreachable(name: string): object {
+  return new Proxy(
+    {},
+    {
+      get: (_target, key) => {
+        throw new Error(`the docs routes used ${name} (${String(key)})`);
+      },
+    },
+  );
+}
 let base: string;
 let dataDir: string;
 
@@ -39,9 +51,9 @@ beforeAll(async () => {
   // Only the docs routes are called: the database and Temporal are never reached.
   app = await buildTestApp({
     config: loadConfig({ DATA_DIR: dataDir, API_TOKENS: 'docs-test-operator-token-0123456789=*' }),
-    db: {} as Db,
+    db: unreachable('the database') as Db,
     storage: new LocalStorage({ root: dataDir, publicBaseUrl: 'http://127.0.0.1', signingSecret }),
-    temporal: { client: {} as Client, taskQueue: 'docs' },
+    temporal: { client: unreachable('Temporal') as Client, taskQueue: 'docs' },
     telemetry: new NoopTelemetry(),
     localSigningSecret: signingSecret,
     logs: { name: 'api-docs' },
@@ -52,9 +64,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
+  await app.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
+
+/** What the test reads of a rendered operation (the DOM's types are not in this project's lib). */
+interface RenderedBlock {
+  querySelector(selector: string): { textContent: string | null; getAttribute(name: string): string | null } | null;
+}
 
 const operations = (document: { paths: Record<string, Record<string, unknown>> }) =>
   Object.entries(document.paths).flatMap(([route, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${route}`));
@@ -107,7 +124,7 @@ describe('the page at /docs, in headless Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await browser.close();
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
@@ -125,7 +142,7 @@ describe('the page at /docs, in headless Chromium', () => {
     expect(response?.headers()['content-type']).toMatch(/^text\/html/);
     await page.locator('.opblock').first().waitFor();
 
-    const rendered = await page.locator('.opblock-summary').evaluateAll((blocks) =>
+    const rendered = await page.locator('.opblock-summary').evaluateAll((blocks: RenderedBlock[]) =>
       blocks.map((block) => {
         const method = block.querySelector('.opblock-summary-method')?.textContent?.trim() ?? '';
         const route = block.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? '';

@@ -46,11 +46,15 @@ function weight(accept: string | undefined, type: string): number {
 
 const PAGE_URLS = new Set([DOCS_PREFIX, `${DOCS_PREFIX}/`]);
 
-async function documentUnlessHtml(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-  if (!PAGE_URLS.has(request.routeOptions.url ?? '')) return undefined;
+/** swagger-ui's hook on its own routes: the page's URL answers the document unless HTML is preferred. */
+function documentUnlessHtml(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  if (!PAGE_URLS.has(request.routeOptions.url ?? '')) {
+    done();
+    return;
+  }
   reply.header('vary', 'Accept');
-  if (prefersHtml(request.headers.accept)) return undefined;
-  return reply.type('application/json; charset=utf-8').send(this.swagger());
+  if (prefersHtml(request.headers.accept)) done();
+  else void reply.type('application/json; charset=utf-8').send(this.swagger());
 }
 
 /** The OpenAPI document (@fastify/swagger), generated from the routes' zod schemas. */
