@@ -25,7 +25,8 @@ export async function buildTestApp({ logs = {}, ...deps }: TestAppDeps): Promise
     config.SUPABASE_SERVICE_ROLE_KEY,
     config.POSTHOG_API_KEY,
     config.TEMPORAL_API_KEY,
-    config.LOCAL_SIGNING_SECRET,
+    // One secret, or several while one is rotated out (`new,old`): each must stay out of sight.
+    ...(config.LOCAL_SIGNING_SECRET?.split(',') ?? []),
     deps.localSigningSecret,
   );
   const logFile = captureFile('app.log');
