@@ -6,7 +6,8 @@ import { LocalStorage } from './storage/local-storage.js';
 import type { ObjectStorage } from './storage/object-storage.js';
 import { localSigningSecret } from './storage/signing-secret.js';
 import { SupabaseStorage } from './storage/supabase-storage.js';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import { createTelemetry } from './telemetry/create-telemetry.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 
 /** The outside world as the API and the worker both reach it. */
 export interface Services {

@@ -1,5 +1,4 @@
 import type { FulfillmentEventProperties, TelemetryEventName } from './events.js';
-import { PostHogTelemetry, type TelemetryLogger } from './posthog-telemetry.js';
 
 export interface TelemetryEvent {
   name: TelemetryEventName;
@@ -28,14 +27,3 @@ export class NoopTelemetry implements Telemetry {
 
   async shutdown(): Promise<void> {}
 }
-
-export interface TelemetrySettings {
-  /** `POSTHOG_API_KEY`; without it telemetry is off. */
-  apiKey?: string | undefined;
-  /** `POSTHOG_HOST`. */
-  host: string;
-  logger?: TelemetryLogger;
-}
-
-export const createTelemetry = ({ apiKey, host, logger }: TelemetrySettings): Telemetry =>
-  apiKey ? new PostHogTelemetry({ apiKey, host, logger }) : new NoopTelemetry();

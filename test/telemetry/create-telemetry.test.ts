@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventUuid, TELEMETRY_EVENTS } from '../../src/telemetry/events.js';
 import { PostHogTelemetry } from '../../src/telemetry/posthog-telemetry.js';
-import { createTelemetry, NoopTelemetry, type TelemetryEvent } from '../../src/telemetry/telemetry.js';
+import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
+import { NoopTelemetry, type TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { API_KEY, lineProperties } from './fixtures.js';
 
