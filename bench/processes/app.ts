@@ -127,7 +127,6 @@ serveChild<AppProcessOptions>(async (options) => {
         db,
         storage,
         telemetry,
-        previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
         printBucket: PRINT_BUCKET,
       });
       // The product's worker; knobs it does not take (the tuning sweep) go straight to the SDK.
@@ -223,7 +222,7 @@ serveChild<AppProcessOptions>(async (options) => {
         if (args.mode === 'plain') {
           return starter.workflow.start(args.workflow, { workflowId: fulfillmentWorkflowId(input), taskQueue, args: [input] });
         }
-        if (args.workflow === FULFILL_ORDER_LINE) return startFulfillment(starter, taskQueue, input);
+        if (args.workflow === FULFILL_ORDER_LINE) return startFulfillment(starter, { taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input);
         // Another workflow type with the intake's start options (as in src/temporal/start-fulfillment.ts).
         return starter.workflow.start(args.workflow, {
           workflowId: fulfillmentWorkflowId(input),

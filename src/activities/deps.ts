@@ -7,6 +7,5 @@ export interface ActivityDeps {
   db: Db;
   storage: ObjectStorage;
   telemetry: Telemetry;
-  previewWaitSeconds: number;
   printBucket: string;
 }

@@ -2,23 +2,20 @@ import { Context } from '@temporalio/activity';
 import { setLineWorking } from '../db/repositories/order-lines.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
+import type { LineFailure } from '../domain/errors.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
-import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
+import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
-import { emitEvent, type EventOrigin, type FulfillmentEvent } from './emit-event.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef, VerifiedPreview } from './types.js';
 import { verifyPreview } from './verify-preview.js';
 
-export interface FailureToRecord {
+export interface FailureToRecord extends LineFailure {
   attempt: number;
-  reason_code: ReasonCode;
-  message: string;
-  details: Record<string, unknown>;
 }
 
 /**
@@ -78,7 +75,7 @@ export function createActivities(deps: ActivityDeps) {
   const { db, storage, telemetry } = deps;
   const activities = {
     beginFulfillment: (input: FulfillmentInput) => beginFulfillment(db, input),
-    resolvePreview: (input: FulfillmentInput) => resolvePreview(db, deps.previewWaitSeconds, input),
+    resolvePreview: (input: FulfillmentInput) => resolvePreview(db, input),
     markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> => ({
       line_updated_at: await setLineWorking(db, input, status),
     }),
@@ -88,7 +85,7 @@ export function createActivities(deps: ActivityDeps) {
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord): Promise<LineRecorded> => ({
       line_updated_at: await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
     }),
-    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitEvent(telemetry, eventOrigin(), input, event),
+    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), input, event),
   };
   return Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

@@ -3,7 +3,8 @@ import { whileDatabaseUnavailable, type DatabaseWait } from '../db/while-unavail
 import { findFinalAsset, persistFinalAsset as recordFinalAsset, type RecordedAsset } from '../db/repositories/final-assets.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
-import { IMAGE_EXTENSIONS, type ObjectStorage, type StreamOptions } from '../storage/object-storage.js';
+import { IMAGE_EXTENSIONS } from '../domain/images.js';
+import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
 import type { LineRecorded, VerifiedPreview } from './types.js';
 
 /**
@@ -14,9 +15,8 @@ export const finalAssetPath = (input: FulfillmentInput, preview: VerifiedPreview
   `${input.shop_id}/${input.order_line_id}/${preview.sha256}.${IMAGE_EXTENSIONS[preview.content_type]}`;
 
 /**
- * Copies the verified preview into the print bucket and records it as the line's final asset.
- * Flat, the line's row time beside the asset's fields: results recorded in histories before
- * it was added still read as an asset.
+ * Copies the verified preview into the print bucket and records it as the line's final asset,
+ * answering it with the time the line's row changed (see `LineRecorded`).
  *
  * A database outage waits here rather than failing the attempt: the activity's attempts are
  * counted for storage, and a line must not fail as `asset_inaccessible` because Postgres was away.

@@ -3,18 +3,14 @@ import { lookupPreviewJob } from '../db/repositories/preview-jobs.js';
 import { FulfillmentError } from '../domain/errors.js';
 import { personalizationIdSchema } from '../domain/ids.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
-import { IMAGE_TYPES, type ImageContentType } from '../storage/object-storage.js';
+import { IMAGE_TYPES, type ImageContentType } from '../domain/images.js';
 import type { PreviewResolution } from './types.js';
 
 const asImageType = (value: string | null): ImageContentType | null =>
   IMAGE_TYPES.find((type) => type === value) ?? null;
 
 /** personalization_id → the stored preview of this shop, or why there is none (yet). */
-export async function resolvePreview(
-  db: Db,
-  previewWaitSeconds: number,
-  input: FulfillmentInput,
-): Promise<PreviewResolution> {
+export async function resolvePreview(db: Db, input: FulfillmentInput): Promise<PreviewResolution> {
   if (!personalizationIdSchema.safeParse(input.personalization_id).success) {
     throw new FulfillmentError(
       'preview_not_found',
@@ -35,7 +31,7 @@ export async function resolvePreview(
     case 'failed':
       throw new FulfillmentError('preview_failed', `the generator reported job ${job.job_id} as failed`, { job_id: job.job_id });
     case 'rendering':
-      return { state: 'rendering', job_id: job.job_id, wait_seconds: previewWaitSeconds };
+      return { state: 'rendering', job_id: job.job_id };
     case 'ready':
       // The table's check constraint guarantees bucket and path on a ready job.
       return {

@@ -1,4 +1,4 @@
-import type { ImageContentType } from '../storage/object-storage.js';
+import type { ImageContentType } from '../domain/images.js';
 
 /** The stored preview a personalization_id resolved to: a reference, never bytes. */
 export interface PreviewRef {
@@ -11,7 +11,7 @@ export interface PreviewRef {
 
 export type PreviewResolution =
   | { state: 'ready'; preview: PreviewRef }
-  | { state: 'rendering'; job_id: string; wait_seconds: number };
+  | { state: 'rendering'; job_id: string };
 
 export interface VerifiedPreview extends PreviewRef {
   sha256: string;
@@ -23,7 +23,8 @@ export interface VerifiedPreview extends PreviewRef {
 
 /**
  * When an activity's write changed the line's row (its `updated_at`; null when it left the
- * row alone), so the workflow's `status` query shows the same time as the HTTP route.
+ * row alone). Kept because the contract has the `status` query answer the same object as the
+ * HTTP route, `updated_at` included: a client reading both must not see two times for one change.
  */
 export interface LineRecorded {
   line_updated_at: string | null;

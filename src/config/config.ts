@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { shopIdSchema } from '../domain/ids.js';
 import { bucketSchema } from '../domain/preview-job.js';
+import { SIGNED_URL_TTL_BOUNDS } from '../domain/signed-url.js';
 
 /** Values are trimmed, and one that is empty or only spaces is unset (its default applies). */
 const emptyAsUndefined = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
@@ -88,7 +89,7 @@ export const configSchema = z.object({
   PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
   PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
   PREVIEW_WAIT_SECONDS: integer(1800, 0, 7 * 24 * 3600),
-  SIGNED_URL_TTL_SECONDS: integer(900, 60, 604800),
+  SIGNED_URL_TTL_SECONDS: integer(900, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
   LOCAL_SIGNING_SECRET: optionalString,
   POSTHOG_API_KEY: optionalString,
   POSTHOG_HOST: z.preprocess(emptyAsUndefined, z.url().default('https://us.i.posthog.com')),

@@ -15,3 +15,10 @@ export class FulfillmentError extends Error {
     super(message);
   }
 }
+
+/** A line's failure as it is recorded, shown and reported: the reason code with what went wrong. */
+export interface LineFailure {
+  reason_code: ReasonCode;
+  message: string;
+  details: Record<string, unknown>;
+}

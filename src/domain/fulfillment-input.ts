@@ -1,16 +1,21 @@
 import { z } from 'zod';
-import { linePersonalizationIdSchema, shopIdSchema, shopifyIdSchema } from './ids.js';
+import { lineIdentitySchema } from './line-identity.js';
 
-/** Input of the `FulfillOrderLine` workflow (contract, Workflow). */
-export const fulfillmentInputSchema = z.object({
-  shop_id: shopIdSchema,
-  order_id: shopifyIdSchema,
-  order_line_id: shopifyIdSchema,
-  personalization_id: linePersonalizationIdSchema,
+/** A line as the intake hands it over: who it is and which delivery brought it. */
+export const fulfillmentInputSchema = lineIdentitySchema.extend({
   webhook_id: z.string().max(200),
   received_at: z.iso.datetime({ offset: true }),
 });
 export type FulfillmentInput = z.infer<typeof fulfillmentInputSchema>;
+
+/**
+ * Input of the `FulfillOrderLine` workflow (contract, Workflow): the line, and how long it may
+ * wait for a preview still rendering (`PREVIEW_WAIT_SECONDS`, fixed when the run starts).
+ */
+export const workflowInputSchema = fulfillmentInputSchema.extend({
+  preview_wait_seconds: z.number().int().nonnegative(),
+});
+export type WorkflowInput = z.infer<typeof workflowInputSchema>;
 
 /**
  * The workflow's second argument, given only by a run that continued as new: the attempt its

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lineIdentitySchema } from './line-identity.js';
 import { reasonCodeSchema } from './reasons.js';
 
 export const LINE_STATUSES = ['processing', 'waiting_for_preview', 'persisted', 'failed'] as const;
@@ -17,11 +18,7 @@ export const finalAssetSchema = z.object({
 export type FinalAsset = z.infer<typeof finalAssetSchema>;
 
 /** The status object shared by the workflow's `status` query and the HTTP status route. */
-export const lineStatusViewSchema = z.object({
-  shop_id: z.string(),
-  order_id: z.string(),
-  order_line_id: z.string(),
-  personalization_id: z.string(),
+export const lineStatusViewSchema = lineIdentitySchema.extend({
   workflow_id: z.string(),
   status: lineStatusSchema,
   reason_code: reasonCodeSchema.nullable(),

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { isValidBucketName, isValidObjectPath } from '../storage/object-key.js';
+import { imageContentTypeSchema } from './images.js';
+import { isValidBucketName, isValidObjectPath } from './object-key.js';
 import { opaqueIdSchema, personalizationIdSchema, shopIdSchema } from './ids.js';
 
 export const PREVIEW_STATUSES = ['ready', 'rendering', 'failed'] as const;
 export type PreviewStatus = (typeof PREVIEW_STATUSES)[number];
 
-/** Storage keys every backend keeps as they are, and never a traversal (see storage/object-key). */
+/** Storage keys every backend keeps as they are, and never a traversal (see object-key). */
 export const objectPathSchema = z
   .string()
   .refine(isValidObjectPath, 'must be a relative storage path of letters, digits and _/!.*\'() &$=@;:+,- without empty, . or .. segments');
@@ -25,7 +26,7 @@ export const previewJobSchema = z
     status: z.enum(PREVIEW_STATUSES),
     bucket: optional(bucketSchema),
     path: optional(objectPathSchema),
-    content_type: optional(z.enum(['image/png', 'image/jpeg', 'image/webp'])),
+    content_type: optional(imageContentTypeSchema),
   })
   .refine((job) => job.status !== 'ready' || job.path !== undefined, {
     path: ['path'],

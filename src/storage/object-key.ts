@@ -1,4 +1,5 @@
 import type { ObjectRef } from './object-storage.js';
+import { isValidBucketName, isValidObjectPath } from '../domain/object-key.js';
 import { StorageError } from './storage-error.js';
 
 /**
@@ -9,29 +10,8 @@ import { StorageError } from './storage-error.js';
  * either backend, and the storage interface has no error kind for a malformed name.
  */
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/**
- * Supabase Storage's key alphabet without `?`: storage-js puts paths into request URLs
- * unencoded, so a `?` would silently start a query string and address a different object.
- */
-const PATH_CHARACTERS = /^[A-Za-z0-9_/!.*'() &$=@;:+,-]+$/;
-
-export const MAX_PATH_LENGTH = 1024;
-
-export function isValidBucketName(bucket: string): boolean {
-  return typeof bucket === 'string' && BUCKET_NAME.test(bucket);
-}
-
-/** Relative, `/`-separated, no empty, `.` or `..` segments, only characters every backend keeps as they are. */
-export function isValidObjectPath(path: string): boolean {
-  return (
-    typeof path === 'string' &&
-    path.length <= MAX_PATH_LENGTH &&
-    PATH_CHARACTERS.test(path) &&
-    path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
-  );
-}
+// The key syntax is the domain's (a generator's hand-off is checked against it too).
+export { isValidBucketName, isValidObjectPath, MAX_PATH_LENGTH } from '../domain/object-key.js';
 
 export function checkBucketName(bucket: string): void {
   if (!isValidBucketName(bucket)) throw new StorageError('not_found', `Invalid bucket name ${quote(bucket)}`);

@@ -1,18 +1,12 @@
+import type { ImageContentType } from '../domain/images.js';
 /** Where an object lives. Buckets are private; paths never start with `/`. */
 export interface ObjectRef {
   bucket: string;
   path: string;
 }
 
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
-export type ImageContentType = (typeof IMAGE_TYPES)[number];
-
-/** The file name extension an image type is stored and downloaded under. */
-export const IMAGE_EXTENSIONS: Record<ImageContentType, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-};
+// Declared in the domain; re-exported for the backends that speak of them.
+export { IMAGE_EXTENSIONS, IMAGE_TYPES, type ImageContentType } from '../domain/images.js';
 
 export interface ObjectStat {
   size_bytes: number;

@@ -1,5 +1,6 @@
+import { v5 as uuidV5 } from 'uuid';
+import type { LineIdentity } from '../domain/line-identity.js';
 import type { ReasonCode } from '../domain/reasons.js';
-import { uuidV5 } from './uuid-v5.js';
 
 /** The contract's PostHog events, named `domain.action`. */
 export const TELEMETRY_EVENTS = {
@@ -12,11 +13,7 @@ export const TELEMETRY_EVENTS = {
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
 
 /** What every event carries so it can be joined to the order line, its workflow and its preview. */
-export interface FulfillmentEventProperties {
-  shop_id: string;
-  order_id: string;
-  order_line_id: string;
-  personalization_id: string;
+export interface FulfillmentEventProperties extends LineIdentity {
   /** The preview job once it is resolved; null before that, or when no job exists. */
   job_id: string | null;
   workflow_id: string;
@@ -34,7 +31,7 @@ export interface FulfillmentEventProperties {
 const EVENT_UUID_NAMESPACE = '384d8cc4-57e8-4d94-b18b-2e9fdc93994f';
 
 /**
- * The event's PostHog `uuid`, derived from its idempotency key. A retried activity sends the same
- * uuid again, and PostHog keeps one event per uuid instead of counting the retry.
+ * The event's PostHog `uuid` (RFC 4122 version 5), derived from its idempotency key. A retried
+ * activity sends the same uuid again, and PostHog keeps one event per uuid instead of counting the retry.
  */
 export const eventUuid = (idempotencyKey: string): string => uuidV5(idempotencyKey, EVENT_UUID_NAMESPACE);

@@ -1,21 +1,29 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { FulfillmentInput, WorkflowInput } from '../domain/fulfillment-input.js';
 import { fulfillmentWorkflowId } from '../domain/ids.js';
 import { FULFILL_ORDER_LINE } from '../workflows/definitions.js';
 import type { FulfillOrderLine } from '../workflows/fulfill-order-line.js';
+import { codeSpan } from '../workflows/markdown.js';
 import { lineSearchAttributes } from '../workflows/search-attributes.js';
 
 export type StartOutcome = { workflow_id: string; status: 'started' | 'duplicate' };
+
+/** Where lines run, and what each run is told at its start. */
+export interface FulfillmentStart {
+  taskQueue: string;
+  /** `PREVIEW_WAIT_SECONDS`: how long a line waits for a preview that is still rendering. */
+  previewWaitSeconds: number;
+}
 
 /**
  * Starts the line's workflow unless one exists or existed under its id: the id is the
  * idempotency key, so a redelivered webhook starts nothing. `'FAIL'` is what tells a
  * duplicate apart (`USE_EXISTING` would hide it).
  */
-export async function startFulfillment(client: Client, taskQueue: string, input: FulfillmentInput): Promise<StartOutcome> {
-  const workflowId = fulfillmentWorkflowId(input);
+export async function startFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<StartOutcome> {
+  const workflowId = fulfillmentWorkflowId(line);
   try {
-    await startRun(client, taskQueue, input, 'REJECT_DUPLICATE');
+    await startRun(client, start, line, 'REJECT_DUPLICATE');
     return { workflow_id: workflowId, status: 'started' };
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflow_id: workflowId, status: 'duplicate' };
@@ -27,26 +35,28 @@ export async function startFulfillment(client: Client, taskQueue: string, input:
  * A new run for a line whose workflow has closed (an operator's retry after the retry window).
  * The database's association key still guarantees one asset. Answers the new run's id.
  */
-export async function restartFulfillment(client: Client, taskQueue: string, input: FulfillmentInput): Promise<string> {
-  return (await startRun(client, taskQueue, input, 'ALLOW_DUPLICATE')).firstExecutionRunId;
+export async function restartFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<string> {
+  return (await startRun(client, start, line, 'ALLOW_DUPLICATE')).firstExecutionRunId;
 }
 
 function startRun(
   client: Client,
-  taskQueue: string,
-  input: FulfillmentInput,
+  { taskQueue, previewWaitSeconds }: FulfillmentStart,
+  line: FulfillmentInput,
   workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE',
 ) {
+  const input: WorkflowInput = { ...line, preview_wait_seconds: previewWaitSeconds };
   return client.workflow.start<typeof FulfillOrderLine>(FULFILL_ORDER_LINE, {
-    workflowId: fulfillmentWorkflowId(input),
+    workflowId: fulfillmentWorkflowId(line),
     taskQueue,
     args: [input],
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy,
-    typedSearchAttributes: lineSearchAttributes(input, 'processing'),
-    staticSummary: `Order ${input.order_id}, line ${input.order_line_id} of ${input.shop_id}`,
+    typedSearchAttributes: lineSearchAttributes(line, 'processing'),
+    // The ids come from the buyer's cart and Shopify's headers: shown as code, never as Markdown.
+    staticSummary: `Order ${codeSpan(line.order_id)}, line ${codeSpan(line.order_line_id)} of ${codeSpan(line.shop_id)}`,
     staticDetails:
-      `Personalization \`${input.personalization_id}\`, webhook \`${input.webhook_id}\`, received ${input.received_at}.\n\n` +
+      `Personalization ${codeSpan(line.personalization_id)}, webhook ${codeSpan(line.webhook_id)}, received ${line.received_at}.\n\n` +
       'Query `status` for where the line stands; send the `retry` signal after fixing a failure.',
   });
 }

@@ -51,7 +51,6 @@ export async function startWorker(config: Config, services: Services, address: s
       db: services.db,
       storage: services.storage,
       telemetry: services.telemetry,
-      previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
       printBucket: config.PRINT_BUCKET,
     }),
   });

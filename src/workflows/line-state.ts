@@ -1,29 +1,25 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { LineFailure } from '../domain/errors.js';
+import type { LineIdentity } from '../domain/line-identity.js';
 import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
-import { recoveryGuidance, type ReasonCode } from '../domain/reasons.js';
+import { recoveryGuidance } from '../domain/reasons.js';
+import { codeSpan } from './markdown.js';
 import { FulfillmentStatus, lineSearchAttributes } from './search-attributes.js';
 
-/** An activity's `line_updated_at`: absent from results recorded before activities said it. */
-export type RecordedAt = string | null | undefined;
-
-export interface LineFailure {
-  reason_code: ReasonCode;
-  message: string;
-  details: Record<string, unknown>;
-}
+/** An activity's `line_updated_at`: when its write changed the line's row, null when it left the row alone. */
+export type RecordedAt = string | null;
 
 /**
  * The line's status as the workflow knows it: answers the `status` query and keeps the
  * `FulfillmentStatus` search attribute and the UI's current details in step. Each change
- * carries the time the database recorded it (`recordedAt`), so the query shows the same
- * object as the HTTP route; the workflow's clock stands in where the database did not say
- * (a row it left alone, results from histories recorded before it said).
+ * carries the time the database recorded it (`recordedAt`): the contract has the query answer
+ * the same status object as the HTTP route, `updated_at` included, so a client polling either
+ * sees one line. The workflow's clock stands in where the database left the row alone.
  */
 export class LineState {
   private current: LineStatusView;
 
-  constructor(input: FulfillmentInput) {
+  constructor(input: LineIdentity) {
     this.current = {
       shop_id: input.shop_id,
       order_id: input.order_id,
@@ -58,7 +54,7 @@ export class LineState {
     this.update(
       { status: 'waiting_for_preview' },
       recordedAt,
-      `Waiting for preview job ${jobId} to finish rendering, until ${until.toISOString()}.`,
+      `Waiting for preview job ${codeSpan(jobId)} to finish rendering, until ${until.toISOString()}.`,
     );
   }
 
@@ -66,7 +62,7 @@ export class LineState {
     this.update(
       { status: 'persisted', final_asset: asset },
       recordedAt,
-      `Persisted ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256}).`,
+      `Persisted ${codeSpan(`${asset.bucket}/${asset.path}`)} (${asset.width}×${asset.height}, sha256 ${asset.sha256}).`,
     );
   }
 
@@ -79,7 +75,8 @@ export class LineState {
         recovery_guidance: recoveryGuidance(failure.reason_code),
       },
       recordedAt,
-      `Failed: ${failure.reason_code}: ${failure.message}\n\n${recoveryGuidance(failure.reason_code)}\n\n` +
+      // The message quotes buyer-supplied ids: shown as code, never as Markdown.
+      `Failed: ${failure.reason_code}: ${codeSpan(failure.message)}\n\n${recoveryGuidance(failure.reason_code)}\n\n` +
         `Send the \`retry\` signal (or POST …/retry) after fixing it, until ${retryUntil.toISOString()}.`,
     );
   }

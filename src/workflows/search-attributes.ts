@@ -1,4 +1,6 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { LineIdentity } from '../domain/line-identity.js';
+import type { LineStatus } from '../domain/line-status.js';
 
 /** The contract's custom search attributes: how ops find a line in the Temporal UI. */
 export const ShopId = defineSearchAttributeKey('ShopId', SearchAttributeType.KEYWORD);
@@ -7,16 +9,18 @@ export const OrderLineId = defineSearchAttributeKey('OrderLineId', SearchAttribu
 export const PersonalizationId = defineSearchAttributeKey('PersonalizationId', SearchAttributeType.KEYWORD);
 export const FulfillmentStatus = defineSearchAttributeKey('FulfillmentStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [ShopId, OrderId, OrderLineId, PersonalizationId, FulfillmentStatus];
+/** One attribute per field of the line's identity (a new field does not compile without one). */
+const IDENTITY_ATTRIBUTES = {
+  shop_id: ShopId,
+  order_id: OrderId,
+  order_line_id: OrderLineId,
+  personalization_id: PersonalizationId,
+} satisfies Record<keyof LineIdentity, typeof ShopId>;
+
+export const SEARCH_ATTRIBUTES = [...Object.values(IDENTITY_ATTRIBUTES), FulfillmentStatus];
 
 /** Every attribute of a line, as set at start and kept current by the workflow. */
-export const lineSearchAttributes = (
-  line: { shop_id: string; order_id: string; order_line_id: string; personalization_id: string },
-  status: string,
-) => [
-  { key: ShopId, value: line.shop_id },
-  { key: OrderId, value: line.order_id },
-  { key: OrderLineId, value: line.order_line_id },
-  { key: PersonalizationId, value: line.personalization_id },
+export const lineSearchAttributes = (line: LineIdentity, status: LineStatus): SearchAttributePair[] => [
+  ...Object.entries(IDENTITY_ATTRIBUTES).map(([field, key]) => ({ key, value: line[field as keyof LineIdentity] })),
   { key: FulfillmentStatus, value: status },
 ];

@@ -50,7 +50,7 @@ let storage: WatchedStorage;
 const telemetry = new RecordingTelemetry();
 
 const activitiesOn = (db: Db): FulfillmentActivities =>
-  createActivities({ db, storage, telemetry, previewWaitSeconds: 30, printBucket: PRINT_BUCKET });
+  createActivities({ db, storage, telemetry, printBucket: PRINT_BUCKET });
 
 /** Runs `step` in the mock activity context; `run`'s own typing does not carry the result through. */
 const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run(step) as Promise<R>;

@@ -115,7 +115,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     const idle = await memoryOf(workerPid);
     // Any line that reaches the final_assets insert stops there, its statement unfinished.
     proxy.holdWhen('insert into "final_assets"');
-    for (const line of lines) expect((await startFulfillment(client, env.TEMPORAL_TASK_QUEUE, line)).status).toBe('started');
+    for (const line of lines) expect((await startFulfillment(client, { taskQueue: env.TEMPORAL_TASK_QUEUE, previewWaitSeconds: 30 }, line)).status).toBe('started');
 
     await proxy.waitForHeld(SMALL_LINES, 60_000);
     // Killed the moment a large preview is being written into the print bucket.

@@ -48,6 +48,8 @@ export class FulfillmentHarness {
     readonly telemetry: Telemetry,
     readonly client: Client,
     readonly taskQueue: string,
+    /** What the harness starts lines with, as the API does with `PREVIEW_WAIT_SECONDS`. */
+    readonly previewWaitSeconds: number,
     private readonly worker: Worker,
     private readonly running: Promise<void>,
     private readonly cleanup: () => Promise<void>,
@@ -87,13 +89,12 @@ export class FulfillmentHarness {
           db: database.db,
           storage,
           telemetry,
-          previewWaitSeconds: options.previewWaitSeconds ?? 30,
           printBucket: PRINT_BUCKET,
         }),
       ),
     });
     const running = worker.run();
-    return new FulfillmentHarness(database, storage, put, posthog, telemetry, client, taskQueue, worker, running, async () => {
+    return new FulfillmentHarness(database, storage, put, posthog, telemetry, client, taskQueue, options.previewWaitSeconds ?? 30, worker, running, async () => {
       await nativeConnection.close();
       await client.connection.close();
       await telemetry.shutdown();
@@ -108,7 +109,7 @@ export class FulfillmentHarness {
   }
 
   start(input: FulfillmentInput) {
-    return startFulfillment(this.client, this.taskQueue, input);
+    return startFulfillment(this.client, { taskQueue: this.taskQueue, previewWaitSeconds: this.previewWaitSeconds }, input);
   }
 
   handle(workflowId: string): WorkflowHandle<typeof FulfillOrderLine> {

@@ -127,7 +127,7 @@ describe('FulfillOrderLine', () => {
     const first = await firstRun.result();
     const firstRunId = (await firstRun.describe()).runId;
     const before = await getOrderLineView(harness.db, line);
-    const lateRun = await restartFulfillment(harness.client, harness.taskQueue, line);
+    const lateRun = await restartFulfillment(harness.client, harness, line);
     expect(lateRun).not.toBe(firstRunId);
     const late = await harness.client.workflow.getHandle(first.workflow_id, lateRun).result();
     expect(late).toEqual(before);
@@ -220,6 +220,24 @@ describe('FulfillOrderLine', () => {
       await harness.put(PRINT_BUCKET, `${line.shop_id}/${line.order_line_id}/${sha256(png)}.png`, makePng(17, 17));
       await expectFailedWith(line, 'checksum_mismatch');
     });
+  });
+
+  it('shows buyer-supplied ids in the Temporal UI as code: a personalization id cannot inject a Markdown link', async () => {
+    /** The text the UI renders as Markdown once every inline code span is taken out. */
+    const outsideCode = (markdown: string | undefined) => (markdown ?? '').replace(/(`+)(?!`)[^]*?[^`]\1(?!`)/g, '');
+    const shown = { '[x](https://evil)': '`[x](https://evil)`', '`[x](https://evil)` **bold**': '`` `[x](https://evil)` **bold** ``' };
+    for (const [personalization_id, asCode] of Object.entries(shown)) {
+      const line = newLine({ personalization_id });
+      const workflowId = await expectFailedWith(line, 'preview_not_found');
+      const handle = harness.handle(workflowId);
+      const description = await handle.describe();
+      const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      for (const text of [await description.staticSummary(), await description.staticDetails(), currentDetails]) {
+        expect(text).toBeTruthy();
+        expect(outsideCode(text)).not.toMatch(/\]\(|https:\/\/evil|\*\*/);
+      }
+      expect(await description.staticDetails()).toContain(`Personalization ${asCode},`);
+    }
   });
 
   it('fails at once as invalid_input on an input that is not a line (one started by hand), and keeps serving valid ones', async () => {

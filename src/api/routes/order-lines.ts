@@ -2,11 +2,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { emitEvent } from '../../activities/emit-event.js';
+import { emitFulfillmentEvent } from '../../telemetry/fulfillment-events.js';
 import { getOrderLineView } from '../../db/repositories/order-lines.js';
 import type { LineKey } from '../../domain/ids.js';
 import { lineStatusViewSchema, type LineStatusView } from '../../domain/line-status.js';
-import { IMAGE_EXTENSIONS, type ImageContentType } from '../../storage/object-storage.js';
+import { IMAGE_EXTENSIONS, type ImageContentType } from '../../domain/images.js';
+import { SIGNED_URL_TTL_BOUNDS } from '../../domain/signed-url.js';
 import { StorageError } from '../../storage/storage-error.js';
 import { restartFulfillment } from '../../temporal/start-fulfillment.js';
 import { retrySignal } from '../../workflows/definitions.js';
@@ -16,8 +17,7 @@ import { bindLogContext } from '../logging.js';
 import { bearerSecurity, failure, lineParamsSchema } from '../schemas.js';
 import { withTemporalDeadline } from '../temporal.js';
 
-export const MIN_SIGNED_URL_TTL = 60;
-export const MAX_SIGNED_URL_TTL = 604_800;
+const { min: MIN_SIGNED_URL_TTL, max: MAX_SIGNED_URL_TTL } = SIGNED_URL_TTL_BOUNDS;
 
 const signedUrlRequestSchema = z
   .object({
@@ -195,7 +195,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
         }
         try {
-          return { mode: 'restarted', newRun: await restartFulfillment(client, taskQueue, input) };
+          return { mode: 'restarted', newRun: await restartFulfillment(client, { taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input) };
         } catch (error) {
           // Someone restarted it a moment ago: that run does the work, and that request reported it.
           if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -206,7 +206,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
       // A signalled workflow reports the retry itself; a new run knows only that it starts.
       if (handOff.mode === 'restarted' && handOff.newRun) {
         const retried = { name: 'fulfillment.retry_requested' as const, attempt: 1, ...(line.reason_code ? { reason_code: line.reason_code } : {}) };
-        await emitEvent(app.services.telemetry, { runId: handOff.newRun }, input, retried);
+        await emitFulfillmentEvent(app.services.telemetry, { runId: handOff.newRun }, input, retried);
       }
       return reply.code(202).send({ workflow_id: line.workflow_id, status: 'retry_requested' as const });
     },

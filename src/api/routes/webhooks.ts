@@ -56,7 +56,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
       const outcomes = await Promise.allSettled(
         inputs.map(async (input) => {
-          const outcome = await startFulfillment(temporal.client, temporal.taskQueue, input);
+          const outcome = await startFulfillment(temporal.client, { taskQueue: temporal.taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input);
           taken.push(input);
           return outcome;
         }),

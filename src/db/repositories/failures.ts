@@ -1,15 +1,13 @@
-import { recoveryGuidance, type ReasonCode } from '../../domain/reasons.js';
+import type { LineFailure } from '../../domain/errors.js';
+import { recoveryGuidance } from '../../domain/reasons.js';
 import type { Db } from '../connect.js';
 import type { FailureRow } from '../schema.js';
 import { changedAt, orderLineValues, type OrderLineIdentity } from './order-lines.js';
 
-export interface FailureRecord {
+export interface FailureRecord extends LineFailure {
   /** Unique per failed attempt, so a retried activity appends nothing twice. */
   failure_key: string;
   attempt: number;
-  reason_code: ReasonCode;
-  message: string;
-  details: Record<string, unknown>;
 }
 
 /**

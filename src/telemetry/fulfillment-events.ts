@@ -1,0 +1,59 @@
+import type { LineIdentity } from '../domain/line-identity.js';
+import { finalAssetKey, fulfillmentWorkflowId } from '../domain/ids.js';
+import type { ReasonCode } from '../domain/reasons.js';
+import { TELEMETRY_EVENTS } from './events.js';
+import type { Telemetry, TelemetryEvent } from './telemetry.js';
+
+/** A line's event and what it adds to the line's properties. */
+export type FulfillmentEvent =
+  | { name: typeof TELEMETRY_EVENTS.started; attempt: number }
+  | { name: typeof TELEMETRY_EVENTS.retryRequested; attempt: number; reason_code?: ReasonCode }
+  | { name: typeof TELEMETRY_EVENTS.assetFailed; attempt: number; reason_code: ReasonCode; job_id: string | null }
+  | { name: typeof TELEMETRY_EVENTS.assetPersisted; job_id: string; sha256: string; size_bytes: number };
+
+/**
+ * Who emits an event: the workflow run (part of the event's key) and, when the event may be
+ * sent more than once, a time that stays the same for every send.
+ */
+export interface EventOrigin {
+  runId: string;
+  occurredAt?: Date;
+}
+
+/**
+ * The idempotency key of an event: a retried activity sends the same event id, and a line
+ * announces its persisted asset once, whatever run persisted it.
+ */
+const idempotencyKey = (line: LineIdentity, runId: string, event: FulfillmentEvent): string =>
+  event.name === TELEMETRY_EVENTS.assetPersisted
+    ? `${finalAssetKey(line)}:persisted`
+    : `${fulfillmentWorkflowId(line)}:${runId}:${event.attempt}:${event.name}`;
+
+/** The PostHog event of a line: its properties and its deterministic id. */
+export function fulfillmentEvent({ runId, occurredAt }: EventOrigin, line: LineIdentity, event: FulfillmentEvent): TelemetryEvent {
+  const { name, ...extra } = event;
+  return {
+    name,
+    idempotency_key: idempotencyKey(line, runId, event),
+    ...(occurredAt ? { occurred_at: occurredAt } : {}),
+    properties: {
+      shop_id: line.shop_id,
+      order_id: line.order_id,
+      order_line_id: line.order_line_id,
+      personalization_id: line.personalization_id,
+      workflow_id: fulfillmentWorkflowId(line),
+      job_id: null,
+      ...extra,
+    },
+  };
+}
+
+/** Telemetry never fails a fulfillment: the client swallows delivery errors. */
+export async function emitFulfillmentEvent(
+  telemetry: Telemetry,
+  origin: EventOrigin,
+  line: LineIdentity,
+  event: FulfillmentEvent,
+): Promise<void> {
+  await telemetry.capture(fulfillmentEvent(origin, line, event));
+}
