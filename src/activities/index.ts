@@ -4,14 +4,17 @@ import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { LineFailure } from '../domain/errors.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { FinalAsset } from '../domain/line-status.js';
+import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
+import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { resolvePreview } from './resolve-preview.js';
-import type { LineRecorded, PreviewRef, VerifiedPreview } from './types.js';
+import type { LineRecorded, PreviewRef } from './types.js';
 import { verifyPreview } from './verify-preview.js';
 
 export interface FailureToRecord extends LineFailure {
@@ -70,22 +73,44 @@ const runId = (): string => {
  */
 const eventOrigin = (): EventOrigin => ({ runId: runId(), occurredAt: new Date(Context.current().info.scheduledTimestampMs) });
 
-/** The activities of `FulfillOrderLine`, bound to this worker's database, storage and telemetry. */
+/**
+ * The activities of `FulfillOrderLine`, bound to this worker's database, storage and telemetry.
+ * Each step that commits a change of the line reports it to PostHog itself, after the commit:
+ * the event's id is derived from the step, so a retried step sends the same event again.
+ */
 export function createActivities(deps: ActivityDeps) {
   const { db, storage, telemetry } = deps;
+  const report = (line: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), line, event);
   const activities = {
-    beginFulfillment: (input: FulfillmentInput) => beginFulfillment(db, input),
+    /** Opens the line (or finds its asset); a new line's first run announces it. */
+    openLine: async (input: FulfillmentInput, announce: boolean) => {
+      const begun = await beginFulfillment(db, input);
+      if (announce && !begun.final_asset) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
+      return begun;
+    },
     resolvePreview: (input: FulfillmentInput) => resolvePreview(db, input),
     markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> => ({
       line_updated_at: await setLineWorking(db, input, status),
     }),
-    verifyPreview: (preview: PreviewRef) => verifyPreview(storage, preview, streamOptions()),
-    persistFinalAsset: (input: FulfillmentInput, preview: VerifiedPreview) =>
-      persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait()),
-    recordFailure: async (input: FulfillmentInput, failure: FailureToRecord): Promise<LineRecorded> => ({
-      line_updated_at: await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` }),
-    }),
-    emitEvent: (input: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), input, event),
+    /** An operator's retry: the line works again, and the retry is reported with the failure it answers. */
+    reopenLine: async (input: FulfillmentInput, retry: { attempt: number; reason_code: ReasonCode }): Promise<LineRecorded> => {
+      const line_updated_at = await setLineWorking(db, input, 'processing');
+      await report(input, { name: TELEMETRY_EVENTS.retryRequested, ...retry });
+      return { line_updated_at };
+    },
+    /** Verifies the preview, copies it into the print bucket, records it and reports it. */
+    persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded> => {
+      const verified = await verifyPreview(storage, preview, streamOptions());
+      const recorded = await persistFinalAsset(db, storage, deps.printBucket, input, verified, streamOptions(), databaseWait());
+      const { sha256, size_bytes } = recorded;
+      await report(input, { name: TELEMETRY_EVENTS.assetPersisted, job_id: preview.job_id, sha256, size_bytes });
+      return recorded;
+    },
+    recordFailure: async (input: FulfillmentInput, failure: FailureToRecord, jobId: string | null): Promise<LineRecorded> => {
+      const line_updated_at = await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` });
+      await report(input, { name: TELEMETRY_EVENTS.assetFailed, attempt: failure.attempt, reason_code: failure.reason_code, job_id: jobId });
+      return { line_updated_at };
+    },
   };
   return Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

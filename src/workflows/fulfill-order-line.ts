@@ -6,24 +6,14 @@ import { resumptionSchema, workflowInputSchema, type Resumption, type WorkflowIn
 import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
 import { previewReadySignal, retrySignal, statusQuery } from './definitions.js';
 import { LineState, type RecordedAt } from './line-state.js';
-import {
-  asLineFailure,
-  beginFulfillment,
-  emitEvent,
-  LineFailed,
-  markLineWorking,
-  persistFinalAsset,
-  recordFailure,
-  resolvePreview,
-  verifyPreview,
-} from './steps.js';
+import { asLineFailure, LineFailed, markLineWorking, openLine, persistPreview, recordFailure, reopenLine, resolvePreview } from './steps.js';
 
 /** How long a failed line waits for an operator's retry before the workflow completes, the line failed. */
 const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
 /** A waiting line looks again at least this often even if no `preview_ready` signal arrives... */
 const PREVIEW_POLL_MS = 60 * 1000;
 /**
- * ...and in a longer wait this many times in all: each look adds about 11 events to the history,
+ * ...and in a longer wait this many times in all: each look adds about 6 events to the history,
  * and a wait of days must stay far below Temporal's limit of 51,200 events.
  */
 const PREVIEW_POLLS_PER_WAIT = 100;
@@ -50,24 +40,18 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     previewPosted = true;
   });
 
-  const begun = await beginFulfillment(input);
+  // A run that continued as new goes on with a line already announced.
+  const begun = await openLine(input, !resumed);
   if (begun.final_asset) {
     line.persisted(begun.final_asset, begun.line_updated_at);
     return line.view;
   }
   line.recorded(begun.line_updated_at);
-  if (!resumed) await emitEvent(input, { name: 'fulfillment.started', attempt: 1 });
 
   for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();
     if ('asset' in outcome) {
       line.persisted(outcome.asset, outcome.recorded_at);
-      await emitEvent(input, {
-        name: 'fulfillment.asset.persisted',
-        job_id: outcome.job_id,
-        sha256: outcome.asset.sha256,
-        size_bytes: outcome.asset.size_bytes,
-      });
       return line.view;
     }
 
@@ -75,16 +59,14 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     // Cleared before the failure is recorded: a retry sent from then on is never lost.
     retryRequested = false;
     recordingFailure = true;
-    const recorded = await recordFailure(input, { attempt, ...failure });
+    const recorded = await recordFailure(input, { attempt, ...failure }, job_id);
     recordingFailure = false;
     line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS), recorded.line_updated_at);
-    await emitEvent(input, { name: 'fulfillment.asset.failed', attempt, reason_code: failure.reason_code, job_id });
 
     if (!(await condition(() => retryRequested, RETRY_WINDOW_MS, { summary: 'Wait for an operator retry' }))) {
       return line.view;
     }
-    line.processing((await markLineWorking(input, 'processing')).line_updated_at);
-    await emitEvent(input, { name: 'fulfillment.retry_requested', attempt: attempt + 1, reason_code: failure.reason_code });
+    line.processing((await reopenLine(input, { attempt: attempt + 1, reason_code: failure.reason_code })).line_updated_at);
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
     if (workflowInfo().continueAsNewSuggested) {
@@ -93,14 +75,13 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   }
 
   async function attemptFulfillment(): Promise<
-    { asset: FinalAsset; job_id: string; recorded_at: RecordedAt } | { failure: LineFailure; job_id: string | null }
+    { asset: FinalAsset; recorded_at: RecordedAt } | { failure: LineFailure; job_id: string | null }
   > {
     let preview: PreviewRef | undefined;
     try {
       preview = await awaitReadyPreview();
-      const verified = await verifyPreview(preview);
-      const { line_updated_at, ...asset } = await persistFinalAsset(input, verified);
-      return { asset, job_id: preview.job_id, recorded_at: line_updated_at };
+      const { line_updated_at, ...asset } = await persistPreview(input, preview);
+      return { asset, recorded_at: line_updated_at };
     } catch (error) {
       const failure = asLineFailure(error);
       const jobId = preview?.job_id ?? failure.details['job_id'];

@@ -33,7 +33,10 @@ export class LineState {
       final_asset: null,
       updated_at: new Date().toISOString(),
     };
-    upsertSearchAttributes(lineSearchAttributes(input, 'processing'));
+    // Set at start, or kept across continue-as-new: only a run started by other means lacks them.
+    const attributes = lineSearchAttributes(input, 'processing');
+    const current = workflowInfo().typedSearchAttributes;
+    if (attributes.some(({ key, value }) => current.get(key) !== value)) upsertSearchAttributes(attributes);
     setCurrentDetails('Fulfilling: resolving the preview.');
   }
 

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
-import type { VerifiedPreview } from '../../src/activities/types.js';
+import type { PreviewRef } from '../../src/activities/types.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
@@ -57,31 +57,23 @@ const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Pro
 
 const workflowExecution = () => ({ workflowId: `wf-${randomBytes(4).toString('hex')}`, runId: randomBytes(8).toString('hex') });
 
-/** A line's preview, put where the generator would and verified by the activity. */
-async function givenPreview(line: FulfillmentInput): Promise<VerifiedPreview & { bytes: Buffer }> {
+/** A line's preview, put where the generator would, with its sha256. */
+async function givenPreview(line: FulfillmentInput): Promise<PreviewRef & { bytes: Buffer; sha256: string }> {
   const bytes = makePng(24, 12);
   await givenReadyPreview(database.db, storageRoot, line, bytes);
-  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
-  const verified = await inContext(env, () =>
-    activitiesOn(database.db).verifyPreview({
-      job_id: `job-${line.order_line_id}`,
-      bucket: PREVIEW_BUCKET,
-      path: `${line.shop_id}/${line.personalization_id}.png`,
-      content_type: 'image/png',
-    }),
-  );
-  return { ...verified, bytes };
+  const ref = { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: `${line.shop_id}/${line.personalization_id}.png` };
+  return { ...ref, content_type: 'image/png', bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** A line with a verified preview, and its copy step in a mock context of its own, heartbeats recorded. */
-async function copyStep(heartbeatTimeoutMs: number) {
+/** A line with a preview, and its persist step in a mock context of its own, heartbeats recorded. */
+async function persistStep(heartbeatTimeoutMs: number, db = proxiedDb) {
   const line = newLine(shop);
-  const preview = await givenPreview(line);
+  const { bytes, sha256, ...preview } = await givenPreview(line);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs, workflowExecution: workflowExecution() });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
-  const run = () => inContext(env, () => activitiesOn(proxiedDb).persistFinalAsset(line, preview));
-  return { line, preview, env, heartbeats, run };
+  const run = () => inContext(env, () => activitiesOn(db).persistPreview(line, preview));
+  return { line, preview: { ...preview, bytes, sha256 }, env, heartbeats, run };
 }
 
 beforeAll(async () => {
@@ -108,14 +100,16 @@ afterAll(async () => {
 describe('activities in their Temporal context', () => {
   it('stream with progress reports at a third of the heartbeat timeout', async () => {
     storage.inspected.length = 0;
-    await givenPreview(newLine(shop));
-    expect(storage.inspected).toHaveLength(1);
-    expect(storage.inspected[0]).toMatchObject({ progressEveryMs: 10_000 });
-    expect(storage.inspected[0]?.onProgress).toBeTypeOf('function');
-    expect(storage.inspected[0]?.signal).toBeInstanceOf(AbortSignal);
+    await (await persistStep(30_000, database.db)).run();
+    expect(storage.inspected).not.toHaveLength(0);
+    for (const options of storage.inspected) {
+      expect(options).toMatchObject({ progressEveryMs: 10_000 });
+      expect(options.onProgress).toBeTypeOf('function');
+      expect(options.signal).toBeInstanceOf(AbortSignal);
+    }
   });
 
-  it('stamp an event with when its activity was first scheduled, the same on every retry', async () => {
+  it('report a commit with when its activity was first scheduled, the same on every retry', async () => {
     const line = newLine(shop);
     const execution = workflowExecution();
     const firstScheduled = Date.parse('2026-11-29T23:59:58.000Z');
@@ -127,7 +121,7 @@ describe('activities in their Temporal context', () => {
         scheduledTimestampMs: firstScheduled,
         currentAttemptScheduledTimestampMs: scheduledAt,
       });
-      await inContext(env, () => activitiesOn(database.db).emitEvent(line, { name: 'fulfillment.started', attempt: 1 }));
+      await inContext(env, () => activitiesOn(database.db).openLine(line, true));
     }
     const [first, retried] = telemetry.events;
     expect(retried).toEqual(first);
@@ -136,7 +130,7 @@ describe('activities in their Temporal context', () => {
   });
 
   it('record the copied asset once Postgres is back, heartbeating meanwhile, instead of spending attempts', async () => {
-    const { line, preview, heartbeats, run } = await copyStep(30_000);
+    const { line, preview, heartbeats, run } = await persistStep(30_000);
 
     // Postgres answers the lookup before the copy, then goes away while the file is copied.
     storage.copies = 0;
@@ -158,7 +152,7 @@ describe('activities in their Temporal context', () => {
   });
 
   it('keep heartbeating through a query that hangs on a server that stopped answering', async () => {
-    const { preview, heartbeats, run } = await copyStep(600);
+    const { preview, heartbeats, run } = await persistStep(600);
 
     proxy.holdWhen('insert into "final_assets"');
     const persisting = run();
@@ -173,7 +167,7 @@ describe('activities in their Temporal context', () => {
   });
 
   it('stop waiting for Postgres when the attempt is cancelled', async () => {
-    const { env, heartbeats, run } = await copyStep(30_000);
+    const { env, heartbeats, run } = await persistStep(30_000);
     storage.copies = 0;
 
     // Postgres is away from the start: the lookup before the copy waits.

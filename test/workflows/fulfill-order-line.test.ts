@@ -104,6 +104,18 @@ describe('FulfillOrderLine', () => {
     await saveHistory(handle, 'persisted');
   });
 
+  it('persists a line cheaply: at most 20 history events, 3 workflow tasks and one activity task', async () => {
+    const line = newLine();
+    await givenReadyPreview(line, makePng(8, 8), 'image/png');
+    const handle = harness.handle((await harness.start(line)).workflow_id);
+    expect(await handle.result()).toMatchObject({ status: 'persisted' });
+    const { events } = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: Array<{ eventType: string }> };
+    const count = (type: string) => events.filter((event) => event.eventType === `EVENT_TYPE_${type}`).length;
+    expect(events.length).toBeLessThanOrEqual(20);
+    expect(count('WORKFLOW_TASK_COMPLETED')).toBeLessThanOrEqual(3);
+    expect(count('ACTIVITY_TASK_SCHEDULED')).toBe(1);
+  });
+
   it('keeps the file’s bytes out of the workflow history: only references and metadata travel', async () => {
     const line = newLine();
     // A 2 MiB file as verification sees it: a PNG's header and end, random bytes between.

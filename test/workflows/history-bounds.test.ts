@@ -13,13 +13,13 @@ import { TemporalDevServer } from '../support/temporal-dev-server.js';
 /**
  * A line's history stays bounded however long it waits and however often it is retried.
  * Temporal suggests continuing as new from 4 Ki events; this server of the test's own does so
- * from 40, so that a few retries reach it.
+ * from 16, so that a retry reaches it (a failed line's first run is 15 events).
  */
 let server: TemporalDevServer;
 let harness: FulfillmentHarness;
 
 beforeAll(async () => {
-  server = await TemporalDevServer.start(undefined, ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40']);
+  server = await TemporalDevServer.start(undefined, ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=16']);
   harness = await FulfillmentHarness.start({ temporalAddress: server.address, previewWaitSeconds: 86_400 });
 }, 60_000);
 afterAll(async () => {
