@@ -1,12 +1,11 @@
 import { fulfillmentWorkflowId, type LineKey } from '../../domain/ids.js';
+import type { LineIdentity } from '../../domain/line-identity.js';
 import type { FinalAsset, LineStatus, LineStatusView } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { FinalAssetRow, OrderLineRow } from '../schema.js';
 
-export interface OrderLineIdentity extends LineKey {
-  order_id: string;
-  personalization_id: string;
-}
+/** A line's row is keyed and labelled by the line's identity (domain/line-identity). */
+export type OrderLineIdentity = LineIdentity;
 
 /** The identifying columns of a line's row. */
 export const orderLineValues = (line: OrderLineIdentity) => ({
