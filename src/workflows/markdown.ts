@@ -6,6 +6,7 @@
  * blank line would end the span.
  */
 export function codeSpan(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
   const visible = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const longestRun = Math.max(0, ...(visible.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);

@@ -4,7 +4,8 @@ import { codeSpan } from '../../src/workflows/markdown.js';
 
 /** The span's fence and content, as CommonMark reads an inline code span. */
 const parts = (span: string) => {
-  const fence = /^`+/.exec(span)![0];
+  const fence = /^`+/.exec(span)?.[0] ?? '';
+  expect(fence).not.toBe('');
   expect(span.endsWith(fence)).toBe(true);
   return { fence, content: span.slice(fence.length, span.length - fence.length) };
 };
