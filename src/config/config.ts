@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../domain/fulfillment-input.js';
 import { shopIdSchema } from '../domain/ids.js';
 import { bucketSchema } from '../domain/preview-job.js';
 import { SIGNED_URL_TTL_BOUNDS } from '../domain/signed-url.js';
@@ -88,7 +89,7 @@ export const configSchema = z.object({
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
   PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
   PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
-  PREVIEW_WAIT_SECONDS: integer(1800, 0, 7 * 24 * 3600),
+  PREVIEW_WAIT_SECONDS: integer(DEFAULT_PREVIEW_WAIT_SECONDS, 0, 7 * 24 * 3600),
   SIGNED_URL_TTL_SECONDS: integer(900, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
   LOCAL_SIGNING_SECRET: optionalString,
   POSTHOG_API_KEY: optionalString,

@@ -8,14 +8,19 @@ export const fulfillmentInputSchema = lineIdentitySchema.extend({
 });
 export type FulfillmentInput = z.infer<typeof fulfillmentInputSchema>;
 
+/** `PREVIEW_WAIT_SECONDS` when the environment does not set it. */
+export const DEFAULT_PREVIEW_WAIT_SECONDS = 1800;
+
 /**
  * Input of the `FulfillOrderLine` workflow (contract, Workflow): the line, and how long it may
- * wait for a preview still rendering (`PREVIEW_WAIT_SECONDS`, fixed when the run starts).
+ * wait for a preview still rendering (`PREVIEW_WAIT_SECONDS`, fixed when the run starts). A run
+ * started by hand with the contract's input alone waits the default.
  */
 export const workflowInputSchema = fulfillmentInputSchema.extend({
-  preview_wait_seconds: z.number().int().nonnegative(),
+  preview_wait_seconds: z.number().int().nonnegative().default(DEFAULT_PREVIEW_WAIT_SECONDS),
 });
-export type WorkflowInput = z.infer<typeof workflowInputSchema>;
+/** What a caller passes: `preview_wait_seconds` may be left out. */
+export type WorkflowInput = z.input<typeof workflowInputSchema>;
 
 /**
  * The workflow's second argument, given only by a run that continued as new: the attempt its

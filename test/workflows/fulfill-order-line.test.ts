@@ -274,6 +274,17 @@ describe('FulfillOrderLine', () => {
     expect(await harness.handle((await harness.start(line)).workflow_id).result()).toMatchObject({ status: 'persisted' });
   });
 
+  it('runs when started by hand with the contract’s input alone (the preview wait left to its default)', async () => {
+    const line = newLine();
+    await givenReadyPreview(line, makePng(3, 3));
+    const handle = await harness.client.workflow.start(FULFILL_ORDER_LINE, {
+      taskQueue: harness.taskQueue,
+      workflowId: `${line.shop_id}:${line.order_line_id}:fulfillment`,
+      args: [line],
+    });
+    expect(await handle.result()).toMatchObject({ status: 'persisted' });
+  });
+
   it('waits for a rendering preview, then persists it once it is posted', async () => {
     const line = newLine();
     const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-render' };
