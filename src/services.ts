@@ -1,11 +1,8 @@
-import path from 'node:path';
 import type { Config } from './config/config.js';
 import { connectDatabase, type Db } from './db/connect.js';
 import type { Logger } from './logging/logger.js';
-import { LocalStorage } from './storage/local-storage.js';
+import { createStorage } from './storage/create-storage.js';
 import type { ObjectStorage } from './storage/object-storage.js';
-import { localSigningSecret } from './storage/signing-secret.js';
-import { SupabaseStorage } from './storage/supabase-storage.js';
 import { createTelemetry } from './telemetry/create-telemetry.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 
@@ -21,20 +18,9 @@ export interface Services {
 export const publicBaseUrl = (config: Config): string =>
   config.PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
 
-export async function createStorage(config: Config): Promise<ObjectStorage> {
-  if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
-    return new SupabaseStorage({ url: config.SUPABASE_URL, serviceKey: config.SUPABASE_SERVICE_ROLE_KEY });
-  }
-  return new LocalStorage({
-    root: path.resolve(config.DATA_DIR, 'storage'),
-    publicBaseUrl: publicBaseUrl(config),
-    signingSecret: await localSigningSecret(config.DATA_DIR, config.LOCAL_SIGNING_SECRET),
-  });
-}
-
 export async function createServices(config: Config, logger: Logger): Promise<Services> {
   const db = await connectDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  const storage = await createStorage(config);
+  const storage = await createStorage(config, publicBaseUrl(config));
   // Local buckets are folders this service owns; Supabase's are the operator's to create.
   if (storage.kind === 'local') {
     await storage.ensureBucket(config.PREVIEW_BUCKET);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
-import { PNG_IEND } from '../../src/storage/image-sniff.js';
+import { PNG_IEND } from '../../src/storage/inspect/image-sniff.js';
 
 /**
  * A large "image": a real PNG header (signature, IHDR with its CRC; what sniffing reads),

@@ -12,7 +12,7 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Services } from '../../src/services.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';

@@ -1,6 +1,6 @@
 import { verifyPreview } from '../../src/activities/verify-preview.js';
 import { persistFinalAsset } from '../../src/activities/persist-final-asset.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { serveChild } from '../lib/child.js';
 import { openDatabase, type DatabaseSpec } from '../lib/environment.js';
 import { lineInput, nextId, shopFor } from '../lib/ids.js';

@@ -1,5 +1,5 @@
 import { FulfillmentError } from '../domain/errors.js';
-import { INCOMPLETE_IMAGE } from '../storage/image-sniff.js';
+import { INCOMPLETE_IMAGE } from '../storage/inspect/image-sniff.js';
 import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
 import type { PreviewRef, VerifiedPreview } from './types.js';
 

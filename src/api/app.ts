@@ -4,7 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ObjectStorage } from '../storage/object-storage.js';
-import { localSigningSecret } from '../storage/signing-secret.js';
+import { localSigningSecret } from '../storage/local/signing-secret.js';
 import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
 import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';

@@ -8,7 +8,7 @@ import { createActivities, type FulfillmentActivities } from '../../src/activiti
 import type { PreviewRef } from '../../src/activities/types.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
 import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

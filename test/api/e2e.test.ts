@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { eventually } from '../support/eventually.js';

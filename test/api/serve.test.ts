@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { StartupError } from '../../src/entry/startup-error.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Services } from '../../src/services.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
 import { freePort } from './support.js';
 

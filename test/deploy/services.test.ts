@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createServices, createStorage, publicBaseUrl } from '../../src/services.js';
+import { createServices, publicBaseUrl } from '../../src/services.js';
+import { createStorage } from '../../src/storage/create-storage.js';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -33,6 +34,6 @@ it('signs local URLs under PUBLIC_URL, else under HOST and PORT (an IPv6 host in
 
 it('uses Supabase Storage when SUPABASE_URL is set, and the local backend otherwise', async () => {
   const config = loadConfig({ DATA_DIR: dataDir, SUPABASE_URL: 'https://project.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' });
-  expect((await createStorage(config)).kind).toBe('supabase');
-  expect((await createStorage(loadConfig({ DATA_DIR: dataDir }))).kind).toBe('local');
+  expect((await createStorage(config, 'http://127.0.0.1:3000')).kind).toBe('supabase');
+  expect((await createStorage(loadConfig({ DATA_DIR: dataDir }), 'http://127.0.0.1:3000')).kind).toBe('local');
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefersHtml } from '../../src/api/routes/docs.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Db } from '../../src/db/connect.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
 import { buildTestApp } from '../support/capture-app.js';
 

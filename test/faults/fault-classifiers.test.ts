@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
-import { idleTimeoutFetch } from '../../src/storage/idle-timeout-fetch.js';
+import { idleTimeoutFetch } from '../../src/storage/supabase/idle-timeout-fetch.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
 import { freePort } from '../support/temporal-dev-server.js';
 

@@ -8,7 +8,7 @@ import { connectTemporalClient } from '../../src/api/serve.js';
 import type { Config } from '../../src/config/config.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { buildTestApp } from '../support/capture-app.js';

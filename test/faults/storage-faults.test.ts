@@ -3,7 +3,7 @@ import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
-import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
+import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { retrySignal } from '../../src/workflows/definitions.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';

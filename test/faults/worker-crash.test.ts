@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';

@@ -3,11 +3,11 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StorageClient } from '@supabase/storage-js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectRef, ObjectStorage } from '../../src/storage/object-storage.js';
-import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
+import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
-import { startLocalFileServer } from './local-file-server.js';
+import { startLocalFileServer } from './local/local-file-server.js';
 
 /** One backend under test, with the means to reach underneath it. */
 export interface StorageHarness {

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectInspection, ObjectStorage } from '../../src/storage/object-storage.js';
-import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
+import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { makePng } from '../support/images.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 

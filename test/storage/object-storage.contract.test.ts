@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/storage/object-storage.js';
-import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect-stream.js';
+import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect/inspect-stream.js';
 import { makeJpeg, makePng, makeWebp } from '../support/images.js';
 import { localHarness, supabaseHarness, type HarnessFactory, type StorageHarness } from './harnesses.js';
 import { expectStorageError, rejection, sha256 } from './storage-assertions.js';

@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectStorage } from '../../src/storage/object-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseRangeHeader, type ByteRangeSpec } from '../../storage/byte-range.js';
-import type { LocalObjectReader } from '../../storage/local-storage.js';
-import { verifyLocalUrl } from '../../storage/local-signature.js';
+import type { LocalObjectReader } from '../../storage/local/local-storage.js';
+import { verifyLocalUrl } from '../../storage/local/local-signature.js';
 import type { ObjectRef, ObjectStat } from '../../storage/object-storage.js';
 import { StorageError } from '../../storage/storage-error.js';
 import { ApiError } from '../errors.js';

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { classifyFsError } from '../../src/storage/fs-errors.js';
-import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect-stream.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
-import { makePng } from '../support/images.js';
-import { expectStorageError, sha256 } from './storage-assertions.js';
+import { classifyFsError } from '../../../src/storage/local/fs-errors.js';
+import { PROGRESS_INTERVAL_BYTES } from '../../../src/storage/inspect/inspect-stream.js';
+import { LocalStorage } from '../../../src/storage/local/local-storage.js';
+import { makePng } from '../../support/images.js';
+import { expectStorageError, sha256 } from '../storage-assertions.js';
 
 describe('LocalStorage on disk', () => {
   let base: string;

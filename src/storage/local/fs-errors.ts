@@ -1,5 +1,5 @@
-import { errorCode } from '../lib/error-code.js';
-import { StorageError, type StorageErrorKind } from './storage-error.js';
+import { errorCode } from '../../lib/error-code.js';
+import { StorageError, type StorageErrorKind } from '../storage-error.js';
 
 type FsErrorKind = Extract<StorageErrorKind, 'not_found' | 'denied' | 'transient'>;
 

@@ -1,6 +1,6 @@
 import { StorageClient } from '@supabase/storage-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+import { SupabaseStorageStandIn } from '../../support/supabase-storage-stand-in.js';
 
 /** The parts of the stand-in's protocol that the backend tests do not reach, through storage-js itself. */
 describe('Supabase Storage stand-in', () => {

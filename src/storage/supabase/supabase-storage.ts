@@ -1,8 +1,8 @@
 import { StorageClient } from '@supabase/storage-js';
-import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
+import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from '../copy-checks.js';
 import { idleTimeoutFetch } from './idle-timeout-fetch.js';
-import { inspectStream } from './inspect-stream.js';
-import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
+import { inspectStream } from '../inspect/inspect-stream.js';
+import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
   ObjectInspection,
   ObjectRef,
@@ -11,10 +11,10 @@ import type {
   SignedUrl,
   SignedUrlOptions,
   StreamOptions,
-} from './object-storage.js';
-import { checkSignedUrlOptions } from './signed-url-options.js';
+} from '../object-storage.js';
+import { checkSignedUrlOptions } from '../signed-url-options.js';
 import { classifySupabaseError } from './supabase-errors.js';
-import { isAbsent, missingBucket, StorageError } from './storage-error.js';
+import { isAbsent, missingBucket, StorageError } from '../storage-error.js';
 
 export interface SupabaseStorageOptions {
   /** `SUPABASE_URL`, the project URL; Storage lives under `/storage/v1`. */

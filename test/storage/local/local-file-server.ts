@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { LOCAL_FILES_PREFIX, verifyLocalUrl } from '../../src/storage/local-signature.js';
-import type { LocalObjectReader } from '../../src/storage/local-storage.js';
-import type { ObjectRef } from '../../src/storage/object-storage.js';
+import { LOCAL_FILES_PREFIX, verifyLocalUrl } from '../../../src/storage/local/local-signature.js';
+import type { LocalObjectReader } from '../../../src/storage/local/local-storage.js';
+import type { ObjectRef } from '../../../src/storage/object-storage.js';
 
 /**
  * The smallest files route there can be, so tests can GET a local signed URL over HTTP the way

@@ -3,7 +3,7 @@ import { Readable, Transform, Writable, type TransformCallback } from 'node:stre
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { endsComplete, IMAGE_HEAD_LENGTH, IMAGE_TRAILER_LENGTH, sniffImagePrefix, type SniffResult } from './image-sniff.js';
-import type { ObjectInspection, StreamOptions } from './object-storage.js';
+import type { ObjectInspection, StreamOptions } from '../object-storage.js';
 
 /** How often `onProgress` fires by size: often enough for a heartbeat, rarely enough to cost nothing. */
 export const PROGRESS_INTERVAL_BYTES = 4 * 1024 * 1024;

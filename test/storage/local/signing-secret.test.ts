@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { localSigningSecret } from '../../src/storage/signing-secret.js';
-import { runScript } from '../support/child-processes.js';
+import { localSigningSecret } from '../../../src/storage/local/signing-secret.js';
+import { runScript } from '../../support/child-processes.js';
 
 let dataDir: string;
 
@@ -25,7 +25,7 @@ it('generates one secret, kept across restarts', async () => {
 });
 
 it('gives every process starting at once on a fresh folder the same, complete secret', async () => {
-  const module = JSON.stringify(path.resolve('src/storage/signing-secret.ts'));
+  const module = JSON.stringify(path.resolve('src/storage/local/signing-secret.ts'));
   for (let round = 0; round < 2; round += 1) {
     const script = `import { localSigningSecret } from ${module};
       const secrets = await Promise.all(Array.from({ length: 20 }, () => localSigningSecret(${JSON.stringify(path.join(dataDir, `round-${round}`))}, undefined)));

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isValidBucketName, isValidObjectPath } from './object-key.js';
-import type { ObjectRef } from './object-storage.js';
-import { isValidDownloadName } from './signed-url-options.js';
+import { isValidBucketName, isValidObjectPath } from '../object-key.js';
+import type { ObjectRef } from '../object-storage.js';
+import { isValidDownloadName } from '../signed-url-options.js';
 
 /**
  * Signed URLs of the local backend, as pure functions shared by `LocalStorage` (which signs)

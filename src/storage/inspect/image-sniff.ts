@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { ImageContentType } from './object-storage.js';
+import type { ImageContentType } from '../object-storage.js';
 
 /**
  * Recognises PNG, JPEG and WebP from an object's leading bytes, never from its name or

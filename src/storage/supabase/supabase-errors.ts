@@ -1,5 +1,5 @@
 import { StorageApiError } from '@supabase/storage-js';
-import { StorageError, type StorageErrorKind } from './storage-error.js';
+import { StorageError, type StorageErrorKind } from '../storage-error.js';
 
 /**
  * The Supabase backend's one error classifier, by status and code, never by message text.

@@ -3,14 +3,14 @@ import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { errorCode } from '../lib/error-code.js';
-import { resolveByteRange, type ByteRange, type ByteRangeSpec } from './byte-range.js';
-import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from './copy-checks.js';
+import { errorCode } from '../../lib/error-code.js';
+import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
+import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from '../copy-checks.js';
 import { classifyFsError } from './fs-errors.js';
-import { inspectStream } from './inspect-stream.js';
+import { inspectStream } from '../inspect/inspect-stream.js';
 import { LocalPaths, syncDirectory } from './local-paths.js';
 import { signLocalUrl } from './local-signature.js';
-import { checkBucketName, checkObjectRef, describeRef } from './object-key.js';
+import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
   ObjectInspection,
   ObjectRef,
@@ -19,9 +19,9 @@ import type {
   SignedUrl,
   SignedUrlOptions,
   StreamOptions,
-} from './object-storage.js';
-import { checkSignedUrlOptions } from './signed-url-options.js';
-import { isAbsent, StorageError } from './storage-error.js';
+} from '../object-storage.js';
+import { checkSignedUrlOptions } from '../signed-url-options.js';
+import { isAbsent, StorageError } from '../storage-error.js';
 
 export interface LocalStorageOptions {
   /** `$DATA_DIR/storage`: object `<bucket>/<path>` is the file `<root>/<bucket>/<path>`. */

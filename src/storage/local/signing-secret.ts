@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StartupError } from '../entry/startup-error.js';
-import { errorCode } from '../lib/error-code.js';
+import { StartupError } from '../../entry/startup-error.js';
+import { errorCode } from '../../lib/error-code.js';
 
 /** How long a process that finds the secret file empty waits for another process's write. */
 const EMPTY_FILE_WAIT_MS = 1_000;

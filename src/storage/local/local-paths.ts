@@ -1,9 +1,9 @@
 import { mkdir, open, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { errorCode } from '../lib/error-code.js';
-import { describeRef } from './object-key.js';
-import type { ObjectRef } from './object-storage.js';
-import { missingBucket, StorageError } from './storage-error.js';
+import { errorCode } from '../../lib/error-code.js';
+import { describeRef } from '../object-key.js';
+import type { ObjectRef } from '../object-storage.js';
+import { missingBucket, StorageError } from '../storage-error.js';
 
 /** An object's real folder and its file name in it. */
 export interface ObjectLocation {

@@ -4,7 +4,7 @@ import {
   signLocalUrl,
   verifyLocalUrl,
   type LocalUrlRequest,
-} from '../../src/storage/local-signature.js';
+} from '../../../src/storage/local/local-signature.js';
 
 const SECRET = 'test-secret';
 const NOW = Date.parse('2030-01-01T00:00:00Z');

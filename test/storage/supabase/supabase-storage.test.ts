@@ -1,11 +1,11 @@
 import { StorageApiError, StorageUnknownError } from '@supabase/storage-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../../src/storage/storage-error.js';
-import { classifySupabaseError } from '../../src/storage/supabase-errors.js';
-import { SupabaseStorage } from '../../src/storage/supabase-storage.js';
-import { makePng } from '../support/images.js';
-import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
-import { expectStorageError, rejection, sha256 } from './storage-assertions.js';
+import { StorageError } from '../../../src/storage/storage-error.js';
+import { classifySupabaseError } from '../../../src/storage/supabase/supabase-errors.js';
+import { SupabaseStorage } from '../../../src/storage/supabase/supabase-storage.js';
+import { makePng } from '../../support/images.js';
+import { SupabaseStorageStandIn, type StandInRequest } from '../../support/supabase-storage-stand-in.js';
+import { expectStorageError, rejection, sha256 } from '../storage-assertions.js';
 
 describe('classifySupabaseError', () => {
   it.each([
