@@ -1,9 +1,16 @@
-import { mkdir, open, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { errorCode } from '../../lib/error-code.js';
 import { describeRef } from '../object-key.js';
 import type { ObjectRef } from '../object-storage.js';
 import { missingBucket, StorageError } from '../storage-error.js';
+
+/** An object's file as it was checked: its real path inside the bucket, and lstat's answer. */
+export interface CheckedFile {
+  path: string;
+  stats: Stats;
+}
 
 /** An object's real folder and its file name in it. */
 export interface ObjectLocation {
@@ -46,11 +53,15 @@ export class LocalPaths {
     return real;
   }
 
-  /** The real path of an existing object's file (which may still be a directory: check it). */
-  async existingFile(ref: ObjectRef): Promise<string> {
+  /**
+   * The real path of an existing object's file, and what lstat says of it once it is proven
+   * inside the bucket (it may still be a directory: check it). The real path has no links left
+   * in it, so lstat sees the file itself.
+   */
+  async existingFile(ref: ObjectRef): Promise<CheckedFile> {
     const bucketDir = await this.#realBucketDir(ref.bucket);
-    const file = await realpath(join(bucketDir, ...ref.path.split('/')));
-    return assertInside(bucketDir, file, ref);
+    const path = assertInside(bucketDir, await realpath(join(bucketDir, ...ref.path.split('/'))), ref);
+    return { path, stats: await lstat(path) };
   }
 
   /** Where the object lives or would live, when its folder exists. */

@@ -88,10 +88,8 @@ export class LocalStorage implements ObjectStorage {
   async stat(ref: ObjectRef): Promise<ObjectStat> {
     checkObjectRef(ref);
     return guard(ref, undefined, async () => {
-      // The real path has no links left in it, so lstat sees the file itself; a link swapped
-      // in since is not a file.
-      const stats = await lstat(await this.#paths.existingFile(ref));
-      if (!stats.isFile()) throw notAFile(ref);
+      const { stats } = await this.#paths.existingFile(ref);
+      checkReadable(ref, stats);
       return { size_bytes: stats.size, content_type: contentTypeOf(ref) };
     });
   }
@@ -213,12 +211,20 @@ export class LocalStorage implements ObjectStorage {
     });
   }
 
-  /** The checked, real file of an existing object, opened for reading. */
+  /**
+   * The checked, real file of an existing object, opened for reading. A folder on the checked
+   * path may be swapped for a link between the check and the open (O_NOFOLLOW guards only the
+   * last component): the handle must be the very file that was checked, same device and inode.
+   */
   async #open(ref: ObjectRef): Promise<OpenFile> {
-    const handle = await open(await this.#paths.existingFile(ref), READ_FLAGS);
+    const checked = await this.#paths.existingFile(ref);
+    const handle = await open(checked.path, READ_FLAGS);
     try {
       const stats = await handle.stat();
-      if (!stats.isFile()) throw notAFile(ref);
+      if (stats.dev !== checked.stats.dev || stats.ino !== checked.stats.ino) {
+        throw new StorageError('denied', `${describeRef(ref)} changed while it was being opened`);
+      }
+      checkReadable(ref, stats);
       return { handle, stats };
     } catch (error) {
       await handle.close();
@@ -227,7 +233,17 @@ export class LocalStorage implements ObjectStorage {
   }
 }
 
-const notAFile = (ref: ObjectRef): StorageError => new StorageError('not_found', `${describeRef(ref)} is not a file`);
+/**
+ * Only a regular file with no other name is an object. A hard link in a bucket to a file
+ * elsewhere on the filesystem passes every path check, so a file with several names cannot be
+ * proven to belong to its bucket: it is `denied` (the workflow's `asset_inaccessible`: there,
+ * but not for this service to read), not `not_found`, so the merchant is told to look at it.
+ * A copy's own temporary name is removed before its object is read (see `copy`).
+ */
+function checkReadable(ref: ObjectRef, stats: Stats): void {
+  if (!stats.isFile()) throw new StorageError('not_found', `${describeRef(ref)} is not a file`);
+  if (stats.nlink > 1) throw new StorageError('denied', `${describeRef(ref)} has other names (hard links)`);
+}
 
 /** An object's file, open, with what fstat said of it then. */
 interface OpenFile {

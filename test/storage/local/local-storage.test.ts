@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyFsError } from '../../../src/storage/local/fs-errors.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../../src/storage/inspect/inspect-stream.js';
+import { LocalPaths } from '../../../src/storage/local/local-paths.js';
 import { LocalStorage } from '../../../src/storage/local/local-storage.js';
 import { makePng } from '../../support/images.js';
 import { expectStorageError, sha256 } from '../storage-assertions.js';
@@ -172,6 +173,32 @@ describe('LocalStorage on disk', () => {
       const to = { bucket: 'previews', path: 'escape/new/deeper/copy.png' };
       await expectStorageError(storage.copy({ bucket: 'previews', path: 'source.png' }, to, sha256(png)), 'denied');
       expect(await readdir(outside)).toEqual(['secret.png']);
+    });
+
+    it('refuses a hard-linked preview as denied: it cannot be proven to belong to its bucket', async () => {
+      await link(join(outside, 'secret.png'), join(root, 'previews', 'hard.png'));
+      const ref = { bucket: 'previews', path: 'hard.png' };
+      await expectStorageError(storage.stat(ref), 'denied');
+      await expectStorageError(storage.inspect(ref), 'denied');
+      await expectStorageError(storage.copy(ref, { bucket: 'print-assets', path: 'copy.png' }, sha256(png)), 'denied');
+      expect(await readdir(join(root, 'print-assets'))).toEqual([]);
+    });
+
+    it('refuses a file whose folder is swapped for a link out of the bucket between the check and the open', async () => {
+      await mkdir(join(root, 'previews', 'shop'));
+      await writeFile(join(root, 'previews', 'shop', 'secret.png'), makePng(2, 2));
+      const checked = LocalPaths.prototype.existingFile;
+      const swap = vi.spyOn(LocalPaths.prototype, 'existingFile').mockImplementation(async function (this: LocalPaths, ref) {
+        const file = await checked.call(this, ref);
+        await rename(join(root, 'previews', 'shop'), join(base, 'moved'));
+        await symlink(outside, join(root, 'previews', 'shop'));
+        return file;
+      });
+      try {
+        await expectStorageError(storage.inspect({ bucket: 'previews', path: 'shop/secret.png' }), 'denied');
+      } finally {
+        swap.mockRestore();
+      }
     });
 
     it('removes a link itself, never what it points to', async () => {
