@@ -147,6 +147,14 @@ export class LocalStorage implements ObjectStorage {
     checkObjectRef(from);
     checkObjectRef(to);
     checkExpectedSha256(expectedSha256);
+    // Before anything reads the destination: an attempt that died between publishing its object
+    // and removing its temporary left both, and the object has one name again only without it.
+    await guard(to, options.signal, async () => {
+      const { dir, name } = await this.#paths.existingLocation(to);
+      await removeAbandonedPartials(dir, name);
+    }).catch((error: unknown) => {
+      if (!isAbsent(error)) throw error;
+    });
     const existing = await inspectIfPresent(this, to, options);
     if (existing) {
       const accepted = acceptExisting(existing, expectedSha256, to);
@@ -158,7 +166,6 @@ export class LocalStorage implements ObjectStorage {
     try {
       return await guard(to, options.signal, async () => {
         const { dir, name } = await this.#paths.preparedLocation(to);
-        await removeAbandonedPartials(dir, name);
         const temp = join(dir, `${partialPrefix(name)}${randomUUID()}`);
         try {
           const copied = await writeNewFile(temp, source, options);
