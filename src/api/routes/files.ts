@@ -16,6 +16,7 @@ export interface LocalFileSource {
 
 export interface FileRoutesOptions {
   source: LocalFileSource;
+  /** As configured: during a rotation (`new,old`) a URL signed with any of them verifies. */
   signingSecret: string;
   now: () => number;
 }

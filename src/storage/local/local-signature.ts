@@ -23,12 +23,19 @@ export interface LocalUrlClaims {
   download?: string;
 }
 
+/**
+ * `LOCAL_SIGNING_SECRET` is one secret, or several separated by commas while one is rotated
+ * out (`new,old`): URLs are signed with the first, and a URL signed with any of them verifies
+ * until it expires, so rotating breaks none handed out.
+ */
+export const signingSecrets = (configured: string): string[] => configured.split(',').map((secret) => secret.trim());
+
 export function signLocalUrl(publicBaseUrl: string, claims: LocalUrlClaims, secret: string): string {
   const { ref, expires, download } = claims;
   const path = [ref.bucket, ...ref.path.split('/')].map(encodeURIComponent).join('/');
   const query = new URLSearchParams({ expires: String(expires) });
   if (download !== undefined) query.set('download', download);
-  query.set('signature', signature(secret, ref, String(expires), download));
+  query.set('signature', signature(signingSecrets(secret)[0]!, ref, String(expires), download));
   return `${publicBaseUrl.replace(/\/+$/, '')}${LOCAL_FILES_PREFIX}/${path}?${query}`;
 }
 
@@ -64,7 +71,8 @@ export function verifyLocalUrl(request: LocalUrlRequest, secret: string, now: nu
     return { ok: false, reason: 'malformed' };
   }
   const ref = { bucket, path };
-  if (!sameString(given, signature(secret, ref, expires, download))) return { ok: false, reason: 'bad_signature' };
+  const signed = signingSecrets(secret).some((candidate) => sameString(given, signature(candidate, ref, expires, download)));
+  if (!signed) return { ok: false, reason: 'bad_signature' };
   const expiresAt = new Date(Number(expires) * 1000);
   if (now >= expiresAt.getTime()) return { ok: false, reason: 'expired' };
   return { ok: true, ref, download: download ?? null, expires_at: expiresAt };

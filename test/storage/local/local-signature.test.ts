@@ -71,6 +71,15 @@ describe('verifyLocalUrl', () => {
     expect(verifyLocalUrl(received(sign()), 'other-secret', NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
+  it('signs with the first of `new,old` and accepts a URL signed with either while the old one is rotated out', () => {
+    const signedWith = (secret: string): LocalUrlRequest => received(signLocalUrl('https://x.test', { ref, expires: EXPIRES }, secret));
+    expect(verifyLocalUrl(signedWith(`new-secret,${SECRET}`), 'new-secret', NOW)).toMatchObject({ ok: true });
+    expect(verifyLocalUrl(signedWith(SECRET), `new-secret, ${SECRET}`, NOW)).toMatchObject({ ok: true });
+    expect(verifyLocalUrl(signedWith('new-secret'), `new-secret,${SECRET}`, NOW)).toMatchObject({ ok: true });
+    expect(verifyLocalUrl(signedWith(`new-secret,${SECRET}`), SECRET, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyLocalUrl(signedWith('third-secret'), `new-secret,${SECRET}`, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
   it.each<[string, (request: LocalUrlRequest) => LocalUrlRequest]>([
     ['no signature', (r) => ({ ...r, signature: undefined })],
     ['no expiry', (r) => ({ ...r, expires: undefined })],
