@@ -34,7 +34,7 @@ export async function persistFinalAsset(
   if (existing) return flat(existing);
 
   const target = { bucket: printBucket, path: finalAssetPath(input, preview) };
-  const copied = await storage.copy(preview, target, preview.sha256, stream);
+  const copied = await storage.copy(preview, target, { sha256: preview.sha256, content_type: preview.content_type }, stream);
   const recorded = await whileDatabaseUnavailable(
     () =>
       recordFinalAsset(db, input, {

@@ -116,11 +116,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await v1.register(orderLineRoutes);
   });
   if (deps.storage.kind === 'local') {
-    const source = deps.storage as ObjectStorage & Partial<LocalFileSource>;
-    if (typeof source.read !== 'function') throw new Error('local storage must offer read() to serve signed files');
     // The same secret `createStorage` signs with, unless the caller built storage with its own.
     const signingSecret = deps.localSigningSecret ?? (await localSigningSecret(deps.config.DATA_DIR, deps.config.LOCAL_SIGNING_SECRET));
-    await app.register(fileRoutes, { source: source as LocalFileSource, signingSecret, now: services.now });
+    await app.register(fileRoutes, { source: deps.storage, signingSecret, now: services.now });
   }
   return app as unknown as FastifyInstance;
 }

@@ -1,5 +1,5 @@
 import { describeRef } from './object-key.js';
-import type { ObjectInspection, ObjectRef, ObjectStorage, StreamOptions } from './object-storage.js';
+import { IMAGE_TYPES, type ExpectedObject, type ObjectInspection, type ObjectRef, type ObjectStorage, type StreamOptions } from './object-storage.js';
 import { StorageError } from './storage-error.js';
 
 /**
@@ -11,10 +11,23 @@ import { StorageError } from './storage-error.js';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** A malformed expectation could never match and would only delete good copies: the caller's bug. */
-export function checkExpectedSha256(expectedSha256: string): void {
-  if (!SHA256_HEX.test(expectedSha256)) {
-    const got = JSON.stringify(expectedSha256.slice(0, 80));
-    throw new RangeError(`expectedSha256 must be 64 lowercase hex digits, got ${got}`);
+export function checkExpected({ sha256, content_type }: ExpectedObject): void {
+  if (!SHA256_HEX.test(sha256)) {
+    throw new RangeError(`expected.sha256 must be 64 lowercase hex digits, got ${JSON.stringify(sha256.slice(0, 80))}`);
+  }
+  if (!(IMAGE_TYPES as readonly string[]).includes(content_type)) {
+    throw new RangeError(`expected.content_type must be one of ${IMAGE_TYPES.join(', ')}, got ${JSON.stringify(String(content_type).slice(0, 80))}`);
+  }
+}
+
+/** A fresh copy's own bytes must be the expected ones, of the expected type; else it is removed. */
+export function checkCopied(copied: ObjectInspection, expected: ExpectedObject, to: ObjectRef): void {
+  const type = copied.image?.content_type ?? 'no image';
+  if (copied.sha256 !== expected.sha256 || type !== expected.content_type) {
+    throw new StorageError(
+      'mismatch',
+      `The copy at ${describeRef(to)} has sha256 ${copied.sha256} (${type}), expected ${expected.sha256} (${expected.content_type}); it was removed`,
+    );
   }
 }
 
@@ -36,16 +49,7 @@ export async function inspectIfPresent(
  * An object already at the destination is this copy's result when it holds exactly the
  * expected bytes (a retry after a crash lands here); any other object there is a conflict.
  */
-export function acceptExisting(existing: ObjectInspection, expectedSha256: string, to: ObjectRef): ObjectInspection {
-  if (existing.sha256 === expectedSha256) return existing;
-  throw new StorageError(
-    'conflict',
-    `${describeRef(to)} already holds a different object (sha256 ${existing.sha256}, expected ${expectedSha256})`,
-  );
+export function acceptExisting(existing: ObjectInspection, { sha256 }: ExpectedObject, to: ObjectRef): ObjectInspection {
+  if (existing.sha256 === sha256) return existing;
+  throw new StorageError('conflict', `${describeRef(to)} already holds a different object (sha256 ${existing.sha256}, expected ${sha256})`);
 }
-
-export const copyMismatch = (to: ObjectRef, expectedSha256: string, actualSha256: string): StorageError =>
-  new StorageError(
-    'mismatch',
-    `The copy at ${describeRef(to)} has sha256 ${actualSha256}, expected ${expectedSha256}; it was removed`,
-  );

@@ -1,4 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { ImageContentType } from '../domain/images.js';
+import type { ByteRange, ByteRangeSpec } from './byte-range.js';
+
 /** Where an object lives. Buckets are private; paths never start with `/`. */
 export interface ObjectRef {
   bucket: string;
@@ -35,6 +38,27 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
+/** What a copy must hold: the bytes verified earlier, named by their hash, and their sniffed type. */
+export interface ExpectedObject {
+  sha256: string;
+  /** Recorded as the copy's content type, whatever type its source was uploaded with. */
+  content_type: ImageContentType;
+}
+
+/** An object opened for serving: the whole of it, or the bytes of one range. */
+export interface ObjectRead extends ObjectStat {
+  /**
+   * The bytes: a buffer when the backend read them already (a small local file), else a stream
+   * that releases its file or connection when it ends or is destroyed.
+   */
+  body: Buffer | Readable;
+  /**
+   * Set when a range was asked for: the bytes `body` holds, or null when the range selects none
+   * of the object (`body` is then empty). `size_bytes` is the whole object's size either way.
+   */
+  range?: ByteRange | null;
+}
+
 export interface SignedUrl {
   url: string;
   expires_at: string;
@@ -54,12 +78,15 @@ export interface ObjectStorage {
   readonly kind: 'local' | 'supabase';
   stat(ref: ObjectRef): Promise<ObjectStat>;
   inspect(ref: ObjectRef, options?: StreamOptions): Promise<ObjectInspection>;
+  /** The object's bytes, or those `range` selects of the size it has once it is open. */
+  read(ref: ObjectRef, range?: ByteRangeSpec): Promise<ObjectRead>;
   /**
-   * Copies `from` to `to` and proves the copy by streaming it through SHA-256. An identical
-   * object already at `to` is success; a different one is a `StorageError` of kind `conflict`.
-   * A copy whose SHA-256 is not `expectedSha256` is removed and reported as kind `mismatch`.
+   * Copies `from` to `to`, with `expected.content_type` as its content type, and proves the
+   * copy by streaming it through SHA-256. An identical object already at `to` is success; a
+   * different one is a `StorageError` of kind `conflict`. A copy that is not the expected
+   * bytes of the expected type is removed and reported as kind `mismatch`.
    */
-  copy(from: ObjectRef, to: ObjectRef, expectedSha256: string, options?: StreamOptions): Promise<ObjectInspection>;
+  copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options?: StreamOptions): Promise<ObjectInspection>;
   /** Removes an object; a missing one is success. */
   remove(ref: ObjectRef): Promise<void>;
   signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl>;

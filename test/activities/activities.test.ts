@@ -9,7 +9,7 @@ import type { PreviewRef } from '../../src/activities/types.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import type { ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
+import type { ExpectedObject, ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
 import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
@@ -34,10 +34,10 @@ class WatchedStorage extends LocalStorage {
     this.inspected.push(options);
     return super.inspect(ref, options);
   }
-  override async copy(from: ObjectRef, to: ObjectRef, expectedSha256: string, options: StreamOptions = {}) {
+  override async copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options: StreamOptions = {}) {
     this.copies++;
     await this.beforeCopy();
-    return super.copy(from, to, expectedSha256, options);
+    return super.copy(from, to, expected, options);
   }
 }
 

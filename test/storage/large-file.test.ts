@@ -50,7 +50,7 @@ describe(`a ${SIZE_MIB} MB object`, () => {
     expect(inspected).toEqual(expected);
     expect(progressCalls).toBe(Math.floor((SIZE_MIB * MIB) / (4 * MIB)));
 
-    const copied = await measure(`${name} copy`, () => storage.copy(from, to, expected.sha256, { onProgress }));
+    const copied = await measure(`${name} copy`, () => storage.copy(from, to, { sha256: expected.sha256, content_type: 'image/png' }, { onProgress }));
     expect(copied).toEqual(expected);
   }
 

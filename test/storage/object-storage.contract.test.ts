@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/storage/object-storage.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect/inspect-stream.js';
 import { makeJpeg, makePng, makeWebp } from '../support/images.js';
 import { localHarness, supabaseHarness, type HarnessFactory, type StorageHarness } from './harnesses.js';
-import { expectStorageError, rejection, sha256 } from './storage-assertions.js';
+import { expectStorageError, expected, rejection, sha256 } from './storage-assertions.js';
 
 /** The behaviour every backend owes `ObjectStorage`, run against each. */
 describe.each<{ backend: string; start: HarnessFactory }>([
@@ -110,18 +112,34 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const png = makePng(40, 30);
       const from = await stored('preview.png', png, 'image/png');
       const to = fresh(PRINT, 'final.png');
-      const copied = await h.storage.copy(from, to, sha256(png));
+      const copied = await h.storage.copy(from, to, expected(png));
       expect(copied).toEqual({ size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 }, truncated: false });
       expect(await h.read(to)).toEqual(png);
       expect(await h.read(from)).toEqual(png);
+    });
+
+    it('records the sniffed type as the copy\'s content type, whatever type the preview was uploaded with', async () => {
+      const png = makePng(6, 6);
+      const from = await stored('preview.png', png, 'text/plain');
+      const to = fresh(PRINT, 'final.png');
+      await h.storage.copy(from, to, expected(png));
+      expect(await h.storage.stat(to)).toEqual({ size_bytes: png.length, content_type: 'image/png' });
+    });
+
+    it('removes a copy whose bytes are not of the expected type and reports mismatch', async () => {
+      const png = makePng(7, 7);
+      const from = await stored('preview.jpg', png);
+      const to = fresh(PRINT, 'final.jpg');
+      await expectStorageError(h.storage.copy(from, to, { sha256: sha256(png), content_type: 'image/jpeg' }), 'mismatch');
+      expect(await h.read(to)).toBeNull();
     });
 
     it('succeeds again when repeated, without changing the copy', async () => {
       const jpeg = makeJpeg(64, 64);
       const from = await stored('preview.jpg', jpeg);
       const to = fresh(PRINT, 'final.jpg');
-      const first = await h.storage.copy(from, to, sha256(jpeg));
-      expect(await h.storage.copy(from, to, sha256(jpeg))).toEqual(first);
+      const first = await h.storage.copy(from, to, expected(jpeg, 'image/jpeg'));
+      expect(await h.storage.copy(from, to, expected(jpeg, 'image/jpeg'))).toEqual(first);
       expect(await h.read(to)).toEqual(jpeg);
     });
 
@@ -129,9 +147,9 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const png = makePng(5, 5);
       const from = await stored('preview.png', png);
       const to = fresh(PRINT, 'final.png');
-      await h.storage.copy(from, to, sha256(png));
+      await h.storage.copy(from, to, expected(png));
       await h.storage.remove(from);
-      expect((await h.storage.copy(from, to, sha256(png))).sha256).toBe(sha256(png));
+      expect((await h.storage.copy(from, to, expected(png))).sha256).toBe(sha256(png));
     });
 
     it('refuses to replace a different object with conflict', async () => {
@@ -140,7 +158,7 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const from = await stored('preview.png', png);
       const to = fresh(PRINT, 'final.png');
       await h.put(to, other);
-      await expectStorageError(h.storage.copy(from, to, sha256(png)), 'conflict');
+      await expectStorageError(h.storage.copy(from, to, expected(png)), 'conflict');
       expect(await h.read(to)).toEqual(other);
     });
 
@@ -148,26 +166,61 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const png = makePng(10, 10);
       const from = await stored('preview.png', png);
       const to = fresh(PRINT, 'final.png');
-      await expectStorageError(h.storage.copy(from, to, sha256(makePng(9, 9))), 'mismatch');
+      await expectStorageError(h.storage.copy(from, to, expected(makePng(9, 9))), 'mismatch');
       expect(await h.read(to)).toBeNull();
       await expectStorageError(h.storage.stat(to), 'not_found');
     });
 
     it('reports a missing source as not_found and a missing bucket as no_bucket, leaving nothing behind', async () => {
       const to = fresh(PRINT, 'final.png');
-      await expectStorageError(h.storage.copy(fresh(PREVIEWS, 'missing.png'), to, sha256(Buffer.from('x'))), 'not_found');
+      await expectStorageError(h.storage.copy(fresh(PREVIEWS, 'missing.png'), to, expected(Buffer.from('x'))), 'not_found');
       expect(await h.read(to)).toBeNull();
       const from = await stored('preview.png', makePng(1, 1));
-      await expectStorageError(h.storage.copy(from, fresh('no-such-bucket', 'final.png'), sha256(makePng(1, 1))), 'no_bucket');
-      await expectStorageError(h.storage.copy(fresh('no-such-bucket', 'preview.png'), to, sha256(makePng(1, 1))), 'no_bucket');
+      await expectStorageError(h.storage.copy(from, fresh('no-such-bucket', 'final.png'), expected(makePng(1, 1))), 'no_bucket');
+      await expectStorageError(h.storage.copy(fresh('no-such-bucket', 'preview.png'), to, expected(makePng(1, 1))), 'no_bucket');
       expect(await h.read(to)).toBeNull();
     });
 
     it('rejects a malformed expected sha256 before touching anything', async () => {
       const from = await stored('preview.png', makePng(1, 1));
       const to = fresh(PRINT, 'final.png');
-      await expect(h.storage.copy(from, to, 'ABC')).rejects.toBeInstanceOf(RangeError);
+      await expect(h.storage.copy(from, to, { sha256: 'ABC', content_type: 'image/png' })).rejects.toBeInstanceOf(RangeError);
       expect(await h.read(to)).toBeNull();
+    });
+  });
+
+  describe('read', () => {
+    const bytes = randomBytes(100);
+
+    it('gives the whole object, with its size and content type', async () => {
+      const ref = await stored('preview.png', bytes, 'image/png');
+      const read = await h.storage.read(ref);
+      expect({ ...read, body: await collect(read.body) }).toEqual({ size_bytes: 100, content_type: 'image/png', body: bytes });
+    });
+
+    it.each([
+      { spec: { first: 10, last: 19 }, range: { start: 10, end: 19 } },
+      { spec: { first: 90 }, range: { start: 90, end: 99 } },
+      { spec: { first: 95, last: 500 }, range: { start: 95, end: 99 } },
+      { spec: { suffix: 5 }, range: { start: 95, end: 99 } },
+      { spec: { suffix: 500 }, range: { start: 0, end: 99 } },
+    ])('gives the bytes of $spec, resolved against the object\'s size', async ({ spec, range }) => {
+      const ref = await stored('preview.png', bytes, 'image/png');
+      const read = await h.storage.read(ref, spec);
+      expect(read).toMatchObject({ size_bytes: 100, range });
+      expect(await collect(read.body)).toEqual(bytes.subarray(range.start, range.end + 1));
+    });
+
+    it('says a range that selects no byte selects none, with the size', async () => {
+      const ref = await stored('preview.png', bytes, 'image/png');
+      const read = await h.storage.read(ref, { first: 100 });
+      expect(read).toMatchObject({ size_bytes: 100, range: null });
+      expect(await collect(read.body)).toEqual(Buffer.alloc(0));
+    });
+
+    it('reports a missing object as not_found', async () => {
+      await expectStorageError(h.storage.read(fresh(PREVIEWS, 'missing.png')), 'not_found');
+      await expectStorageError(h.storage.read(fresh(PREVIEWS, 'missing.png'), { first: 0 }), 'not_found');
     });
   });
 
@@ -285,12 +338,12 @@ describe.each<{ backend: string; start: HarnessFactory }>([
 
     it.each(attempts)('refuses $bucket / $path as not_found without touching anything', async (bad) => {
       const good = await stored('good.png', makePng(1, 1));
-      const goodSha = sha256(makePng(1, 1));
+      const goodCopy = expected(makePng(1, 1));
       const before = await h.fingerprint();
       await expectStorageError(h.storage.stat(bad), 'not_found');
       await expectStorageError(h.storage.inspect(bad), 'not_found');
-      await expectStorageError(h.storage.copy(bad, fresh(PRINT, 'x.png'), goodSha), 'not_found');
-      await expectStorageError(h.storage.copy(good, bad, goodSha), 'not_found');
+      await expectStorageError(h.storage.copy(bad, fresh(PRINT, 'x.png'), goodCopy), 'not_found');
+      await expectStorageError(h.storage.copy(good, bad, goodCopy), 'not_found');
       await expectStorageError(h.storage.remove(bad), 'not_found');
       await expectStorageError(h.storage.signedUrl(bad, { expiresInSeconds: 60 }), 'not_found');
       expect(await h.fingerprint()).toBe(before);
@@ -313,3 +366,5 @@ function alterCredential(url: string): string {
   parsed.searchParams.set(name, `${value.slice(0, middle)}${value[middle] === 'A' ? 'B' : 'A'}${value.slice(middle + 1)}`);
   return parsed.toString();
 }
+
+const collect = async (body: Buffer | Readable): Promise<Buffer> => (Buffer.isBuffer(body) ? body : buffer(body));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
+import type { ExpectedObject, ImageContentType } from '../../src/storage/object-storage.js';
 import { StorageError, type StorageErrorKind } from '../../src/storage/storage-error.js';
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -18,3 +19,9 @@ export async function expectStorageError(promise: Promise<unknown>, kind: Storag
   expect((error as StorageError).kind, (error as Error).message).toBe(kind);
   return error as StorageError;
 }
+
+/** What a copy of `bytes` is expected to be (a PNG unless said otherwise). */
+export const expected = (bytes: Uint8Array, content_type: ImageContentType = 'image/png'): ExpectedObject => ({
+  sha256: sha256(bytes),
+  content_type,
+});

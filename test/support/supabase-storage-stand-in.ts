@@ -18,7 +18,9 @@ import type { ObjectRef } from '../../src/storage/object-storage.js';
  * - `POST|PUT /object/{bucket}/{key}` (raw bodies, `x-upsert`), `GET /object[/authenticated]/{bucket}/{key}`
  *   (with `Range`), `DELETE /object/{bucket}/{key}`, `DELETE /object/{bucket}` with `{ prefixes }`
  * - `GET /object/info[/authenticated]/{bucket}/{key}`
- * - `POST /object/copy` with `{ bucketId, sourceKey, destinationKey, destinationBucket }`
+ * - `POST /object/copy` with `{ bucketId, sourceKey, destinationKey, destinationBucket, copyMetadata, metadata }`:
+ *   with `copyMetadata: false` the copy takes `metadata.mimetype`/`cacheControl` where given and
+ *   keeps the source's otherwise (the server's `preserveUnspecifiedFileMetadata`)
  * - `POST /object/sign/{bucket}/{key}` → `{ signedURL }` with an HS256 token carrying `url` and
  *   `exp`, and `GET /object/sign/{bucket}/{key}?token=` (no credentials needed)
  *
@@ -422,7 +424,14 @@ export class SupabaseStorageStandIn {
     }
     const file = this.#newFile();
     await copyFile(source.file, file);
-    const stored = this.#store(destination, destinationKey, { ...source, file });
+    const metadata = (body.metadata ?? {}) as { mimetype?: unknown; cacheControl?: unknown };
+    const replaced = body.copyMetadata === false;
+    const stored = this.#store(destination, destinationKey, {
+      ...source,
+      file,
+      contentType: replaced && typeof metadata.mimetype === 'string' ? metadata.mimetype : source.contentType,
+      cacheControl: replaced && typeof metadata.cacheControl === 'string' ? metadata.cacheControl : source.cacheControl,
+    });
     sendBody(res, 200, {
       Id: stored.id,
       Key: `${destinationBucketId}/${destinationKey}`,

@@ -1,18 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseRangeHeader, type ByteRangeSpec } from '../../storage/byte-range.js';
-import type { LocalObjectReader } from '../../storage/local/local-storage.js';
 import { verifyLocalUrl } from '../../storage/local/local-signature.js';
-import type { ObjectRef, ObjectStat } from '../../storage/object-storage.js';
+import type { ObjectStorage } from '../../storage/object-storage.js';
 import { StorageError } from '../../storage/storage-error.js';
 import { ApiError } from '../errors.js';
 import { failure } from '../schemas.js';
 
 /** What the files route needs from the local backend. */
-export interface LocalFileSource {
-  stat(ref: ObjectRef): Promise<ObjectStat>;
-  read(ref: ObjectRef, range?: ByteRangeSpec): Promise<LocalObjectReader>;
-}
+export type LocalFileSource = Pick<ObjectStorage, 'stat' | 'read'>;
 
 export interface FileRoutesOptions {
   source: LocalFileSource;

@@ -1,3 +1,4 @@
+/** Over 200 lines for a reason: the three formats' headers and end-of-file rules, kept together so each is read against the others. */
 import { crc32 } from 'node:zlib';
 import type { ImageContentType } from '../object-storage.js';
 

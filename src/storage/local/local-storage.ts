@@ -1,3 +1,7 @@
+/**
+ * Over 200 lines for a reason: one class holds the whole filesystem backend so that every read
+ * passes the same containment checks in `#open`; paths, signatures and fs errors live beside it.
+ */
 import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
@@ -5,14 +9,16 @@ import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { errorCode } from '../../lib/error-code.js';
 import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
-import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from '../copy-checks.js';
+import { acceptExisting, checkCopied, checkExpected, inspectIfPresent } from '../copy-checks.js';
 import { classifyFsError } from './fs-errors.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { LocalPaths, syncDirectory } from './local-paths.js';
 import { signLocalUrl } from './local-signature.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
+  ExpectedObject,
   ObjectInspection,
+  ObjectRead,
   ObjectRef,
   ObjectStat,
   ObjectStorage,
@@ -30,21 +36,6 @@ export interface LocalStorageOptions {
   publicBaseUrl: string;
   /** Key of the HMAC that signs URLs; the files route verifies with the same one. */
   signingSecret: string;
-}
-
-/** What the files route needs to serve an object. */
-export interface LocalObjectReader extends ObjectStat {
-  /**
-   * The object's bytes: read already when they fit one chunk (a stream would hold the same
-   * buffer, with a stream's machinery around it), else a stream that closes its file when it
-   * ends or is destroyed.
-   */
-  body: Buffer | Readable;
-  /**
-   * Set when a range was asked for: the bytes `body` holds, or null when the range selects none
-   * of the object (`body` is then empty). `size_bytes` is the whole object's size either way.
-   */
-  range?: ByteRange | null;
 }
 
 /** The only types the local backend records: the file name's, for the images it serves. */
@@ -110,7 +101,7 @@ export class LocalStorage implements ObjectStorage {
    * Opens an object for the files route, with the same containment checks as every read: the
    * whole of it, or the bytes `rangeSpec` selects of the size fstat gives once it is open.
    */
-  async read(ref: ObjectRef, rangeSpec?: ByteRangeSpec): Promise<LocalObjectReader> {
+  async read(ref: ObjectRef, rangeSpec?: ByteRangeSpec): Promise<ObjectRead> {
     checkObjectRef(ref);
     return guard(ref, undefined, async () => {
       const file = await this.#open(ref);
@@ -141,12 +132,16 @@ export class LocalStorage implements ObjectStorage {
   async copy(
     from: ObjectRef,
     to: ObjectRef,
-    expectedSha256: string,
+    expected: ExpectedObject,
     options: StreamOptions = {},
   ): Promise<ObjectInspection> {
     checkObjectRef(from);
     checkObjectRef(to);
-    checkExpectedSha256(expectedSha256);
+    checkExpected(expected);
+    // This backend records an object's type by its name alone.
+    if (contentTypeOf(to) !== expected.content_type) {
+      throw new RangeError(`${describeRef(to)} is not named as a ${expected.content_type}, the type the copy must have`);
+    }
     // Before anything reads the destination: an attempt that died between publishing its object
     // and removing its temporary left both, and the object has one name again only without it.
     await guard(to, options.signal, async () => {
@@ -157,7 +152,7 @@ export class LocalStorage implements ObjectStorage {
     });
     const existing = await inspectIfPresent(this, to, options);
     if (existing) {
-      const accepted = acceptExisting(existing, expectedSha256, to);
+      const accepted = acceptExisting(existing, expected, to);
       await guard(to, options.signal, () => this.#paths.syncExistingPath(to));
       return accepted;
     }
@@ -169,11 +164,11 @@ export class LocalStorage implements ObjectStorage {
         const temp = join(dir, `${partialPrefix(name)}${randomUUID()}`);
         try {
           const copied = await writeNewFile(temp, source, options);
-          if (copied.sha256 !== expectedSha256) throw copyMismatch(to, expectedSha256, copied.sha256);
+          checkCopied(copied, expected, to);
           await link(temp, join(dir, name)).catch(async (error: unknown) => {
             if (errorCode(error) !== 'EEXIST') throw error;
             // Another writer got there first: its object decides, as if it had been there before.
-            acceptExisting(await this.inspect(to, options), expectedSha256, to);
+            acceptExisting(await this.inspect(to, options), expected, to);
           });
           // The caller records the copy next: the file must outlive a crash of the machine.
           await syncDirectory(dir);

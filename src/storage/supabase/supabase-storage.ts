@@ -1,10 +1,19 @@
+/**
+ * Over 200 lines for a reason: one class holds the whole Supabase backend, each method next to
+ * the way its failures are confirmed; requests and error classification live beside it.
+ */
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { StorageClient } from '@supabase/storage-js';
-import { acceptExisting, checkExpectedSha256, copyMismatch, inspectIfPresent } from '../copy-checks.js';
+import { resolveByteRange, type ByteRangeSpec } from '../byte-range.js';
+import { acceptExisting, checkCopied, checkExpected, inspectIfPresent } from '../copy-checks.js';
 import { idleTimeoutFetch } from './idle-timeout-fetch.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
+  ExpectedObject,
   ObjectInspection,
+  ObjectRead,
   ObjectRef,
   ObjectStat,
   ObjectStorage,
@@ -14,6 +23,7 @@ import type {
 } from '../object-storage.js';
 import { checkSignedUrlOptions } from '../signed-url-options.js';
 import { classifySupabaseError } from './supabase-errors.js';
+import { ask, send, type Endpoint } from './requests.js';
 import { isAbsent, missingBucket, StorageError } from '../storage-error.js';
 
 export interface SupabaseStorageOptions {
@@ -30,8 +40,6 @@ export interface SupabaseStorageOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 
-/** storage-js answers `{ data, error }` instead of throwing. */
-type Answer<T> = { data: T; error: null } | { data: null; error: Error };
 
 /**
  * Object storage in Supabase Storage. Bytes are only ever streamed: a copy happens on the
@@ -44,14 +52,16 @@ type Answer<T> = { data: T; error: null } | { data: null; error: Error };
 export class SupabaseStorage implements ObjectStorage {
   readonly kind = 'supabase';
   readonly #storage: StorageClient;
+  readonly #endpoint: Endpoint;
 
   constructor({ url, serviceKey, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: SupabaseStorageOptions) {
-    const storageUrl = new URL('storage/v1', url.endsWith('/') ? url : `${url}/`).href;
-    this.#storage = new StorageClient(
-      storageUrl,
-      { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` },
-      idleTimeoutFetch(idleTimeoutMs),
-    );
+    const endpoint = {
+      url: new URL('storage/v1', url.endsWith('/') ? url : `${url}/`).href,
+      headers: { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` },
+      fetch: idleTimeoutFetch(idleTimeoutMs),
+    };
+    this.#endpoint = endpoint;
+    this.#storage = new StorageClient(endpoint.url, endpoint.headers, endpoint.fetch);
   }
 
   async stat(ref: ObjectRef): Promise<ObjectStat> {
@@ -81,6 +91,30 @@ export class SupabaseStorage implements ObjectStorage {
   }
 
   /**
+   * A range is resolved against the size `info` gives, as the local backend resolves it against
+   * fstat's, and then asked for exactly: an object that changed in between fails as transient.
+   */
+  async read(ref: ObjectRef, rangeSpec?: ByteRangeSpec): Promise<ObjectRead> {
+    checkObjectRef(ref);
+    const what = describeRef(ref);
+    const stat = rangeSpec ? await this.stat(ref) : undefined;
+    const range = stat && rangeSpec ? (resolveByteRange(rangeSpec, stat.size_bytes) ?? null) : undefined;
+    if (stat && range === null) return { ...stat, range, body: Buffer.alloc(0) };
+    const response = await send(this.#endpoint, what, `/object/authenticated/${ref.bucket}/${ref.path}`, {
+      method: 'GET',
+      headers: range ? { Range: `bytes=${range.start}-${range.end}` } : {},
+    }).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    const content_type = response.headers.get('content-type');
+    if (!range) return { size_bytes: Number(response.headers.get('content-length')), content_type, body };
+    if (response.headers.get('content-range') !== `bytes ${range.start}-${range.end}/${stat!.size_bytes}`) {
+      body.destroy();
+      throw new StorageError('transient', `${what} changed while it was being read`);
+    }
+    return { size_bytes: stat!.size_bytes, content_type, range, body };
+  }
+
+  /**
    * A server-side copy, which never overwrites: a destination that already exists answers
    * Duplicate (409) and is then judged by its own bytes, as it is when the source has gone
    * since an earlier copy. A fresh copy is read back; if it is not the expected bytes it is
@@ -90,26 +124,40 @@ export class SupabaseStorage implements ObjectStorage {
   async copy(
     from: ObjectRef,
     to: ObjectRef,
-    expectedSha256: string,
+    expected: ExpectedObject,
     options: StreamOptions = {},
   ): Promise<ObjectInspection> {
     checkObjectRef(from);
     checkObjectRef(to);
-    checkExpectedSha256(expectedSha256);
+    checkExpected(expected);
     try {
-      await ask(`copy ${describeRef(from)} to ${describeRef(to)}`, options.signal, () =>
-        this.#storage.from(from.bucket).copy(from.path, to.path, { destinationBucket: to.bucket }),
-      );
+      // storage-js 2.109's `copy` sends no metadata; Storage (since 2025-01) takes the copy's
+      // type in the same request, so the copy never holds the type its source was uploaded with.
+      const { signal } = options;
+      await send(this.#endpoint, `copy ${describeRef(from)} to ${describeRef(to)}`, '/object/copy', {
+        method: 'POST',
+        json: {
+          bucketId: from.bucket,
+          sourceKey: from.path,
+          destinationBucket: to.bucket,
+          destinationKey: to.path,
+          copyMetadata: false,
+          metadata: { mimetype: expected.content_type },
+        },
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
       if (!(isAbsent(error) || (error instanceof StorageError && error.kind === 'conflict'))) throw error;
       const existing = await inspectIfPresent(this, to, options);
       if (!existing) return this.#throwConfirmed(error, from.bucket, to.bucket);
-      return acceptExisting(existing, expectedSha256, to);
+      return acceptExisting(existing, expected, to);
     }
     const copied = await this.inspect(to, options);
-    if (copied.sha256 !== expectedSha256) {
+    try {
+      checkCopied(copied, expected, to);
+    } catch (mismatch) {
       await this.remove(to);
-      throw copyMismatch(to, expectedSha256, copied.sha256);
+      throw mismatch;
     }
     return copied;
   }
@@ -168,27 +216,4 @@ export class SupabaseStorage implements ObjectStorage {
     }
     throw error;
   }
-}
-
-/**
- * Asks storage-js and classifies a failure, thrown or answered, once; an abort stays an abort.
- * (`NonNullable` undoes the `null` that inference picks up from the failure branch's `data`.)
- */
-async function ask<T>(
-  what: string,
-  signal: AbortSignal | undefined,
-  request: () => PromiseLike<Answer<NonNullable<T>>>,
-): Promise<NonNullable<T>> {
-  let answer: Answer<NonNullable<T>>;
-  try {
-    answer = await request();
-  } catch (error) {
-    signal?.throwIfAborted();
-    throw classifySupabaseError(error, what);
-  }
-  if (answer.error) {
-    signal?.throwIfAborted();
-    throw classifySupabaseError(answer.error, what);
-  }
-  return answer.data;
 }

@@ -23,5 +23,5 @@ fs.unlink = async (path) => {
 syncBuiltinESMExports();
 
 const storage = new LocalStorage({ root, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-in-this-process' });
-await storage.copy({ bucket: 'previews', path: source }, { bucket: 'print-assets', path: destination }, sha256);
+await storage.copy({ bucket: 'previews', path: source }, { bucket: 'print-assets', path: destination }, { sha256, content_type: 'image/png' });
 console.log('copy returned');

@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { LOCAL_FILES_PREFIX, verifyLocalUrl } from '../../../src/storage/local/local-signature.js';
-import type { LocalObjectReader } from '../../../src/storage/local/local-storage.js';
-import type { ObjectRef } from '../../../src/storage/object-storage.js';
+import type { ObjectRead, ObjectRef } from '../../../src/storage/object-storage.js';
 
 /**
  * The smallest files route there can be, so tests can GET a local signed URL over HTTP the way
@@ -14,7 +13,7 @@ export interface LocalFileServer {
   close(): Promise<void>;
 }
 
-type Reader = (ref: ObjectRef) => Promise<LocalObjectReader>;
+type Reader = (ref: ObjectRef) => Promise<ObjectRead>;
 
 export async function startLocalFileServer(secret: string, read: Reader): Promise<LocalFileServer> {
   const server = createServer((req, res) => {

@@ -11,7 +11,7 @@ import { PROGRESS_INTERVAL_BYTES } from '../../../src/storage/inspect/inspect-st
 import { LocalPaths } from '../../../src/storage/local/local-paths.js';
 import { LocalStorage } from '../../../src/storage/local/local-storage.js';
 import { makePng } from '../../support/images.js';
-import { expectStorageError, sha256 } from '../storage-assertions.js';
+import { expectStorageError, expected, sha256 } from '../storage-assertions.js';
 
 describe('LocalStorage on disk', () => {
   let base: string;
@@ -34,8 +34,15 @@ describe('LocalStorage on disk', () => {
 
   it('keeps object <bucket>/<path> in the file <root>/<bucket>/<path>, creating folders', async () => {
     await writeFile(join(root, 'previews', 'a.png'), png);
-    await storage.copy({ bucket: 'previews', path: 'a.png' }, { bucket: 'print-assets', path: 'shop/1001/a.png' }, sha256(png));
+    await storage.copy({ bucket: 'previews', path: 'a.png' }, { bucket: 'print-assets', path: 'shop/1001/a.png' }, expected(png));
     expect(await readFile(join(root, 'print-assets', 'shop', '1001', 'a.png'))).toEqual(png);
+  });
+
+  it('refuses to copy to a name whose extension is not the expected type, the only type it records', async () => {
+    await writeFile(join(root, 'previews', 'a.png'), png);
+    const copy = storage.copy({ bucket: 'previews', path: 'a.png' }, { bucket: 'print-assets', path: 'a.jpg' }, expected(png));
+    await expect(copy).rejects.toBeInstanceOf(RangeError);
+    expect(await readdir(join(root, 'print-assets'))).toEqual([]);
   });
 
   it('records content types from the file extension only', async () => {
@@ -63,8 +70,8 @@ describe('LocalStorage on disk', () => {
   it('leaves no temporary file behind, whether the copy succeeds or not', async () => {
     await writeFile(join(root, 'previews', 'a.png'), png);
     const from = { bucket: 'previews', path: 'a.png' };
-    await storage.copy(from, { bucket: 'print-assets', path: 'ok/a.png' }, sha256(png));
-    await expectStorageError(storage.copy(from, { bucket: 'print-assets', path: 'bad/a.png' }, sha256(Buffer.from('x'))), 'mismatch');
+    await storage.copy(from, { bucket: 'print-assets', path: 'ok/a.png' }, expected(png));
+    await expectStorageError(storage.copy(from, { bucket: 'print-assets', path: 'bad/a.png' }, expected(Buffer.from('x'))), 'mismatch');
     expect((await readdir(join(root, 'print-assets'), { recursive: true })).sort()).toEqual(['bad', 'ok', 'ok/a.png']);
   });
 
@@ -77,7 +84,7 @@ describe('LocalStorage on disk', () => {
     await writeFile(join(root, 'previews', 'a.png'), bytes);
     const target = join(root, 'print-assets', 'a.png');
     let struck = false;
-    const copy = storage.copy({ bucket: 'previews', path: 'a.png' }, { bucket: 'print-assets', path: 'a.png' }, sha256(bytes), {
+    const copy = storage.copy({ bucket: 'previews', path: 'a.png' }, { bucket: 'print-assets', path: 'a.png' }, expected(bytes), {
       onProgress: () => {
         if (!struck) writeFileSync(target, appearing ?? bytes);
         struck = true;
@@ -160,8 +167,8 @@ describe('LocalStorage on disk', () => {
       await expectStorageError(storage.inspect(ref), 'denied');
       await expectStorageError(storage.signedUrl(ref, { expiresInSeconds: 60 }), 'denied');
       await writeFile(join(root, 'previews', 'source.png'), png);
-      await expectStorageError(storage.copy(ref, { bucket: 'previews', path: 'copy.png' }, sha256(png)), 'denied');
-      await expectStorageError(storage.copy({ bucket: 'previews', path: 'source.png' }, ref, sha256(png)), 'denied');
+      await expectStorageError(storage.copy(ref, { bucket: 'previews', path: 'copy.png' }, expected(png)), 'denied');
+      await expectStorageError(storage.copy({ bucket: 'previews', path: 'source.png' }, ref, expected(png)), 'denied');
       expect(await readdir(outside)).toEqual(['secret.png']);
       expect(await readFile(join(outside, 'secret.png'))).toEqual(png);
       expect(await readdir(join(root, 'print-assets'))).toEqual(['x.png']);
@@ -171,7 +178,7 @@ describe('LocalStorage on disk', () => {
       await writeFile(join(root, 'previews', 'source.png'), png);
       await symlink(outside, join(root, 'previews', 'escape'));
       const to = { bucket: 'previews', path: 'escape/new/deeper/copy.png' };
-      await expectStorageError(storage.copy({ bucket: 'previews', path: 'source.png' }, to, sha256(png)), 'denied');
+      await expectStorageError(storage.copy({ bucket: 'previews', path: 'source.png' }, to, expected(png)), 'denied');
       expect(await readdir(outside)).toEqual(['secret.png']);
     });
 
@@ -180,7 +187,7 @@ describe('LocalStorage on disk', () => {
       const ref = { bucket: 'previews', path: 'hard.png' };
       await expectStorageError(storage.stat(ref), 'denied');
       await expectStorageError(storage.inspect(ref), 'denied');
-      await expectStorageError(storage.copy(ref, { bucket: 'print-assets', path: 'copy.png' }, sha256(png)), 'denied');
+      await expectStorageError(storage.copy(ref, { bucket: 'print-assets', path: 'copy.png' }, expected(png)), 'denied');
       expect(await readdir(join(root, 'print-assets'))).toEqual([]);
     });
 

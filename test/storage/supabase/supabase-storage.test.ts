@@ -5,7 +5,7 @@ import { classifySupabaseError } from '../../../src/storage/supabase/supabase-er
 import { SupabaseStorage } from '../../../src/storage/supabase/supabase-storage.js';
 import { makePng } from '../../support/images.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../../support/supabase-storage-stand-in.js';
-import { expectStorageError, rejection, sha256 } from '../storage-assertions.js';
+import { expectStorageError, expected, rejection, sha256 } from '../storage-assertions.js';
 
 describe('classifySupabaseError', () => {
   it.each([
@@ -114,7 +114,7 @@ describe('SupabaseStorage against the stand-in', () => {
       standIn.deny('previews');
       await expectStorageError(storage.stat(ref), 'denied');
       await expectStorageError(storage.inspect(ref), 'denied');
-      await expectStorageError(storage.copy(ref, { bucket: 'print-assets', path: 'x.png' }, sha256(png)), 'denied');
+      await expectStorageError(storage.copy(ref, { bucket: 'print-assets', path: 'x.png' }, expected(png)), 'denied');
     });
 
     it('a wrong service key is denied', async () => {
@@ -161,7 +161,7 @@ describe('SupabaseStorage against the stand-in', () => {
     it('copies on the server, then proves the copy by streaming it back', async () => {
       const to = { bucket: 'print-assets', path: 'shop.myshopify.com/1001/final.png' };
       const first = standIn.requests.length;
-      const copied = await storage.copy(ref, to, sha256(png));
+      const copied = await storage.copy(ref, to, expected(png));
       expect(copied.sha256).toBe(sha256(png));
       expect(standIn.requests.slice(first).map(({ method, path }) => `${method} ${path}`)).toEqual([
         'POST /object/copy',
@@ -171,15 +171,15 @@ describe('SupabaseStorage against the stand-in', () => {
 
     it('removes a copy whose read-back is not the expected bytes', async () => {
       const to = { bucket: 'print-assets', path: 'shop.myshopify.com/1002/final.png' };
-      await expectStorageError(storage.copy(ref, to, sha256(makePng(1, 1))), 'mismatch');
+      await expectStorageError(storage.copy(ref, to, expected(makePng(1, 1))), 'mismatch');
       expect(await standIn.readObject(to)).toBeNull();
     });
 
     it('a transient failure of the read-back leaves a copy that the retry accepts', async () => {
       const to = { bucket: 'print-assets', path: 'shop.myshopify.com/1003/final.png' };
       standIn.failNext(1, { status: 503, match: isDownload });
-      await expectStorageError(storage.copy(ref, to, sha256(png)), 'transient');
-      expect((await storage.copy(ref, to, sha256(png))).sha256).toBe(sha256(png));
+      await expectStorageError(storage.copy(ref, to, expected(png)), 'transient');
+      expect((await storage.copy(ref, to, expected(png))).sha256).toBe(sha256(png));
     });
   });
 
