@@ -3,7 +3,6 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ObjectStorage } from '../storage/object-storage.js';
 import { localSigningSecret } from '../storage/local/signing-secret.js';
 import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
@@ -11,7 +10,7 @@ import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './e
 import { ApiLogController, createApiLogger } from './logging.js';
 import { StartAdmission } from './start-admission.js';
 import { docsPageOptions, openApiOptions } from './routes/docs.js';
-import { fileRoutes, type LocalFileSource } from './routes/files.js';
+import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { orderLineRoutes } from './routes/order-lines.js';
 import { previewRoutes } from './routes/previews.js';
