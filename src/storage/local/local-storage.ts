@@ -168,7 +168,12 @@ export class LocalStorage implements ObjectStorage {
           await link(temp, join(dir, name)).catch(async (error: unknown) => {
             if (errorCode(error) !== 'EEXIST') throw error;
             // Another writer got there first: its object decides, as if it had been there before.
-            acceptExisting(await this.inspect(to, options), expected, to);
+            // Until that writer removes its temporary the object has two names: try again then.
+            const theirs = await this.inspect(to, options).catch((inspectError: unknown) => {
+              if (!(inspectError instanceof StorageError && inspectError.kind === 'denied')) throw inspectError;
+              throw new StorageError('transient', `${describeRef(to)} is being published by another copy`, { cause: inspectError });
+            });
+            acceptExisting(theirs, expected, to);
           });
           // The caller records the copy next: the file must outlive a crash of the machine.
           await syncDirectory(dir);

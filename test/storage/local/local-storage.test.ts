@@ -45,6 +45,26 @@ describe('LocalStorage on disk', () => {
     expect(await readdir(join(root, 'print-assets'))).toEqual([]);
   });
 
+  it('answers transient when another copy published the same object and has not yet removed its temporary', async () => {
+    await writeFile(join(root, 'previews', 'a.png'), png);
+    const to = { bucket: 'print-assets', path: 'a.png' };
+    const prepared = LocalPaths.prototype.preparedLocation;
+    // The other copy publishes between this one's look at the destination and its own link.
+    const other = vi.spyOn(LocalPaths.prototype, 'preparedLocation').mockImplementation(async function (this: LocalPaths, ref) {
+      const location = await prepared.call(this, ref);
+      await writeFile(join(location.dir, '.partial-a.png.other'), png);
+      await link(join(location.dir, '.partial-a.png.other'), join(location.dir, location.name));
+      return location;
+    });
+    try {
+      await expectStorageError(storage.copy({ bucket: 'previews', path: 'a.png' }, to, expected(png)), 'transient');
+    } finally {
+      other.mockRestore();
+    }
+    expect((await storage.copy({ bucket: 'previews', path: 'a.png' }, to, expected(png))).sha256).toBe(sha256(png));
+    expect(await readdir(join(root, 'print-assets'))).toEqual(['a.png']);
+  });
+
   it('records content types from the file extension only', async () => {
     for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.webp', 'e.bin', 'f']) await writeFile(join(root, 'previews', name), png);
     const types = await Promise.all(
