@@ -1,4 +1,4 @@
-import { describeRef } from './object-key.js';
+import { checkObjectRef, describeRef } from './object-key.js';
 import { IMAGE_TYPES, type ExpectedObject, type ObjectInspection, type ObjectRef, type ObjectStorage, type StreamOptions } from './object-storage.js';
 import { StorageError } from './storage-error.js';
 
@@ -10,8 +10,15 @@ import { StorageError } from './storage-error.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** A copy's arguments, checked before any I/O: bad keys are not_found, a bad expectation a RangeError. */
+export function checkCopyArguments(from: ObjectRef, to: ObjectRef, expected: ExpectedObject): void {
+  checkObjectRef(from);
+  checkObjectRef(to);
+  checkExpected(expected);
+}
+
 /** A malformed expectation could never match and would only delete good copies: the caller's bug. */
-export function checkExpected({ sha256, content_type }: ExpectedObject): void {
+function checkExpected({ sha256, content_type }: ExpectedObject): void {
   if (!SHA256_HEX.test(sha256)) {
     throw new RangeError(`expected.sha256 must be 64 lowercase hex digits, got ${JSON.stringify(sha256.slice(0, 80))}`);
   }

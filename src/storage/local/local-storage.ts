@@ -9,7 +9,7 @@ import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { errorCode } from '../../lib/error-code.js';
 import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
-import { acceptExisting, checkCopied, checkExpected, inspectIfPresent } from '../copy-checks.js';
+import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent } from '../copy-checks.js';
 import { classifyFsError } from './fs-errors.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { LocalPaths, syncDirectory } from './local-paths.js';
@@ -135,9 +135,7 @@ export class LocalStorage implements ObjectStorage {
     expected: ExpectedObject,
     options: StreamOptions = {},
   ): Promise<ObjectInspection> {
-    checkObjectRef(from);
-    checkObjectRef(to);
-    checkExpected(expected);
+    checkCopyArguments(from, to, expected);
     // This backend records an object's type by its name alone.
     if (contentTypeOf(to) !== expected.content_type) {
       throw new RangeError(`${describeRef(to)} is not named as a ${expected.content_type}, the type the copy must have`);

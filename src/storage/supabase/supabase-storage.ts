@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { StorageClient } from '@supabase/storage-js';
 import { resolveByteRange, type ByteRangeSpec } from '../byte-range.js';
-import { acceptExisting, checkCopied, checkExpected, inspectIfPresent } from '../copy-checks.js';
+import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent } from '../copy-checks.js';
 import { idleTimeoutFetch } from './idle-timeout-fetch.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
@@ -127,9 +127,7 @@ export class SupabaseStorage implements ObjectStorage {
     expected: ExpectedObject,
     options: StreamOptions = {},
   ): Promise<ObjectInspection> {
-    checkObjectRef(from);
-    checkObjectRef(to);
-    checkExpected(expected);
+    checkCopyArguments(from, to, expected);
     try {
       // storage-js 2.109's `copy` sends no metadata; Storage (since 2025-01) takes the copy's
       // type in the same request, so the copy never holds the type its source was uploaded with.
