@@ -106,7 +106,11 @@ export class SupabaseStorage implements ObjectStorage {
     }).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
     const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     const content_type = response.headers.get('content-type');
-    if (!range) return { size_bytes: Number(response.headers.get('content-length')), content_type, body };
+    if (!range) {
+      // Storage sends objects with their length; should a proxy have dropped it, ask for it.
+      const length = response.headers.get('content-length');
+      return { size_bytes: length === null ? (await this.stat(ref)).size_bytes : Number(length), content_type, body };
+    }
     if (response.headers.get('content-range') !== `bytes ${range.start}-${range.end}/${stat!.size_bytes}`) {
       body.destroy();
       throw new StorageError('transient', `${what} changed while it was being read`);
