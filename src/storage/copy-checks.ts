@@ -23,7 +23,7 @@ function checkExpected({ sha256, content_type }: ExpectedObject): void {
     throw new RangeError(`expected.sha256 must be 64 lowercase hex digits, got ${JSON.stringify(sha256.slice(0, 80))}`);
   }
   if (!(IMAGE_TYPES as readonly string[]).includes(content_type)) {
-    throw new RangeError(`expected.content_type must be one of ${IMAGE_TYPES.join(', ')}, got ${JSON.stringify(String(content_type).slice(0, 80))}`);
+    throw new RangeError(`expected.content_type must be one of ${IMAGE_TYPES.join(', ')}, got ${JSON.stringify(content_type.slice(0, 80))}`);
   }
 }
 

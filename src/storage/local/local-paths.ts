@@ -133,7 +133,8 @@ export async function syncDirectory(dir: string): Promise<void> {
 
 function split(ref: ObjectRef): { folders: string[]; name: string } {
   const folders = ref.path.split('/');
-  const name = folders.pop()!;
+  // A checked path has at least one segment.
+  const name = folders.pop() ?? '';
   return { folders, name };
 }
 

@@ -35,8 +35,8 @@ export function signLocalUrl(publicBaseUrl: string, claims: LocalUrlClaims, secr
   const path = [ref.bucket, ...ref.path.split('/')].map(encodeURIComponent).join('/');
   const query = new URLSearchParams({ expires: String(expires) });
   if (download !== undefined) query.set('download', download);
-  query.set('signature', signature(signingSecrets(secret)[0]!, ref, String(expires), download));
-  return `${publicBaseUrl.replace(/\/+$/, '')}${LOCAL_FILES_PREFIX}/${path}?${query}`;
+  query.set('signature', signature(signingSecrets(secret)[0] ?? secret, ref, String(expires), download));
+  return `${publicBaseUrl.replace(/\/+$/, '')}${LOCAL_FILES_PREFIX}/${path}?${query.toString()}`;
 }
 
 /**

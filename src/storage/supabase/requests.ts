@@ -62,7 +62,7 @@ export async function send(endpoint: Endpoint, what: string, path: string, { met
   }
   if (response.ok) return response;
   const body = (await response.json().catch(() => null)) as { statusCode?: string; code?: string; message?: string } | null;
-  const statusCode = body?.statusCode || body?.code || String(response.status);
+  const statusCode = body?.statusCode ?? body?.code ?? String(response.status);
   const refusal = new StorageApiError(body?.message ?? `HTTP ${response.status} error`, response.status, statusCode);
   throw classifySupabaseError(refusal, what);
 }

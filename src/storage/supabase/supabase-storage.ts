@@ -96,26 +96,31 @@ export class SupabaseStorage implements ObjectStorage {
    */
   async read(ref: ObjectRef, rangeSpec?: ByteRangeSpec): Promise<ObjectRead> {
     checkObjectRef(ref);
-    const what = describeRef(ref);
-    const stat = rangeSpec ? await this.stat(ref) : undefined;
-    const range = stat && rangeSpec ? (resolveByteRange(rangeSpec, stat.size_bytes) ?? null) : undefined;
-    if (stat && range === null) return { ...stat, range, body: Buffer.alloc(0) };
-    const response = await send(this.#endpoint, what, `/object/authenticated/${ref.bucket}/${ref.path}`, {
-      method: 'GET',
-      headers: range ? { Range: `bytes=${range.start}-${range.end}` } : {},
-    }).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
-    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    const content_type = response.headers.get('content-type');
-    if (!range) {
+    if (!rangeSpec) {
+      const { body, headers } = await this.#get(ref);
       // Storage sends objects with their length; should a proxy have dropped it, ask for it.
-      const length = response.headers.get('content-length');
-      return { size_bytes: length === null ? (await this.stat(ref)).size_bytes : Number(length), content_type, body };
+      const length = headers.get('content-length');
+      const size_bytes = length === null ? (await this.stat(ref)).size_bytes : Number(length);
+      return { size_bytes, content_type: headers.get('content-type'), body };
     }
-    if (response.headers.get('content-range') !== `bytes ${range.start}-${range.end}/${stat!.size_bytes}`) {
+    const stat = await this.stat(ref);
+    const { size_bytes } = stat;
+    const range = resolveByteRange(rangeSpec, size_bytes) ?? null;
+    if (!range) return { ...stat, range, body: Buffer.alloc(0) };
+    const { body, headers } = await this.#get(ref, `bytes=${range.start}-${range.end}`);
+    if (headers.get('content-range') !== `bytes ${range.start}-${range.end}/${size_bytes}`) {
       body.destroy();
-      throw new StorageError('transient', `${what} changed while it was being read`);
+      throw new StorageError('transient', `${describeRef(ref)} changed while it was being read`);
     }
-    return { size_bytes: stat!.size_bytes, content_type, range, body };
+    return { size_bytes, content_type: headers.get('content-type'), range, body };
+  }
+
+  async #get(ref: ObjectRef, range?: string): Promise<{ body: Readable; headers: Headers }> {
+    const response = await send(this.#endpoint, describeRef(ref), `/object/authenticated/${ref.bucket}/${ref.path}`, {
+      method: 'GET',
+      headers: range ? { Range: range } : {},
+    }).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
+    return { body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), headers: response.headers };
   }
 
   /**

@@ -48,6 +48,7 @@ describe('LocalStorage on disk', () => {
   it('answers transient when another copy published the same object and has not yet removed its temporary', async () => {
     await writeFile(join(root, 'previews', 'a.png'), png);
     const to = { bucket: 'print-assets', path: 'a.png' };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the original, called with its `this` under the spy
     const prepared = LocalPaths.prototype.preparedLocation;
     // The other copy publishes between this one's look at the destination and its own link.
     const other = vi.spyOn(LocalPaths.prototype, 'preparedLocation').mockImplementation(async function (this: LocalPaths, ref) {
@@ -214,6 +215,7 @@ describe('LocalStorage on disk', () => {
     it('refuses a file whose folder is swapped for a link out of the bucket between the check and the open', async () => {
       await mkdir(join(root, 'previews', 'shop'));
       await writeFile(join(root, 'previews', 'shop', 'secret.png'), makePng(2, 2));
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- the original, called with its `this` under the spy
       const checked = LocalPaths.prototype.existingFile;
       const swap = vi.spyOn(LocalPaths.prototype, 'existingFile').mockImplementation(async function (this: LocalPaths, ref) {
         const file = await checked.call(this, ref);
