@@ -4,10 +4,11 @@ import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { LineFailure } from '../domain/errors.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
-import type { FinalAsset } from '../domain/line-status.js';
+import type { FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
+import { assetBytesTotal, lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
 import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
@@ -73,6 +74,12 @@ const runId = (): string => {
  */
 const eventOrigin = (): EventOrigin => ({ runId: runId(), occurredAt: new Date(Context.current().info.scheduledTimestampMs) });
 
+/** A status change counts once the row says it changed (a persisted line ignores late writes). */
+function counted<T extends LineRecorded>(status: LineStatus, result: T): T {
+  if (result.line_updated_at !== null) linesTotal.inc({ status });
+  return result;
+}
+
 /**
  * The activities of `FulfillOrderLine`, bound to this worker's database, storage and telemetry.
  * Each step that commits a change of the line reports it to PostHog itself, after the commit:
@@ -85,22 +92,23 @@ export function createActivities(deps: ActivityDeps) {
     /** Opens the line (or finds its asset); a new line's first run announces it. */
     openLine: async (input: FulfillmentInput, announce: boolean) => {
       const begun = await beginFulfillment(db, input);
-      if (announce && !begun.final_asset) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
-      return begun;
+      if (begun.final_asset) return begun;
+      if (announce) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
+      return counted('processing', begun);
     },
     resolvePreview: (input: FulfillmentInput) => resolvePreview(db, input),
-    markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> => ({
-      line_updated_at: await setLineWorking(db, input, status),
-    }),
+    markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> =>
+      counted(status, { line_updated_at: await setLineWorking(db, input, status) }),
     /** An operator's retry: the line works again, and the retry is reported with the failure it answers. */
     reopenLine: async (input: FulfillmentInput, retry: { attempt: number; reason_code: ReasonCode }): Promise<LineRecorded> => {
       const line_updated_at = await setLineWorking(db, input, 'processing');
       await report(input, { name: TELEMETRY_EVENTS.retryRequested, ...retry });
-      return { line_updated_at };
+      return counted('processing', { line_updated_at });
     },
     /** Verifies the preview, copies it into the print bucket, records it and reports it. */
     persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded> => {
       const verified = await verifyPreview(storage, preview, streamOptions());
+      assetBytesTotal.inc({ step: 'verified' }, verified.size_bytes);
       const recorded = await persistFinalAsset(db, storage, deps.printBucket, input, verified, streamOptions(), databaseWait());
       const { sha256, size_bytes } = recorded;
       await report(input, { name: TELEMETRY_EVENTS.assetPersisted, job_id: preview.job_id, sha256, size_bytes });
@@ -109,7 +117,8 @@ export function createActivities(deps: ActivityDeps) {
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord, jobId: string | null): Promise<LineRecorded> => {
       const line_updated_at = await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` });
       await report(input, { name: TELEMETRY_EVENTS.assetFailed, attempt: failure.attempt, reason_code: failure.reason_code, job_id: jobId });
-      return { line_updated_at };
+      if (line_updated_at !== null) lineFailuresTotal.inc({ reason_code: failure.reason_code });
+      return counted('failed', { line_updated_at });
     },
   };
   return Object.fromEntries(

@@ -5,6 +5,7 @@ import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
 import { IMAGE_EXTENSIONS } from '../domain/images.js';
 import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
+import { assetBytesTotal, lineDurationSeconds, linesTotal } from '../telemetry/metrics/metrics.js';
 import type { LineRecorded, VerifiedPreview } from './types.js';
 
 /**
@@ -50,6 +51,9 @@ export async function persistFinalAsset(
       }),
     databaseWait,
   );
+  assetBytesTotal.inc({ step: 'copied' }, copied.size_bytes);
+  linesTotal.inc({ status: 'persisted' });
+  lineDurationSeconds.observe((Date.now() - Date.parse(input.received_at)) / 1000);
   return flat(recorded);
 }
 

@@ -8,6 +8,7 @@ import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
 import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { ApiLogController, createApiLogger } from './logging.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { StartAdmission } from './start-admission.js';
 import { docsPageOptions, openApiOptions } from './routes/docs.js';
 import { fileRoutes } from './routes/files.js';
@@ -107,6 +108,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Before the routes: the document lists every route registered after it.
   await app.register(fastifySwagger, openApiOptions);
   await app.register(fastifySwaggerUi, docsPageOptions);
+  await app.register(metricsPlugin, { db: deps.db, workerMetricsUrls: deps.config.WORKER_APP_METRICS_URLS });
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
   await app.register(async (v1) => {

@@ -41,6 +41,15 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   return { token, scope };
 });
 
+/** `host:port` to listen on; unset takes the default, empty turns the endpoint off (null). */
+const listenAddress = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port (e.g. 127.0.0.1:9464), or empty to turn it off')
+    .default(fallback)
+    .transform((address) => address || null);
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -97,6 +106,10 @@ export const configSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyAsUndefined, logLevel.default('info')),
   WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: integer(100, 1, 10_000),
+  WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).optional()),
+  WORKER_METRICS_ADDRESS: listenAddress('127.0.0.1:9464'),
+  WORKER_APP_METRICS_ADDRESS: listenAddress('127.0.0.1:9465'),
+  WORKER_APP_METRICS_URLS: commaList.pipe(z.array(z.url())),
 }).superRefine((env, ctx) => {
   if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
     ctx.addIssue({

@@ -8,6 +8,7 @@ import { exitOnSignal } from '../entry/shutdown.js';
 import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
+import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
 import { startWorker } from '../worker/start-worker.js';
 import { printBanner } from './banner.js';
 import { devCredentials } from './dev-credentials.js';
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const { config, generated } = await devCredentials(loadConfig());
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' });
   // Signals are handled below, so the worker stops in order with everything else.
-  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
+  // The API's /metrics carries the worker's line counts too: one process, one registry.
+  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [], telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });
 
   // Whatever has started is stopped again, last first, on a signal or a failed start.
   const stack: Array<() => Promise<unknown>> = [];

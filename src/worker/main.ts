@@ -5,6 +5,8 @@ import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
+import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
+import { serveWorkerMetrics } from '../telemetry/metrics/worker-metrics.js';
 import { startWorker } from './start-worker.js';
 
 /** `npm run start:worker`: the production worker, against external Postgres and Temporal. */
@@ -15,11 +17,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-worker' });
   // Shuts the worker down on SIGINT/SIGTERM; running activities get the worker's grace time.
-  Runtime.install({ logger: temporalLogger(logger) });
+  Runtime.install({ logger: temporalLogger(logger), telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });
+  // Its line and byte counts, for Prometheus and for the API's /metrics (WORKER_APP_METRICS_URLS).
+  const metrics = config.WORKER_APP_METRICS_ADDRESS ? await serveWorkerMetrics(config.WORKER_APP_METRICS_ADDRESS) : undefined;
   const services = await createServices(config, logger);
   const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
   const failure = await failed;
   await services.close();
+  metrics?.close();
   if (!failure) logger.info('worker stopped');
   // Exits instead of waiting for the event loop to drain, which a stalled log reader would hold
   // open (the logs' exit flush waits for it at most 2 s).

@@ -11,6 +11,7 @@ import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectStorage } from '../../src/storage/object-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
+import { runtimeTelemetry } from '../../src/telemetry/metrics/runtime-metrics.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
@@ -33,6 +34,8 @@ export interface HarnessOptions {
   wrapActivities?: (activities: FulfillmentActivities) => FulfillmentActivities;
   /** A dev server of the test's own; the run's shared one by default. */
   temporalAddress?: string;
+  /** Where the worker's Temporal SDK metrics are served (the process's one Runtime; the first harness decides). */
+  workerMetricsAddress?: string;
 }
 
 /**
@@ -56,7 +59,7 @@ export class FulfillmentHarness {
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<FulfillmentHarness> {
-    quietRuntime();
+    quietRuntime(options.workerMetricsAddress ?? null);
     const address = options.temporalAddress ?? inject('temporalAddress');
     const database = await createTestDatabase();
     const storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-storage-'));
@@ -138,9 +141,9 @@ export class FulfillmentHarness {
 let runtimeInstalled = false;
 
 /** Activity failures are what these tests provoke: the worker need not log each one. */
-function quietRuntime(): void {
+function quietRuntime(metricsAddress: string | null): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: runtimeTelemetry(metricsAddress) });
   runtimeInstalled = true;
 }
 

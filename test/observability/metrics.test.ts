@@ -1,0 +1,137 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
+import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../api/support.js';
+import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { makePng } from '../support/images.js';
+import { parseSamples, scrape, total, type Sample } from './prometheus-text.js';
+
+/**
+ * After one order (two lines persisted, one failed), the API's `/metrics` and the worker's
+ * Temporal SDK endpoint say exactly that: scraped before and after, the counts move by it.
+ */
+const creds = testCredentials();
+const shop = creds.shop;
+let harness: FulfillmentHarness;
+let app: FastifyInstance;
+let storageRoot: string;
+let base: string;
+let workerMetrics: string;
+
+const orderId = bigId();
+const [lineA, lineB, lineC] = [bigId(), bigId(), bigId()];
+const [persA, persB, persC] = [`pers-a-${bigId()}`, `pers-b-${bigId()}`, `pers-c-${bigId()}`];
+const pngA = makePng(30, 20, [200, 30, 30]);
+const pngC = makePng(40, 10, [30, 200, 30]);
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  workerMetrics = `127.0.0.1:${await freePort()}`;
+  storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-metrics-'));
+  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
+  const put = async (bucket: string, key: string, bytes: Uint8Array) => {
+    const file = path.join(storageRoot, bucket, key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+  };
+  harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5, workerMetricsAddress: workerMetrics });
+  app = await buildApp({
+    config: testConfig(creds, { LOG_LEVEL: 'warn' }),
+    db: harness.db,
+    storage,
+    temporal: { client: harness.client, taskQueue: harness.taskQueue },
+    telemetry: harness.telemetry,
+    localSigningSecret: creds.signingSecret,
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await harness?.close();
+  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
+});
+
+const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) =>
+  fetch(`${base}/webhooks/shopify`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-shopify-topic': topic,
+      'x-shopify-shop-domain': shop,
+      'x-shopify-webhook-id': `wh-${bigId()}`,
+      'x-shopify-hmac-sha256': hmac(payload, secret),
+    },
+    body: payload,
+  });
+
+const postPreview = (personalizationId: string, previewPath: string) =>
+  fetch(`${base}/v1/previews`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.merchantToken}` },
+    body: JSON.stringify({ shop_id: shop, personalization_id: personalizationId, job_id: `job-${personalizationId}`, status: 'ready', path: previewPath, content_type: 'image/png' }),
+  });
+
+/** How much each count moved between two scrapes. */
+const moved = (before: Sample[], after: Sample[]) => (name: string, labels: Record<string, string> = {}) =>
+  total(after, name, labels) - total(before, name, labels);
+
+it('counts one order’s lines, bytes, webhook answers and requests, by route pattern and bounded labels', async () => {
+  for (const [pers, png] of [[persA, pngA], [persC, pngC]] as const) {
+    await harness.put(PREVIEW_BUCKET, `${shop}/${pers}.png`, png);
+    expect((await postPreview(pers, `${shop}/${pers}.png`)).status).toBe(201);
+  }
+  const before = await scrape(`${base}/metrics`);
+  const workerBefore = await scrape(`http://${workerMetrics}/metrics`);
+
+  const body = orderPayload(orderId, [
+    { id: lineA, properties: personalized(persA) },
+    { id: lineB, properties: personalized(persB) }, // no preview: fails, preview_not_found
+    { id: lineC, properties: personalized(persC) },
+  ], shop);
+  expect((await deliver(body)).status).toBe(200);
+  expect((await deliver(body, 'orders/create', 'not-the-secret')).status).toBe(401);
+  expect((await deliver('{}', 'app/uninstalled')).status).toBe(200);
+  await harness.waitForStatus(fulfillmentWorkflowId({ shop_id: shop, order_line_id: lineA }), 'persisted');
+  await harness.waitForStatus(fulfillmentWorkflowId({ shop_id: shop, order_line_id: lineC }), 'persisted');
+  await harness.waitForStatus(fulfillmentWorkflowId({ shop_id: shop, order_line_id: lineB }), 'failed');
+  const signed = await fetch(`${base}/v1/shops/${shop}/order-lines/${lineA}/final-asset/signed-url`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${creds.merchantToken}` },
+  });
+  expect(signed.status).toBe(200);
+  expect((await fetch(`${base}/no/such/${orderId}`)).status).toBe(404);
+
+  const afterText = await (await fetch(`${base}/metrics`)).text();
+  const delta = moved(before, parseSamples(afterText));
+  expect(delta('printready_lines_total', { status: 'processing' })).toBe(3);
+  expect(delta('printready_lines_total', { status: 'persisted' })).toBe(2);
+  expect(delta('printready_lines_total', { status: 'failed' })).toBe(1);
+  expect(delta('printready_lines_total', { status: 'waiting_for_preview' })).toBe(0);
+  expect(delta('printready_line_failures_total', { reason_code: 'preview_not_found' })).toBe(1);
+  expect(delta('printready_line_failures_total')).toBe(1);
+  expect(delta('printready_line_duration_seconds_count')).toBe(2);
+  expect(delta('printready_asset_bytes_total', { step: 'verified' })).toBe(pngA.length + pngC.length);
+  expect(delta('printready_asset_bytes_total', { step: 'copied' })).toBe(pngA.length + pngC.length);
+  expect(delta('printready_signed_urls_total')).toBe(1);
+  expect(delta('printready_webhook_deliveries_total', { topic: 'orders/create', outcome: 'accepted' })).toBe(1);
+  expect(delta('printready_webhook_deliveries_total', { topic: 'orders/create', outcome: 'invalid_hmac' })).toBe(1);
+  expect(delta('printready_webhook_deliveries_total', { topic: 'other', outcome: 'accepted' })).toBe(1);
+  expect(delta('http_request_duration_seconds_count', { method: 'POST', route: '/webhooks/shopify', status_code: '200' })).toBe(2);
+  expect(delta('http_request_duration_seconds_count', { route: '/v1/shops/:shop_id/order-lines/:order_line_id/final-asset/signed-url' })).toBe(1);
+  expect(delta('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+  // Route patterns, never a shop, an order, a line or a token.
+  for (const secret of [shop, orderId, lineA, persA, creds.merchantToken, '/no/such']) expect(afterText).not.toContain(secret);
+
+  const workerDelta = moved(workerBefore, await scrape(`http://${workerMetrics}/metrics`));
+  const queue = { task_queue: harness.taskQueue };
+  // Two workflows completed (persisted); the failed one waits for a retry.
+  expect(workerDelta('temporal_workflow_completed', queue)).toBe(2);
+  expect(workerDelta('temporal_activity_execution_failed', queue)).toBe(1);
+});
