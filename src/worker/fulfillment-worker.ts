@@ -22,6 +22,8 @@ export interface FulfillmentWorkerOptions {
   workflowBundlePath?: string | undefined;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Workflows kept in memory between tasks; see `defaultMaxCachedWorkflows`. */
+  maxCachedWorkflows?: number | undefined;
 }
 
 export function createFulfillmentWorker(options: FulfillmentWorkerOptions): Promise<Worker> {
@@ -38,6 +40,7 @@ export function createFulfillmentWorker(options: FulfillmentWorkerOptions): Prom
     ...(options.maxConcurrentActivityTaskExecutions
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
       : {}),
+    ...(options.maxCachedWorkflows ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.maxConcurrentWorkflowTaskExecutions
       ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions }
       : {}),

@@ -10,6 +10,7 @@ import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import { createFulfillmentWorker } from './fulfillment-worker.js';
+import { defaultMaxCachedWorkflows } from './workflow-cache.js';
 
 /** Written by `npm run build`; a worker started from source bundles at start instead. */
 export const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -47,6 +48,7 @@ export async function startWorker(config: Config, services: Services, address: s
     workflowBundlePath: existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS ?? defaultMaxCachedWorkflows(),
     activities: createActivities({
       db: services.db,
       storage: services.storage,

@@ -36,6 +36,7 @@ export interface HarnessOptions {
   temporalAddress?: string;
   /** Where the worker's Temporal SDK metrics are served (the process's one Runtime; the first harness decides). */
   workerMetricsAddress?: string;
+  maxCachedWorkflows?: number;
 }
 
 /**
@@ -87,6 +88,7 @@ export class FulfillmentHarness {
       namespace: 'default',
       taskQueue,
       workflowBundlePath: inject('workflowBundlePath'),
+      maxCachedWorkflows: options.maxCachedWorkflows,
       activities: (options.wrapActivities ?? ((activities) => activities))(
         createActivities({
           db: database.db,
