@@ -14,6 +14,16 @@ import { printBanner } from './banner.js';
 import { devCredentials } from './dev-credentials.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 
+/**
+ * On a terminal, lines a person reads (pino-pretty, a dev dependency: `npm run dev` runs from a
+ * checkout); piped or redirected, the JSON lines production writes.
+ */
+async function terminalDestination() {
+  if (!process.stdout.isTTY) return undefined;
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', singleLine: true });
+}
+
 /** Child processes and connections come down within this, even if something hangs. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
@@ -24,7 +34,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
  */
 async function main(): Promise<void> {
   const { config, generated } = await devCredentials(loadConfig());
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' }, await terminalDestination());
   // Signals are handled below, so the worker stops in order with everything else.
   // The API's /metrics carries the worker's line counts too: one process, one registry.
   Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [], telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger } from '@temporalio/worker';
 import type { FulfillmentActivities } from '../activities/index.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -12,6 +12,22 @@ export const workflowBundling = {
   workflowsPath: workflowsModule('index'),
   preloadModules: [workflowsModule('shared-modules')],
 };
+
+/**
+ * The bundler's logger for a worker that bundles at start (`npm run dev`): webpack's multi-line
+ * build report becomes one short line, its last ("webpack 5.x compiled successfully in 900 ms").
+ */
+function oneLineBundlerLogger(base: Logger): Logger {
+  const oneLine = (message: string) => (message.includes('\n') ? `workflow bundle: ${message.trim().split('\n').at(-1)!.trim()}` : message);
+  return {
+    log: (level, message, meta) => base.log(level, oneLine(message), meta),
+    trace: (message, meta) => base.trace(message, meta),
+    debug: (message, meta) => base.debug(message, meta),
+    info: (message, meta) => base.info(oneLine(message), meta),
+    warn: (message, meta) => base.warn(message, meta),
+    error: (message, meta) => base.error(message, meta),
+  };
+}
 
 export interface FulfillmentWorkerOptions {
   connection: NativeConnection;
@@ -26,15 +42,16 @@ export interface FulfillmentWorkerOptions {
   maxCachedWorkflows?: number | undefined;
 }
 
-export function createFulfillmentWorker(options: FulfillmentWorkerOptions): Promise<Worker> {
+export async function createFulfillmentWorker(options: FulfillmentWorkerOptions): Promise<Worker> {
+  const bundle = options.workflowBundlePath
+    ? { codePath: options.workflowBundlePath }
+    : await bundleWorkflowCode({ ...workflowBundling, logger: oneLineBundlerLogger(Runtime.instance().logger) });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
-    ...(options.workflowBundlePath
-      ? { workflowBundle: { codePath: options.workflowBundlePath } }
-      : { workflowsPath: workflowBundling.workflowsPath, bundlerOptions: { preloadModules: workflowBundling.preloadModules } }),
+    workflowBundle: bundle,
     // Lets a copy in flight finish on SIGTERM; past it, heartbeats time out and another worker resumes.
     shutdownGraceTime: '30s',
     ...(options.maxConcurrentActivityTaskExecutions
