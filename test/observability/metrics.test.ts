@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +22,9 @@ let app: FastifyInstance;
 let storageRoot: string;
 let base: string;
 let workerMetrics: string;
+/** What both endpoints export after the run, for the dashboard's check. */
+let apiAfter: Sample[] = [];
+let workerAfter: Sample[] = [];
 
 const orderId = bigId();
 const [lineA, lineB, lineC] = [bigId(), bigId(), bigId()];
@@ -109,7 +112,8 @@ it('counts one order’s lines, bytes, webhook answers and requests, by route pa
   expect((await fetch(`${base}/no/such/${orderId}`)).status).toBe(404);
 
   const afterText = await (await fetch(`${base}/metrics`)).text();
-  const delta = moved(before, parseSamples(afterText));
+  apiAfter = parseSamples(afterText);
+  const delta = moved(before, apiAfter);
   expect(delta('printready_lines_total', { status: 'processing' })).toBe(3);
   expect(delta('printready_lines_total', { status: 'persisted' })).toBe(2);
   expect(delta('printready_lines_total', { status: 'failed' })).toBe(1);
@@ -129,9 +133,24 @@ it('counts one order’s lines, bytes, webhook answers and requests, by route pa
   // Route patterns, never a shop, an order, a line or a token.
   for (const secret of [shop, orderId, lineA, persA, creds.merchantToken, '/no/such']) expect(afterText).not.toContain(secret);
 
-  const workerDelta = moved(workerBefore, await scrape(`http://${workerMetrics}/metrics`));
+  workerAfter = await scrape(`http://${workerMetrics}/metrics`);
+  const workerDelta = moved(workerBefore, workerAfter);
   const queue = { task_queue: harness.taskQueue };
   // Two workflows completed (persisted); the failed one waits for a retry.
   expect(workerDelta('temporal_workflow_completed', queue)).toBe(2);
   expect(workerDelta('temporal_activity_execution_failed', queue)).toBe(1);
+});
+
+it('draws the dashboard only from series the API and the worker export', async () => {
+  const dashboard = JSON.parse(await readFile(new URL('../../ops/grafana/dashboards/printready.json', import.meta.url), 'utf8')) as {
+    panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+  };
+  const exported = new Set([...apiAfter, ...workerAfter].map((sample) => sample.name));
+  const queried = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })));
+  expect(queried.length).toBeGreaterThan(0);
+  for (const { panel, expr } of queried) {
+    const names = expr.match(/\b(?:printready|http_request|temporal|process)_[a-z0-9_]+/g) ?? [];
+    expect(names.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+    for (const name of names) expect(exported, `${panel} queries ${name}`).toContain(name);
+  }
 });
