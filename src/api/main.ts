@@ -4,6 +4,7 @@ import { exitOnSignal } from '../entry/shutdown.js';
 import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
 import { createServices } from '../services.js';
+import { startTracing } from '../telemetry/tracing/tracing.js';
 import { checkDatabase, connectTemporalClient, serveApi } from './serve.js';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
@@ -17,13 +18,20 @@ async function main(): Promise<void> {
     throw new StartupError(`start:api needs ${missing.join(' and ')}. Set them (npm run dev runs everything embedded instead).`);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-api' });
+  // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT says where to; nothing is loaded otherwise.
+  const tracing = await startTracing();
   const services = await createServices(config, logger);
   try {
     await checkDatabase(services);
-    const client = await connectTemporalClient(config, config.TEMPORAL_ADDRESS);
+    const client = await connectTemporalClient(config, config.TEMPORAL_ADDRESS, Boolean(tracing));
     const app = await serveApi(config, services, client, logger);
     // app.close() stops accepting and waits for requests in flight; then telemetry is flushed.
-    exitOnSignal(logger, SHUTDOWN_GRACE_MS, [() => app.close(), () => client.connection.close(), () => services.close()]);
+    exitOnSignal(logger, SHUTDOWN_GRACE_MS, [
+      () => app.close(),
+      () => client.connection.close(),
+      () => services.close(),
+      async () => tracing?.shutdown(),
+    ]);
   } catch (error) {
     await services.close().catch(() => undefined);
     throw error;

@@ -6,19 +6,23 @@ import { briefly, StartupError } from '../entry/startup-error.js';
 import { errorCode } from '../lib/error-code.js';
 import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
+import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { buildApp } from './app.js';
 import { deadlineAwareRetryInterceptor } from './temporal.js';
 
-/** The API's Temporal client: fails fast when the cluster is away, never retries past a deadline. */
-export async function connectTemporalClient(config: Config, address: string): Promise<Client> {
+/**
+ * The API's Temporal client: fails fast when the cluster is away, never retries past a deadline;
+ * `traced`, its starts and signals carry the request's trace into the workflow.
+ */
+export async function connectTemporalClient(config: Config, address: string, traced = false): Promise<Client> {
   try {
     const connection = await Connection.connect({
       ...(await temporalConnectionOptions(config, address)),
       connectTimeout: '5s',
       interceptors: [deadlineAwareRetryInterceptor()],
     });
-    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(traced ? { interceptors: tracingClientInterceptors() } : {}) });
   } catch (error) {
     throw new StartupError(
       `Temporal at ${address} is not reachable (${briefly(error)}). ` +

@@ -9,6 +9,7 @@ import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
 import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
+import { startTracing } from '../telemetry/tracing/tracing.js';
 import { startWorker } from '../worker/start-worker.js';
 import { printBanner } from './banner.js';
 import { devCredentials } from './dev-credentials.js';
@@ -48,16 +49,18 @@ async function main(): Promise<void> {
       : await startEmbeddedTemporal(config, { port: config.TEMPORAL_DEV_PORT, uiPort: config.TEMPORAL_UI_PORT });
     if ('stop' in temporal) stack.push(() => temporal.stop());
 
+    const tracing = await startTracing();
+    if (tracing) stack.push(() => tracing.shutdown());
     const services = await createServices(config, logger);
     stack.push(() => services.close());
     await migrateToLatest(services.db);
 
-    const { worker, done, failed } = await startWorker(config, services, temporal.address, logger);
+    const { worker, done, failed } = await startWorker(config, services, temporal.address, logger, tracing);
     stack.push(async () => {
       worker.shutdown();
       await done;
     });
-    const client = await connectTemporalClient(config, temporal.address);
+    const client = await connectTemporalClient(config, temporal.address, Boolean(tracing));
     stack.push(() => client.connection.close());
     const app = await serveApi(config, services, client, logger);
     stack.push(() => app.close());

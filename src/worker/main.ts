@@ -7,6 +7,7 @@ import { temporalLogger } from '../logging/temporal-logger.js';
 import { createServices } from '../services.js';
 import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
 import { serveWorkerMetrics } from '../telemetry/metrics/worker-metrics.js';
+import { startTracing } from '../telemetry/tracing/tracing.js';
 import { startWorker } from './start-worker.js';
 
 /** `npm run start:worker`: the production worker, against external Postgres and Temporal. */
@@ -20,11 +21,13 @@ async function main(): Promise<void> {
   Runtime.install({ logger: temporalLogger(logger), telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });
   // Its line and byte counts, for Prometheus and for the API's /metrics (WORKER_APP_METRICS_URLS).
   const metrics = config.WORKER_APP_METRICS_ADDRESS ? await serveWorkerMetrics(config.WORKER_APP_METRICS_ADDRESS) : undefined;
+  const tracing = await startTracing();
   const services = await createServices(config, logger);
-  const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger);
+  const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger, tracing);
   const failure = await failed;
   await services.close();
   metrics?.close();
+  await tracing?.shutdown();
   if (!failure) logger.info('worker stopped');
   // Exits instead of waiting for the event loop to drain, which a stalled log reader would hold
   // open (the logs' exit flush waits for it at most 2 s).

@@ -9,11 +9,14 @@ import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import type { Tracing } from '../telemetry/tracing/tracing.js';
 import { createFulfillmentWorker } from './fulfillment-worker.js';
 import { defaultMaxCachedWorkflows } from './workflow-cache.js';
 
 /** Written by `npm run build`; a worker started from source bundles at start instead. */
 export const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+/** The same with the OpenTelemetry workflow interceptors, for a worker with tracing configured. */
+export const PREBUILT_TRACED_BUNDLE = fileURLToPath(new URL('../workflow-bundle-traced.js', import.meta.url));
 
 export interface RunningWorker {
   worker: Worker;
@@ -27,7 +30,13 @@ export interface RunningWorker {
 }
 
 /** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
-export async function startWorker(config: Config, services: Services, address: string, logger: Logger): Promise<RunningWorker> {
+export async function startWorker(
+  config: Config,
+  services: Services,
+  address: string,
+  logger: Logger,
+  tracing?: Tracing,
+): Promise<RunningWorker> {
   const options = await temporalConnectionOptions(config, address);
   const admin = await Connection.connect(options);
   try {
@@ -41,11 +50,13 @@ export async function startWorker(config: Config, services: Services, address: s
     await admin.close();
   }
   const connection = await NativeConnection.connect(options);
+  const prebuilt = tracing ? PREBUILT_TRACED_BUNDLE : PREBUILT_BUNDLE;
   const worker = await createFulfillmentWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowBundlePath: existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined,
+    workflowBundlePath: existsSync(prebuilt) ? prebuilt : undefined,
+    tracing,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS ?? defaultMaxCachedWorkflows(),
@@ -57,7 +68,7 @@ export async function startWorker(config: Config, services: Services, address: s
     }),
   });
   logger.info(
-    { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, bundle: path.basename(PREBUILT_BUNDLE) },
+    { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, bundle: path.basename(prebuilt) },
     'worker polling',
   );
   const done = worker.run().finally(() => connection.close());

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import fp from 'fastify-plugin';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connect.js';
@@ -47,6 +48,12 @@ export const metricsPlugin = fp<MetricsOptions>(async (app, { db, workerMetricsU
   countWaitingLinesWith(async () => {
     const { rows } = await sql<{ count: string }>`select count(*) as count from order_lines where status = 'waiting_for_preview'`.execute(db);
     return Number(rows[0]?.count ?? 0);
+  });
+
+  // With tracing on, the HTTP server span is named by its route, as instrumentation-fastify would.
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    trace.getActiveSpan()?.setAttribute('http.route', route).updateName(`${request.method} ${route}`);
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,0 +1,3 @@
+import { tracedDeliveryTest } from './traced-delivery.js';
+
+tracedDeliveryTest('http/protobuf');
