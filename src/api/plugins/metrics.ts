@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import fp from 'fastify-plugin';
+import type { FastifyPluginAsync } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connect.js';
 import {
@@ -44,7 +44,7 @@ export interface MetricsOptions {
  * `GET /metrics` (Prometheus text, no auth: bind the API privately) and the hooks that count
  * every request by its route pattern, webhook deliveries by topic and outcome, and signed URLs.
  */
-export const metricsPlugin = fp<MetricsOptions>(async (app, { db, workerMetricsUrls }) => {
+export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { db, workerMetricsUrls }) => {
   countWaitingLinesWith(async () => {
     const { rows } = await sql<{ count: string }>`select count(*) as count from order_lines where status = 'waiting_for_preview'`.execute(db);
     return Number(rows[0]?.count ?? 0);
@@ -74,4 +74,6 @@ export const metricsPlugin = fp<MetricsOptions>(async (app, { db, workerMetricsU
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await collectMetrics(workerMetricsUrls)),
   );
-});
+};
+// Its hooks count every route of the app, not only those registered inside it (what fastify-plugin does).
+Object.assign(metricsPlugin, { [Symbol.for('skip-override')]: true });
