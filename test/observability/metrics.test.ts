@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../api/support.js';
+import { buildTestApp } from '../support/capture-app.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
 import { parseSamples, scrape, total, type Sample } from './prometheus-text.js';
@@ -44,7 +44,7 @@ beforeAll(async () => {
     await writeFile(file, bytes);
   };
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5, workerMetricsAddress: workerMetrics });
-  app = await buildApp({
+  app = await buildTestApp({
     config: testConfig(creds, { LOG_LEVEL: 'warn' }),
     db: harness.db,
     storage,

@@ -41,7 +41,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'printready-test' });
     if (!tracing) throw new Error('tracing did not start');
     // Imported once tracing runs, as the entry points do (the HTTP server's module is patched by then).
-    const { buildApp } = await import('../../src/api/app.js');
+    const { buildTestApp } = await import('../support/capture-app.js');
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-traces-'));
     const [bundle, db] = await Promise.all([bundleWorkflows(path.join(workDir, 'traced-bundle.js'), true), createTestDatabase()]);
@@ -66,7 +66,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       activities: createActivities({ db: database.db, storage, telemetry, previewWaitSeconds: 5, printBucket: 'print-assets' }),
     });
     const running = worker.run();
-    const app = await buildApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: database.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
+    const app = await buildTestApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: database.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
     await app.listen({ port, host: '127.0.0.1' });
     stop = async () => {
       await app.close();
