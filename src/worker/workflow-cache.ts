@@ -14,7 +14,7 @@ const CACHE_SHARE = 0.25;
 export function workerMemoryBytes(): number {
   const total = os.totalmem();
   // 0 or a number past the machine's memory when no limit is set.
-  const limit = process.constrainedMemory?.() ?? 0;
+  const limit = process.constrainedMemory();
   return limit > 0 && limit < total ? limit : total;
 }
 

@@ -143,7 +143,7 @@ it('counts one order’s lines, bytes, webhook answers and requests, by route pa
 
 it('draws the dashboard only from series the API and the worker export', async () => {
   const dashboard = JSON.parse(await readFile(new URL('../../ops/grafana/dashboards/printready.json', import.meta.url), 'utf8')) as {
-    panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+    panels: { title: string; targets?: { expr: string }[] }[];
   };
   const exported = new Set([...apiAfter, ...workerAfter].map((sample) => sample.name));
   const queried = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })));

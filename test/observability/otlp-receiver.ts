@@ -24,10 +24,10 @@ interface WireSpan {
   parentSpanId?: string | Uint8Array | null;
   name: string;
   kind: number;
-  attributes?: Array<{ key: string; value: Record<string, unknown> }>;
+  attributes?: { key: string; value: Record<string, unknown> }[];
 }
 interface WireRequest {
-  resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: WireSpan[] }> }>;
+  resourceSpans?: { scopeSpans?: { spans?: WireSpan[] }[] }[];
 }
 
 /** JSON carries ids as hex strings (OTLP/JSON), protobuf as bytes. */

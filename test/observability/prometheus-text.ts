@@ -12,8 +12,9 @@ export function parseSamples(text: string): Sample[] {
   return text.split('\n').flatMap((line) => {
     const match = SAMPLE.exec(line);
     if (!match || line.startsWith('#')) return [];
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(LABEL)].map(([, key, value]) => [key!, value!]));
-    return [{ name: match[1]!, labels, value: Number(match[3]) }];
+    const [, name = '', rawLabels = '', value = ''] = match;
+    const labels = Object.fromEntries([...rawLabels.matchAll(LABEL)].map(([, key = '', label = '']) => [key, label]));
+    return [{ name, labels, value: Number(value) }];
   });
 }
 

@@ -18,6 +18,12 @@ import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
+/** The value, or a failed test naming what was missing. */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}
+
 const ACTIVITIES = ['beginFulfillment', 'resolvePreview', 'verifyPreview', 'persistFinalAsset', 'emitEvent'];
 const SPAN_KIND_SERVER = 2;
 
@@ -29,16 +35,17 @@ const SPAN_KIND_SERVER = 2;
 export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): void {
   const creds = testCredentials();
   const shop = creds.shop;
-  let receiver: OtlpReceiver;
+  let receiver: OtlpReceiver | undefined;
   let tracing: Tracing | undefined;
-  let database: TestDatabase;
-  let workDir: string;
-  let stop: () => Promise<void> = async () => undefined;
+  let database: TestDatabase | undefined;
+  let workDir = '';
+  let stop = (): Promise<void> => Promise.resolve();
   let base: string;
 
   beforeAll(async () => {
-    receiver = await OtlpReceiver.start();
-    tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'printready-test' });
+    const otlp = await OtlpReceiver.start();
+    receiver = otlp;
+    tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'printready-test' });
     if (!tracing) throw new Error('tracing did not start');
     // Imported once tracing runs, as the entry points do (the HTTP server's module is patched by then).
     const { buildTestApp } = await import('../support/capture-app.js');
@@ -63,10 +70,10 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       taskQueue,
       workflowBundlePath: bundle,
       tracing,
-      activities: createActivities({ db: database.db, storage, telemetry, previewWaitSeconds: 5, printBucket: 'print-assets' }),
+      activities: createActivities({ db: db.db, storage, telemetry, previewWaitSeconds: 5, printBucket: 'print-assets' }),
     });
     const running = worker.run();
-    const app = await buildTestApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: database.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
+    const app = await buildTestApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: db.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
     await app.listen({ port, host: '127.0.0.1' });
     stop = async () => {
       await app.close();
@@ -106,17 +113,18 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     });
     expect(delivered.status).toBe(200);
 
+    const otlp = must(receiver, 'the receiver');
+    const { spanProcessor } = must(tracing, 'tracing');
     const spans = await eventually(async () => {
-      await tracing!.spanProcessor.forceFlush();
-      const names = new Set(receiver.spans.map((span) => span.name));
-      return ['RunWorkflow:FulfillOrderLine', ...ACTIVITIES.map((name) => `RunActivity:${name}`)].every((name) => names.has(name)) ? receiver.spans : undefined;
+      await spanProcessor.forceFlush();
+      const names = new Set(otlp.spans.map((span) => span.name));
+      return ['RunWorkflow:FulfillOrderLine', ...ACTIVITIES.map((name) => `RunActivity:${name}`)].every((name) => names.has(name)) ? otlp.spans : undefined;
     }, 'the workflow and every activity span exported', 30_000);
-    expect([...receiver.contentTypes]).toEqual([protocol === 'http/json' ? 'application/json' : 'application/x-protobuf']);
+    expect([...otlp.contentTypes]).toEqual([protocol === 'http/json' ? 'application/json' : 'application/x-protobuf']);
 
-    const server = spans.find((span) => span.kind === SPAN_KIND_SERVER && span.name === 'POST /webhooks/shopify');
-    expect(server, 'the webhook server span').toBeDefined();
-    expect(server!.attributes['http.route']).toBe('/webhooks/shopify');
-    const trace = spans.filter((span) => span.traceId === server!.traceId);
+    const server = must(spans.find((span) => span.kind === SPAN_KIND_SERVER && span.name === 'POST /webhooks/shopify'), 'the webhook server span');
+    expect(server.attributes['http.route']).toBe('/webhooks/shopify');
+    const trace = spans.filter((span) => span.traceId === server.traceId);
     const byId = new Map(trace.map((span) => [span.spanId, span]));
     const parentOf = (span: ReceivedSpan) => byId.get(span.parentSpanId);
     const ancestors = (span: ReceivedSpan): string[] => {
@@ -127,20 +135,21 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     const one = (name: string) => {
       const found = trace.filter((span) => span.name === name);
       expect(found, name).toHaveLength(1);
-      return found[0]!;
+      return must(found[0], name);
     };
 
     const start = one('StartWorkflow:FulfillOrderLine');
     expect(parentOf(start)).toBe(server);
     const run = one('RunWorkflow:FulfillOrderLine');
     expect(parentOf(run)).toBe(start);
-    expect(start.attributes['temporalWorkflowId']).toBe(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }));
+    expect(start.attributes.temporalWorkflowId).toBe(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }));
     for (const activity of ACTIVITIES) {
       const executions = trace.filter((span) => span.name === `RunActivity:${activity}`);
       expect(executions.length, activity).toBeGreaterThan(0);
       for (const executed of executions) {
-        expect(parentOf(executed)?.name, activity).toBe(`StartActivity:${activity}`);
-        expect(parentOf(parentOf(executed)!)).toBe(run);
+        const scheduled = must(parentOf(executed), `${activity}'s parent`);
+        expect(scheduled.name, activity).toBe(`StartActivity:${activity}`);
+        expect(parentOf(scheduled)).toBe(run);
       }
     }
     // The database calls inside the activities, as children of their activity span.

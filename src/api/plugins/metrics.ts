@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connect.js';
 import {
@@ -44,19 +44,20 @@ export interface MetricsOptions {
  * `GET /metrics` (Prometheus text, no auth: bind the API privately) and the hooks that count
  * every request by its route pattern, webhook deliveries by topic and outcome, and signed URLs.
  */
-export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { db, workerMetricsUrls }) => {
+export const metricsPlugin: FastifyPluginCallback<MetricsOptions> = (app, { db, workerMetricsUrls }, done) => {
   countWaitingLinesWith(async () => {
     const { rows } = await sql<{ count: string }>`select count(*) as count from order_lines where status = 'waiting_for_preview'`.execute(db);
     return Number(rows[0]?.count ?? 0);
   });
 
   // With tracing on, the HTTP server span is named by its route, as instrumentation-fastify would.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, next) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     trace.getActiveSpan()?.setAttribute('http.route', route).updateName(`${request.method} ${route}`);
+    next();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, next) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     const status = reply.statusCode;
     httpRequestDurationSeconds.observe({ method: request.method, route, status_code: String(status) }, reply.elapsedTime / 1000);
@@ -69,11 +70,13 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { d
     } else if (route.endsWith('/final-asset/signed-url') && status === 200) {
       signedUrlsTotal.inc();
     }
+    next();
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await collectMetrics(workerMetricsUrls)),
   );
+  done();
 };
 // Its hooks count every route of the app, not only those registered inside it (what fastify-plugin does).
 Object.assign(metricsPlugin, { [Symbol.for('skip-override')]: true });

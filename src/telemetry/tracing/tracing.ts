@@ -12,20 +12,27 @@ export interface Tracing {
 
 type Env = Record<string, string | undefined>;
 
+/** A variable's value, an empty one counting as unset (as the OpenTelemetry SDK reads them). */
+const setting = (env: Env, name: string): string | undefined => {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+};
+
+/**
+ * Where traces go: the traces endpoint as given, or the base endpoint with `/v1/traces`, as the
+ * specification derives it; none, tracing is off.
+ */
+const tracesUrl = (env: Env): string | undefined =>
+  setting(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? setting(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')?.replace(/\/*$/, '/v1/traces');
+
 /** Tracing is on when an OTLP endpoint is configured, by the standard variables only. */
-export const tracingConfigured = (env: Env = process.env): boolean =>
-  Boolean(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_ENDPOINT']);
+export const tracingConfigured = (env: Env = process.env): boolean => tracesUrl(env) !== undefined;
 
 const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 
-/**
- * The OTLP exporter of the configured protocol, to the traces endpoint as the specification
- * derives it (a base endpoint gains `/v1/traces`); headers and timeouts it reads itself.
- */
-async function traceExporter(env: Env): Promise<SpanExporter> {
-  const protocol = env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] || env['OTEL_EXPORTER_OTLP_PROTOCOL'] || 'http/protobuf';
-  const base = env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  const url = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || `${base!.replace(/\/+$/, '')}/v1/traces`;
+/** The OTLP exporter of the configured protocol; headers and timeouts it reads itself. */
+async function traceExporter(env: Env, url: string): Promise<SpanExporter> {
+  const protocol = setting(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? setting(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
   if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url });
   if (protocol === 'http/protobuf') return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ url });
   throw new StartupError(`OTEL_EXPORTER_OTLP_PROTOCOL: ${protocol} is not supported; use ${PROTOCOLS.join(' or ')}.`);
@@ -37,7 +44,8 @@ async function traceExporter(env: Env): Promise<SpanExporter> {
  * so the HTTP server and the database client are instrumented.
  */
 export async function startTracing(env: Env = process.env): Promise<Tracing | undefined> {
-  if (!tracingConfigured(env)) return undefined;
+  const url = tracesUrl(env);
+  if (url === undefined) return undefined;
   const [{ NodeSDK }, { BatchSpanProcessor }, { Resource }, { HttpInstrumentation }, { PgInstrumentation }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace-base'),
@@ -45,9 +53,9 @@ export async function startTracing(env: Env = process.env): Promise<Tracing | un
     import('@opentelemetry/instrumentation-http'),
     import('@opentelemetry/instrumentation-pg'),
   ]);
-  const serviceName = env['OTEL_SERVICE_NAME'] || 'printready';
+  const serviceName = setting(env, 'OTEL_SERVICE_NAME') ?? 'printready';
   const resource = new Resource({ 'service.name': serviceName });
-  const spanProcessor = new BatchSpanProcessor(await traceExporter(env));
+  const spanProcessor = new BatchSpanProcessor(await traceExporter(env, url));
   const sdk = new NodeSDK({
     serviceName,
     spanProcessors: [spanProcessor],
