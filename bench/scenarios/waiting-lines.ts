@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { connectDatabase } from '../../src/db/connect.js';
-import { createTelemetry } from '../../src/telemetry/telemetry.js';
+import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         address: env.address, taskQueue, bundle, databaseUrl: database.url ?? '', schema: database.schema ?? '', storageRoot, maxCachedWorkflows: cache,
       });
       try {
-        const target = { db: database.db, client, taskQueue, previewBucket: PREVIEWS, put };
+        const target = { db: database.db, client, taskQueue, previewBucket: PREVIEWS, previewWaitSeconds: 3600, put };
         const began = performance.now();
         const lines = await startWaitingLines(target, count);
         console.log(`${count} lines started in ${((performance.now() - began) / 1000).toFixed(1)} s; peak RSS so far ${(worker.peak / MiB).toFixed(0)} MiB`);
@@ -143,7 +143,7 @@ async function runWorker(options: WorkerOptions): Promise<void> {
     taskQueue: options.taskQueue,
     workflowBundlePath: options.bundle,
     maxCachedWorkflows: options.maxCachedWorkflows,
-    activities: createActivities({ db, storage, telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }), previewWaitSeconds: 3600, printBucket: PRINT }),
+    activities: createActivities({ db, storage, telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }), printBucket: PRINT }),
   });
   setInterval(() => {
     if (process.connected) process.send?.({ rss: process.memoryUsage.rss() });

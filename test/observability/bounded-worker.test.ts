@@ -17,8 +17,8 @@ let metricsUrl: string;
 beforeAll(async () => {
   const address = `127.0.0.1:${await freePort()}`;
   metricsUrl = `http://${address}/metrics`;
-  harness = await FulfillmentHarness.start({ previewWaitSeconds: 600, maxCachedWorkflows: 2, workerMetricsAddress: address });
-  target = { db: harness.db, client: harness.client, taskQueue: harness.taskQueue, previewBucket: PREVIEW_BUCKET, put: harness.put };
+  harness = await FulfillmentHarness.start({ maxCachedWorkflows: 2, workerMetricsAddress: address });
+  target = { db: harness.db, client: harness.client, taskQueue: harness.taskQueue, previewBucket: PREVIEW_BUCKET, previewWaitSeconds: 600, put: harness.put };
 });
 
 afterAll(() => harness?.close());

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
-import { createTelemetry } from '../../src/telemetry/telemetry.js';
+import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { tracingClientInterceptors } from '../../src/telemetry/tracing/temporal-tracing.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing/tracing.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
@@ -24,7 +24,7 @@ function must<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-const ACTIVITIES = ['beginFulfillment', 'resolvePreview', 'verifyPreview', 'persistFinalAsset', 'emitEvent'];
+const ACTIVITIES = ['openLine', 'resolvePreview', 'persistPreview'];
 const SPAN_KIND_SERVER = 2;
 
 /**
@@ -70,7 +70,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       taskQueue,
       workflowBundlePath: bundle,
       tracing,
-      activities: createActivities({ db: db.db, storage, telemetry, previewWaitSeconds: 5, printBucket: 'print-assets' }),
+      activities: createActivities({ db: db.db, storage, telemetry, printBucket: 'print-assets' }),
     });
     const running = worker.run();
     const app = await buildTestApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: db.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
@@ -154,6 +154,6 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     }
     // The database calls inside the activities, as children of their activity span.
     const queries = trace.filter((span) => span.attributes['db.system'] === 'postgresql');
-    expect(queries.some((query) => ancestors(query).includes('RunActivity:persistFinalAsset'))).toBe(true);
+    expect(queries.some((query) => ancestors(query).includes('RunActivity:persistPreview'))).toBe(true);
   });
 }

@@ -16,6 +16,8 @@ export interface WaitingLinesTarget {
   client: Client;
   taskQueue: string;
   previewBucket: string;
+  /** How long each line waits for its preview (`PREVIEW_WAIT_SECONDS`). */
+  previewWaitSeconds: number;
   put: (bucket: string, key: string, bytes: Uint8Array) => Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export async function startWaitingLines(target: WaitingLinesTarget, count: numbe
   await inBatches(lines, (line) =>
     recordPreviewJob(target.db, { shop_id: SHOP, personalization_id: line.personalization_id, job_id: `job-${line.personalization_id}`, status: 'rendering' }, target.previewBucket),
   );
-  await inBatches(lines, (line) => startFulfillment(target.client, target.taskQueue, line));
+  await inBatches(lines, (line) => startFulfillment(target.client, { taskQueue: target.taskQueue, previewWaitSeconds: target.previewWaitSeconds }, line));
   return lines;
 }
 
