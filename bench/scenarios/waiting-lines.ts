@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';

@@ -6,7 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
-import { LocalStorage } from '../../src/storage/local-storage.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { tracingClientInterceptors } from '../../src/telemetry/tracing/temporal-tracing.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing/tracing.js';
