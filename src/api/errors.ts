@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { redactUrl } from './logging.js';
+import { redactUrl } from '../logging/redact-url.js';
 
 /**
  * Every error code the API answers with. One place, so the OpenAPI document, the handlers and

@@ -1,10 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, redaction, type Logger } from '../logging/logger.js';
-
-/** Query parameters that are credentials: a signed URL's signature is as good as the file. */
-const SECRET_QUERY = /([?&](?:signature|token|apikey|api_key)=)[^&#]*/gi;
-
-export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]');
+import { redactUrl } from '../logging/redact-url.js';
 
 interface LoggedRequest {
   method: string;
