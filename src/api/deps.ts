@@ -4,7 +4,8 @@ import type { Db } from '../db/connect.js';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { StartAdmission } from './start-admission.js';
+import type { Intake } from '../intake/intake.js';
+import type { ServiceDeps } from '../services/deps.js';
 
 /** What `buildApp` is given: the outside world, built by `main.ts`, the dev runner or a test. */
 export interface ApiDeps {
@@ -32,16 +33,10 @@ export interface ApiDeps {
   requestTimeoutMs?: number;
 }
 
-/** What the route plugins reach through `app.services`. */
-export interface ApiServices {
-  config: Config;
-  db: Db;
-  storage: ObjectStorage;
-  temporal: { client: Client; taskQueue: string };
-  telemetry: Telemetry;
-  temporalTimeoutMs: number;
+/** What the route plugins reach through `app.services`: what the services take, and the intake. */
+export interface ApiServices extends ServiceDeps {
   readinessTimeoutMs: number;
-  startAdmission: StartAdmission;
+  intake: Intake;
   now: () => number;
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { buildApp } from './app.js';
-import { deadlineAwareRetryInterceptor } from './temporal.js';
+import { deadlineAwareRetryInterceptor } from '../intake/temporal-deadline.js';
 
 /** The API's Temporal client: fails fast when the cluster is away, never retries past a deadline. */
 export async function connectTemporalClient(config: Config, address: string): Promise<Client> {

@@ -6,8 +6,8 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { WEBHOOK_BODY_LIMIT } from '../../src/api/shopify.js';
-import { deadlineAwareRetryInterceptor, TemporalTimeoutError } from '../../src/api/temporal.js';
+import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
+import { deadlineAwareRetryInterceptor, TemporalTimeoutError } from '../../src/intake/temporal-deadline.js';
 import { recordLineFailure } from '../../src/db/repositories/failures.js';
 import { persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { getOrderLineView, registerOrderLines, setLineWorking, type OrderLineIdentity } from '../../src/db/repositories/order-lines.js';
@@ -19,7 +19,7 @@ import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
 import { buildTestApp, type TestAppDeps } from '../support/capture-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
-import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from './support.js';
+import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 
 const creds = testCredentials();
 const config = testConfig(creds);
@@ -337,7 +337,7 @@ describe('POST /webhooks/shopify', () => {
   it('turns a delivery away with 503 after half its budget when the starts in flight leave no room, having done nothing', async () => {
     const line = bigId();
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-full') }]);
-    const admission = app.services.startAdmission;
+    const admission = app.services.intake.startAdmission;
     let release!: () => void;
     const held = admission.run(admission.capacity, 10_000, () => new Promise<void>((resolve) => (release = resolve)));
 

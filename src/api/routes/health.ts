@@ -2,9 +2,9 @@ import { sql } from 'kysely';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { settlesWithin } from '../../lib/settles-within.js';
-import { ApiError } from '../errors.js';
+import { withTemporalDeadline } from '../../intake/temporal-deadline.js';
+import { ERRORS } from '../../services/errors.js';
 import { failure } from '../schemas.js';
-import { withTemporalDeadline } from '../temporal.js';
 
 type CheckResult = 'ok' | 'unavailable';
 
@@ -61,7 +61,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         .map(([name]) => name);
       if (failed.length > 0) {
         request.log.warn({ checks }, 'not ready');
-        throw new ApiError(503, 'not_ready', `Not ready: ${failed.join(' and ')} unavailable`, { checks });
+        throw ERRORS.notReady(failed, checks);
       }
       return { status: 'ready' as const, checks: { database: 'ok' as const, temporal: 'ok' as const } };
     },

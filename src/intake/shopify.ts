@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLosslessNumber, parse } from 'lossless-json';
 import { z } from 'zod';
 import { linePersonalizationId, shopifyIdSchema } from '../domain/ids.js';
+import { ERRORS } from '../services/errors.js';
 
 /** The topics that start fulfillment; every other topic is acknowledged and ignored. */
 export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
@@ -49,10 +50,6 @@ export interface ParsedOrder {
   ignored: IgnoredLine[];
 }
 
-export class InvalidPayloadError extends Error {
-  override readonly name = 'InvalidPayloadError';
-}
-
 const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id']);
 
 /**
@@ -66,13 +63,13 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   try {
     order = parse(rawBody.toString('utf8'));
   } catch {
-    throw new InvalidPayloadError('The body is not valid JSON');
+    throw ERRORS.invalidPayload('The body is not valid JSON');
   }
-  if (!isRecord(order)) throw new InvalidPayloadError('The body is not a JSON object');
+  if (!isRecord(order)) throw ERRORS.invalidPayload('The body is not a JSON object');
   const orderId = shopifyId(order['id']) ?? gidId(order['admin_graphql_api_id'], 'Order');
-  if (!orderId) throw new InvalidPayloadError('The order has no valid id');
+  if (!orderId) throw ERRORS.invalidPayload('The order has no valid id');
   const items = order['line_items'] ?? [];
-  if (!Array.isArray(items)) throw new InvalidPayloadError('line_items is not an array');
+  if (!Array.isArray(items)) throw ERRORS.invalidPayload('line_items is not an array');
 
   const personalized: PersonalizedLine[] = [];
   const ignored: IgnoredLine[] = [];

@@ -1,12 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiToken } from '../config/config.js';
-import { ApiError } from './errors.js';
-
-/** Who is calling: an operator (`*`) or a merchant limited to one shop. */
-export interface Principal {
-  scope: '*' | string;
-}
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiToken } from '../../config/config.js';
+import { ERRORS } from '../../services/errors.js';
+import type { Principal } from '../../services/principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,9 +10,6 @@ declare module 'fastify' {
     principal: Principal | null;
   }
 }
-
-export const canAccessShop = (principal: Principal, shopId: string): boolean =>
-  principal.scope === '*' || principal.scope === shopId;
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
@@ -39,26 +32,25 @@ export function createTokenVerifier(tokens: readonly ApiToken[]): (authorization
   };
 }
 
-const challenge = { 'www-authenticate': 'Bearer realm="printready"' };
-
-/** `onRequest` hook: before the body is even read, an unauthenticated call is turned away. */
-export function bearerAuth(tokens: readonly ApiToken[]) {
-  const verify = createTokenVerifier(tokens);
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+/**
+ * Bearer authentication of every route in `app`'s scope, in `onRequest`: an unauthenticated
+ * call is turned away before its body is read.
+ */
+export async function bearerAuth(app: FastifyInstance, options: { tokens: readonly ApiToken[] }): Promise<void> {
+  const verify = createTokenVerifier(options.tokens);
+  app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
-    if (!header) throw new ApiError(401, 'unauthorized', 'A bearer token is required', undefined, challenge);
-    const principal = verify(header);
-    if (!principal) {
-      throw new ApiError(401, 'unauthorized', 'The bearer token is not valid', undefined, {
-        'www-authenticate': 'Bearer realm="printready", error="invalid_token"',
-      });
+    const principal = header ? verify(header) : null;
+    if (principal) {
+      request.principal = principal;
+      return;
     }
-    request.principal = principal;
-  };
+    throw header ? ERRORS.invalidToken() : ERRORS.missingToken();
+  });
 }
 
 /** The authenticated caller; the hook guarantees one on every `/v1` route. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new ApiError(401, 'unauthorized', 'A bearer token is required', undefined, challenge);
+  if (!request.principal) throw ERRORS.missingToken();
   return request.principal;
 }
