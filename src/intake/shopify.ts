@@ -14,6 +14,12 @@ export const WEBHOOK_BODY_LIMIT = 2 * 1024 * 1024;
 export const signShopifyBody = (rawBody: Buffer | string, secret: string): string =>
   createHmac('sha256', secret).update(rawBody).digest('base64');
 
+/** base64 of a SHA-256 digest's 32 bytes: 43 characters and one `=` of padding. */
+const HMAC_SHAPE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Whether `X-Shopify-Hmac-Sha256` could be a signature at all: checked before the body is read. */
+export const hasShopifyHmacShape = (header: string | string[] | undefined): boolean => typeof header === 'string' && HMAC_SHAPE.test(header.trim());
+
 /**
  * base64(HMAC-SHA256(secret, raw body)) against `X-Shopify-Hmac-Sha256`, for every configured
  * secret (rotation), in constant time: base64 strings of the same length are compared with

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOrderPayload, verifyShopifyHmac } from '../../src/intake/shopify.js';
+import { hasShopifyHmacShape, parseOrderPayload, verifyShopifyHmac } from '../../src/intake/shopify.js';
 import { linePersonalizationIdSchema, personalizationIdSchema } from '../../src/domain/ids.js';
 import { AppError } from '../../src/services/errors.js';
 import { hmac } from '../support/api.js';
@@ -17,6 +17,17 @@ describe('verifyShopifyHmac', () => {
     // Only the exact base64 text: no lenient decoding of a longer or altered header.
     expect(verifyShopifyHmac(body, `${hmac(body, 'a')}AAAA`, ['a'])).toBe(false);
     expect(verifyShopifyHmac(body, hmac(body, 'a').replace(/=$/, ''), ['a'])).toBe(false);
+  });
+});
+
+describe('hasShopifyHmacShape', () => {
+  it('takes only the base64 of 32 bytes, one header', () => {
+    const signature = hmac('{}', 'a');
+    expect(hasShopifyHmacShape(signature)).toBe(true);
+    for (const header of [undefined, '', 'x', signature.slice(0, -1), `${signature}A`, signature.replace(/=$/, 'A'), `${signature.slice(0, -2)}*=`]) {
+      expect(hasShopifyHmacShape(header), String(header)).toBe(false);
+    }
+    expect(hasShopifyHmacShape([signature, signature])).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { shopIdSchema } from '../../domain/ids.js';
 import { intakeAnswerSchema } from '../../intake/intake.js';
-import { verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../../intake/shopify.js';
+import { hasShopifyHmacShape, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../../intake/shopify.js';
 import { ERRORS } from '../../services/errors.js';
 import { requestLog } from '../plugins/logging.js';
 import { failure } from '../schemas.js';
@@ -29,6 +29,10 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
+  // Before the body is read: a sender that cannot even sign does not get 2 MiB buffered.
+  app.addHook('onRequest', async (request) => {
+    if (!hasShopifyHmacShape(request.headers['x-shopify-hmac-sha256'])) throw ERRORS.invalidHmac();
+  });
   // preValidation: after the bytes are read, before the headers are validated or anything parsed.
   app.addHook('preValidation', async (request) => {
     const header = request.headers['x-shopify-hmac-sha256'];

@@ -134,6 +134,17 @@ describe('POST /webhooks/shopify', () => {
     expect(await workflowExists(`${creds.shop}:${line}:fulfillment`)).toBe(false);
   });
 
+  it('refuses a delivery without a well-formed signature header with 401 before reading its body', async () => {
+    // Over the limit: had the body been read first, this would be a 413.
+    const oversized = Buffer.alloc(WEBHOOK_BODY_LIMIT + 1, 0x20);
+    expectError(await webhook(app, oversized, { secret: null }), 401, 'invalid_hmac');
+    for (const hmacHeader of ['', 'not-base64!', 'c2hvcnQ=', `${hmac('{}', creds.webhookSecret)}AAAA`]) {
+      expectError(await webhook(app, oversized, { hmacHeader }), 401, 'invalid_hmac');
+    }
+    // A header of the right shape has its body read, then checked against it.
+    expectError(await webhook(app, oversized, { hmacHeader: hmac('{}', creds.webhookSecret) }), 413, 'payload_too_large');
+  });
+
   it(`refuses a body over ${WEBHOOK_BODY_LIMIT} bytes with 413 payload_too_large`, async () => {
     const body = Buffer.alloc(WEBHOOK_BODY_LIMIT + 1, 0x20);
     expectError(await webhook(app, body), 413, 'payload_too_large');
