@@ -35,7 +35,7 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
           201: previewJobResponseSchema.describe('Created, or its state changed'),
           400: failure('invalid_request'),
           401: failure('unauthorized'),
-          403: failure("forbidden: the token's scope is another shop, or a merchant's path is not under its shop_id/"),
+          403: failure("forbidden: the token's scope is another shop, or a merchant's job is not in PREVIEW_BUCKET under its shop_id/"),
           409: failure('preview_conflict: another job id, or another object for a ready job'),
         },
       },

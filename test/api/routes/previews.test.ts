@@ -43,13 +43,14 @@ describe('POST /v1/previews', () => {
   });
 
   it('keeps a job’s bucket from its first hand-off, and takes a type declared late', async () => {
+    // Only an operator may name another bucket than PREVIEW_BUCKET.
     const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-b', status: 'rendering', bucket: 'generator-out' };
-    expect((await post(job)).json()).toMatchObject({ bucket: 'generator-out', path: null });
+    expect((await post(job, creds.operatorToken)).json()).toMatchObject({ bucket: 'generator-out', path: null });
     const { bucket: _bucket, ...ready } = { ...job, status: 'ready', path: `${creds.shop}/b.png` };
-    const readied = await post(ready);
+    const readied = await post(ready, creds.operatorToken);
     expect(readied.statusCode).toBe(201);
     expect(readied.json()).toMatchObject({ status: 'ready', bucket: 'generator-out', content_type: null });
-    const typed = await post({ ...ready, content_type: 'image/png' });
+    const typed = await post({ ...ready, content_type: 'image/png' }, creds.operatorToken);
     expect(typed.statusCode).toBe(201);
     expect(typed.json()).toMatchObject({ bucket: 'generator-out', content_type: 'image/png', outcome: 'updated' });
   });
@@ -76,6 +77,26 @@ describe('POST /v1/previews', () => {
     }
     const notJson = await app.inject({ method: 'POST', url: '/v1/previews', headers: { ...bearer(creds.merchantToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'shop_id=x' });
     expectError(notJson, 400, 'invalid_request');
+  });
+
+  it('lets a merchant name only PREVIEW_BUCKET, and only objects under its shop_id/ in the job as it will be stored', async () => {
+    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-m', status: 'ready', path: `${creds.shop}/m.png` };
+    expectError(await post({ ...job, bucket: 'generator-out' }), 403, 'forbidden');
+    expectError(await post({ ...job, bucket: config.PRINT_BUCKET }), 403, 'forbidden');
+    expect((await post({ ...job, bucket: config.PREVIEW_BUCKET })).statusCode).toBe(201);
+
+    // An operator recorded a job in another bucket, or under another shop's folder: a
+    // merchant's later post that leaves bucket or path out would inherit them, and is refused.
+    const elsewhere = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-o', status: 'rendering', bucket: 'generator-out' };
+    expect((await post(elsewhere, creds.operatorToken)).statusCode).toBe(201);
+    const { bucket: _bucket, ...unbucketed } = elsewhere;
+    expectError(await post({ ...unbucketed, status: 'ready', path: `${creds.shop}/o.png` }), 403, 'forbidden');
+    const shared = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-s', status: 'rendering', path: `${creds.otherShop}/s.png` };
+    expect((await post(shared, creds.operatorToken)).statusCode).toBe(201);
+    const { path: _path, ...pathless } = shared;
+    expectError(await post({ ...pathless, status: 'failed' }), 403, 'forbidden');
+    // Nothing was changed by the refused posts; the operator still may.
+    expect((await post({ ...shared, status: 'ready' }, creds.operatorToken)).json()).toMatchObject({ status: 'ready', path: shared.path, outcome: 'updated' });
   });
 
   it('answers 400 for an invalid job or malformed JSON, and 403 for another shop', async () => {
