@@ -7,7 +7,7 @@ import { createIntake } from '../intake/intake.js';
 import { ERRORS } from '../services/errors.js';
 import { localSigningSecret } from '../storage/local/signing-secret.js';
 import type { ApiDeps, ApiServices } from './deps.js';
-import { bearerAuth } from './plugins/auth.js';
+import { bearerAuth, DEFAULT_FAILED_AUTH_LIMIT } from './plugins/auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './plugins/errors.js';
 import { ApiLogController, createApiLogger } from './plugins/logging.js';
 import { docsPageOptions, openApiOptions } from './routes/docs.js';
@@ -115,7 +115,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
   await app.register(async (v1) => {
-    await bearerAuth(v1, { tokens: deps.config.API_TOKENS });
+    await bearerAuth(v1, { tokens: deps.config.API_TOKENS, failedAttempts: deps.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT });
     await v1.register(previewRoutes);
     await v1.register(orderLineRoutes);
   });

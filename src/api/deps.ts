@@ -6,6 +6,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Intake } from '../intake/intake.js';
 import type { ServiceDeps } from '../services/deps.js';
+import type { FailedAuthLimit } from './plugins/auth.js';
 
 /** What `buildApp` is given: the outside world, built by `main.ts`, the dev runner or a test. */
 export interface ApiDeps {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   startCapacity?: number;
   /** How long a request may take to arrive, headers and body (default 30000 ms), before 408. */
   requestTimeoutMs?: number;
+  /** Failed bearer attempts per address and window before 429 (default `DEFAULT_FAILED_AUTH_LIMIT`). */
+  failedAuthLimit?: FailedAuthLimit;
 }
 
 /** What the route plugins reach through `app.services`: what the services take, and the intake. */

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'request_timeout',
   'headers_too_large',
+  'rate_limited',
   'temporal_unavailable',
   'storage_unavailable',
   'not_ready',
@@ -56,6 +57,10 @@ export const ERRORS = {
   invalidToken: () =>
     new AppError(401, 'unauthorized', 'The bearer token is not valid', undefined, {
       'www-authenticate': `${BEARER_CHALLENGE}, error="invalid_token"`,
+    }),
+  tooManyFailedAttempts: (retryAfterSeconds: number) =>
+    new AppError(429, 'rate_limited', 'Too many failed authentication attempts from this address; retry later', { retry_after_seconds: retryAfterSeconds }, {
+      'retry-after': String(retryAfterSeconds),
     }),
   forbidden: (message: string) => new AppError(403, 'forbidden', message),
   notFound: (what = 'Not found') => new AppError(404, 'not_found', what),

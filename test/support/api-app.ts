@@ -19,6 +19,9 @@ import { freePort } from './ports.js';
 
 export const PUBLIC_BASE = 'http://files.printready.test';
 
+/** Generous enough that no test's refused tokens add up to a 429; the rate limit's own test sets a small one. */
+export const TEST_FAILED_AUTH_LIMIT = { max: 100_000, windowMs: 60_000 };
+
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -169,6 +172,7 @@ export function useApiApp() {
       logs,
       localSigningSecret: creds.signingSecret,
       now: () => api.clock,
+      failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     };
     api.app = await buildTestApp(api.base);
     api.deadClient = new Client({

@@ -13,6 +13,7 @@ import { ERROR_CODES } from '../../src/services/errors.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
 import { faultConfig, faultCredentials, newLine, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, sha256, shopifyId, uniqueShop } from '../faults/fixtures.js';
+import { TEST_FAILED_AUTH_LIMIT } from './api-app.js';
 import { buildTestApp } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { makePng } from './images.js';
@@ -101,6 +102,7 @@ export function useHostileApp() {
       localSigningSecret: creds.signingSecret,
       // Short enough for a slow request to time out within the test; only that test listens.
       requestTimeoutMs: 1_500,
+    failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     });
     await app.ready();
   });

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiToken } from '../../config/config.js';
 import { ERRORS } from '../../services/errors.js';
@@ -32,19 +33,36 @@ export function createTokenVerifier(tokens: readonly ApiToken[]): (authorization
   };
 }
 
+/** Failed bearer attempts one address may make per window before it is answered 429. */
+export interface FailedAuthLimit {
+  max: number;
+  windowMs: number;
+}
+
+export const DEFAULT_FAILED_AUTH_LIMIT: FailedAuthLimit = { max: 20, windowMs: 60_000 };
+
 /**
  * Bearer authentication of every route in `app`'s scope, in `onRequest`: an unauthenticated
- * call is turned away before its body is read.
+ * call is turned away before its body is read. Failed attempts are counted per address
+ * (@fastify/rate-limit's store); once an address has used up its window, it is answered 429
+ * before its token is even looked at, so a guess that happens to be right tells it nothing
+ * until the window passes. Successful requests never count.
  */
-export async function bearerAuth(app: FastifyInstance, options: { tokens: readonly ApiToken[] }): Promise<void> {
+export async function bearerAuth(app: FastifyInstance, options: { tokens: readonly ApiToken[]; failedAttempts: FailedAuthLimit }): Promise<void> {
   const verify = createTokenVerifier(options.tokens);
+  await app.register(rateLimit, { global: false });
+  const failures = app.createRateLimit({ max: options.failedAttempts.max, timeWindow: options.failedAttempts.windowMs });
   app.addHook('onRequest', async (request) => {
+    const recorded = await failures(request, { increment: false });
+    if (!recorded.isAllowed && recorded.isExceeded) throw ERRORS.tooManyFailedAttempts(recorded.ttlInSeconds);
     const header = request.headers.authorization;
     const principal = header ? verify(header) : null;
     if (principal) {
       request.principal = principal;
       return;
     }
+    const counted = await failures(request);
+    if (!counted.isAllowed && counted.isExceeded) throw ERRORS.tooManyFailedAttempts(counted.ttlInSeconds);
     throw header ? ERRORS.invalidToken() : ERRORS.missingToken();
   });
 }

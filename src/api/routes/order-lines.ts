@@ -29,6 +29,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           200: lineStatusViewSchema.describe('Where the line stands, with its final asset once persisted'),
           401: failure('unauthorized'),
+          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
         },
       },
@@ -50,6 +51,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
           200: signedUrlResponseSchema.describe('The URL and the asset it serves'),
           400: failure('invalid_request'),
           401: failure('unauthorized'),
+          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
           409: failure('asset_not_ready while processing or waiting; fulfillment_failed with reason and guidance in details'),
           503: failure('storage_unavailable'),
@@ -74,6 +76,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           202: retryResponseSchema.describe('The retry was handed to the workflow'),
           401: failure('unauthorized'),
+          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
           409: failure('not_failed: only a failed line can be retried'),
           503: failure('temporal_unavailable'),

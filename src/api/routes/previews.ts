@@ -35,6 +35,7 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
           201: previewJobResponseSchema.describe('Created, or its state changed'),
           400: failure('invalid_request'),
           401: failure('unauthorized'),
+          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           403: failure("forbidden: the token's scope is another shop, or a merchant's job is not in PREVIEW_BUCKET under its shop_id/"),
           409: failure('preview_conflict: another job id, or another object for a ready job'),
         },
