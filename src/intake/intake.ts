@@ -7,7 +7,7 @@ import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { ERRORS } from '../services/errors.js';
-import { startFulfillment, type StartOutcome } from '../temporal/start-fulfillment.js';
+import { startFulfillment } from '../temporal/start-fulfillment.js';
 import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
 import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
@@ -76,13 +76,13 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
    * no start is left running behind a 503. Each line Temporal took goes into `taken`, also
    * when others failed.
    */
-  function startAll(inputs: FulfillmentInput[], deadline: number, taken: FulfillmentInput[]): Promise<StartOutcome[]> {
+  function startAll(inputs: FulfillmentInput[], deadline: number, taken: FulfillmentInput[]): Promise<IntakeAnswer['accepted']> {
     return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
       const outcomes = await Promise.allSettled(
         inputs.map(async (input) => {
           const outcome = await startFulfillment(temporal.client, start, input);
           taken.push(input);
-          return outcome;
+          return { order_line_id: input.order_line_id, ...outcome };
         }),
       );
       return outcomes.map((outcome) => {
@@ -122,7 +122,7 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
     // slots already free for the next delivery.
     const deadline = Date.now() + temporalTimeoutMs;
     const taken: FulfillmentInput[] = [];
-    let accepted: StartOutcome[] = [];
+    let accepted: IntakeAnswer['accepted'] = [];
     try {
       if (inputs.length > 0) {
         accepted = await startAdmission
@@ -138,19 +138,13 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
       await register(log, [...taken], deadline);
     }
 
-    accepted.forEach((outcome, index) => {
-      log.logger.info(
-        { order_line_id: inputs[index]!.order_line_id, workflow_id: outcome.workflow_id, status: outcome.status },
-        outcome.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)',
-      );
-    });
+    for (const line of accepted) {
+      log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
+    }
     for (const line of order.ignored) {
       log.logger.info({ order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
     }
-    return {
-      accepted: accepted.map((outcome, index) => ({ order_line_id: inputs[index]!.order_line_id, ...outcome })),
-      ignored: order.ignored,
-    };
+    return { accepted, ignored: order.ignored };
   }
 
   /** A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted; other topics start nothing. */

@@ -1,6 +1,6 @@
-/** Who is calling: an operator (`*`) or a merchant limited to one shop. */
+/** Who is calling: an operator (scope `*`) or a merchant limited to one shop (its domain). */
 export interface Principal {
-  scope: '*' | string;
+  scope: string;
 }
 
 export const canAccessShop = (principal: Principal, shopId: string): boolean =>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { LineKey } from '../domain/ids.js';
-import { IMAGE_EXTENSIONS, type ImageContentType } from '../domain/images.js';
+import { IMAGE_EXTENSIONS } from '../domain/images.js';
 import { SIGNED_URL_TTL_BOUNDS } from '../domain/signed-url.js';
 import type { RequestLog } from '../logging/request-log.js';
 import { StorageError } from '../storage/storage-error.js';
@@ -39,7 +39,7 @@ export async function issueFinalAssetUrl(deps: ServiceDeps, principal: Principal
   if (line.status === 'failed') throw ERRORS.fulfillmentFailed(line);
   const asset = line.final_asset;
   if (line.status !== 'persisted' || !asset) throw ERRORS.assetNotReady(line.status);
-  const download = options.download ? `${line.order_line_id}.${IMAGE_EXTENSIONS[asset.content_type as ImageContentType] ?? 'bin'}` : undefined;
+  const download = options.download ? `${line.order_line_id}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}` : undefined;
   let signed;
   try {
     signed = await deps.storage.signedUrl(
