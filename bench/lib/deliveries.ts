@@ -1,4 +1,4 @@
-import { signShopifyBody } from '../../src/api/shopify.js';
+import { signShopifyBody } from '../../src/intake/shopify.js';
 import { sampleOrderPayload } from '../../src/demo/sample-order.js';
 import { secrets } from './context.js';
 import { nextId } from './ids.js';

@@ -3,13 +3,14 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createIntake } from '../intake/intake.js';
+import { ERRORS } from '../services/errors.js';
 import { localSigningSecret } from '../storage/local/signing-secret.js';
-import { bearerAuth } from './auth.js';
 import type { ApiDeps, ApiServices } from './deps.js';
-import { ApiError, clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
-import { ApiLogController, createApiLogger } from './logging.js';
+import { bearerAuth, DEFAULT_FAILED_AUTH_LIMIT } from './plugins/auth.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './plugins/errors.js';
+import { ApiLogController, createApiLogger } from './plugins/logging.js';
 import { metricsPlugin } from './plugins/metrics.js';
-import { StartAdmission } from './start-admission.js';
 import { docsPageOptions, openApiOptions } from './routes/docs.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -36,17 +37,25 @@ const genReqId = (req: { headers: Record<string, string | string[] | undefined> 
  * one not-found handler for every failure.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const temporalTimeoutMs = deps.temporalTimeoutMs ?? 3_000;
   const services: ApiServices = {
     config: deps.config,
     db: deps.db,
     storage: deps.storage,
     temporal: deps.temporal,
     telemetry: deps.telemetry,
-    temporalTimeoutMs: deps.temporalTimeoutMs ?? 3_000,
+    temporalTimeoutMs,
     readinessTimeoutMs: deps.readinessTimeoutMs ?? 2_000,
-    startAdmission: new StartAdmission(deps.startCapacity ?? 256),
+    intake: createIntake({
+      db: deps.db,
+      temporal: deps.temporal,
+      temporalTimeoutMs,
+      previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS,
+      startCapacity: deps.startCapacity ?? 256,
+    }),
     now: deps.now ?? Date.now,
   };
+
 
   const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
@@ -87,11 +96,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    if (closing) {
-      throw new ApiError(503, 'not_ready', 'The server is shutting down; retry on another instance', undefined, {
-        connection: 'close',
-      });
-    }
+    if (closing) throw ERRORS.shuttingDown();
   });
 
   // Every body the API takes is JSON: read as JSON whatever the Content-Type says, or if it says
@@ -112,7 +117,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
   await app.register(async (v1) => {
-    v1.addHook('onRequest', bearerAuth(deps.config.API_TOKENS));
+    await bearerAuth(v1, { tokens: deps.config.API_TOKENS, failedAttempts: deps.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT });
     await v1.register(previewRoutes);
     await v1.register(orderLineRoutes);
   });

@@ -4,7 +4,9 @@ import type { Db } from '../db/connect.js';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { StartAdmission } from './start-admission.js';
+import type { Intake } from '../intake/intake.js';
+import type { ServiceDeps } from '../services/deps.js';
+import type { FailedAuthLimit } from './plugins/auth.js';
 
 /** What `buildApp` is given: the outside world, built by `main.ts`, the dev runner or a test. */
 export interface ApiDeps {
@@ -30,18 +32,14 @@ export interface ApiDeps {
   startCapacity?: number;
   /** How long a request may take to arrive, headers and body (default 30000 ms), before 408. */
   requestTimeoutMs?: number;
+  /** Failed bearer attempts per address and window before 429 (default `DEFAULT_FAILED_AUTH_LIMIT`). */
+  failedAuthLimit?: FailedAuthLimit;
 }
 
-/** What the route plugins reach through `app.services`. */
-export interface ApiServices {
-  config: Config;
-  db: Db;
-  storage: ObjectStorage;
-  temporal: { client: Client; taskQueue: string };
-  telemetry: Telemetry;
-  temporalTimeoutMs: number;
+/** What the route plugins reach through `app.services`: what the services take, and the intake. */
+export interface ApiServices extends ServiceDeps {
   readinessTimeoutMs: number;
-  startAdmission: StartAdmission;
+  intake: Intake;
   now: () => number;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { shopIdSchema, shopifyIdSchema } from '../domain/ids.js';
-import { errorBodySchema } from './errors.js';
+import { errorBodySchema } from './plugins/errors.js';
 
 /** An error response in a route's schema, described for the OpenAPI document. */
 export const failure = (description: string) => errorBodySchema.describe(description);

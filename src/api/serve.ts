@@ -9,7 +9,7 @@ import type { Services } from '../services.js';
 import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { buildApp } from './app.js';
-import { deadlineAwareRetryInterceptor } from './temporal.js';
+import { deadlineAwareRetryInterceptor } from '../intake/temporal-deadline.js';
 
 /**
  * The API's Temporal client: fails fast when the cluster is away, never retries past a deadline;

@@ -25,6 +25,9 @@ const commaList = z.preprocess(
     ),
 );
 
+/** Bearer tokens and signing keys are guessable below this many characters. */
+export const MIN_SECRET_LENGTH = 32;
+
 /** `token=scope`; scope `*` reaches every shop, otherwise exactly one shop domain. */
 const apiTokenSchema = z.string().transform((entry, ctx) => {
   const separator = entry.lastIndexOf('=');
@@ -32,6 +35,10 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   const scope = entry.slice(separator + 1).trim();
   if (separator <= 0 || token.length === 0) {
     ctx.addIssue({ code: 'custom', message: 'each entry must be token=scope' });
+    return z.NEVER;
+  }
+  if (token.length < MIN_SECRET_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `each token must be at least ${MIN_SECRET_LENGTH} characters long` });
     return z.NEVER;
   }
   if (scope !== '*' && !shopIdSchema.safeParse(scope).success) {
@@ -100,7 +107,17 @@ export const configSchema = z.object({
   PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
   PREVIEW_WAIT_SECONDS: integer(DEFAULT_PREVIEW_WAIT_SECONDS, 0, 7 * 24 * 3600),
   SIGNED_URL_TTL_SECONDS: integer(900, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
-  LOCAL_SIGNING_SECRET: optionalString,
+  // `new,old` during a rotation; the storage backend splits it (signs with the first, accepts all).
+  LOCAL_SIGNING_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine(
+        (raw) => raw.split(',').every((entry) => entry.trim().length >= MIN_SECRET_LENGTH),
+        `must be a comma-separated list of secrets, each at least ${MIN_SECRET_LENGTH} characters long`,
+      )
+      .optional(),
+  ),
   POSTHOG_API_KEY: optionalString,
   POSTHOG_HOST: z.preprocess(emptyAsUndefined, z.url().default('https://us.i.posthog.com')),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, logLevel.default('info')),
@@ -116,6 +133,14 @@ export const configSchema = z.object({
       code: 'custom',
       path: ['SUPABASE_SERVICE_ROLE_KEY'],
       message: 'is required when SUPABASE_URL is set',
+    });
+  }
+  // A CA that is never used would leave the operator believing the connection is verified.
+  if (env.TEMPORAL_TLS_CA_PATH && !env.TEMPORAL_TLS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_CA_PATH'],
+      message: 'is set but TEMPORAL_TLS is not true: set TEMPORAL_TLS=true to connect with that CA, or unset TEMPORAL_TLS_CA_PATH',
     });
   }
   if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signShopifyBody } from '../api/shopify.js';
+import { signShopifyBody } from '../intake/shopify.js';
 import { loadConfig } from '../config/config.js';
 import { devCredentials } from '../dev/dev-credentials.js';
 import type { LineStatusView } from '../domain/line-status.js';

@@ -14,7 +14,7 @@ import { eventually } from '../support/eventually.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
-import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from './support.js';
+import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 
 /**
  * The whole path over real HTTP: Shopify's signed delivery → real Temporal dev server and worker

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import type { Services } from '../../src/services.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
-import { freePort } from './support.js';
+import { freePort } from '../support/ports.js';
 
 it('refuses PORT 0 with local storage and no PUBLIC_URL: its signed URLs would carry port 0', async () => {
   const storage = new LocalStorage({ root: os.tmpdir(), publicBaseUrl: 'http://127.0.0.1:0', signingSecret: 'secret' });

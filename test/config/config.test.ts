@@ -30,15 +30,23 @@ describe('loadConfig', () => {
   it('parses secrets and scoped tokens', () => {
     const config = loadConfig({
       SHOPIFY_WEBHOOK_SECRETS: 'new-secret, old-secret',
-      API_TOKENS: 'operator-token-0123456789=*,merchant-token-0123456789=acme.myshopify.com',
+      API_TOKENS: 'operator-token-0123456789abcdefghij=*,merchant-token-0123456789abcdefghij=acme.myshopify.com',
     });
     expect(config.SHOPIFY_WEBHOOK_SECRETS).toEqual(['new-secret', 'old-secret']);
     expect(config.API_TOKENS).toEqual([
-      { token: 'operator-token-0123456789', scope: '*' },
-      { token: 'merchant-token-0123456789', scope: 'acme.myshopify.com' },
+      { token: 'operator-token-0123456789abcdefghij', scope: '*' },
+      { token: 'merchant-token-0123456789abcdefghij', scope: 'acme.myshopify.com' },
     ]);
-    // The contract sets no length: a short token is the operator's choice.
-    expect(loadConfig({ API_TOKENS: 'ops=*' }).API_TOKENS).toEqual([{ token: 'ops', scope: '*' }]);
+  });
+
+  it('takes LOCAL_SIGNING_SECRET as a comma-separated list for rotation, each entry long enough', () => {
+    const fresh = 'n'.repeat(32);
+    const old = 'o'.repeat(40);
+    expect(loadConfig({ LOCAL_SIGNING_SECRET: `${fresh},${old}` }).LOCAL_SIGNING_SECRET).toBe(`${fresh},${old}`);
+  });
+
+  it('takes TEMPORAL_TLS_CA_PATH together with TEMPORAL_TLS=true', () => {
+    expect(loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CA_PATH: '/etc/ca.pem' }).TEMPORAL_TLS_CA_PATH).toBe('/etc/ca.pem');
   });
 
   it.each([
@@ -48,8 +56,14 @@ describe('loadConfig', () => {
     [{ SIGNED_URL_TTL_SECONDS: '10' }, 'SIGNED_URL_TTL_SECONDS'],
     [{ API_TOKENS: '=*' }, 'API_TOKENS'],
     [{ API_TOKENS: 'no-scope-given' }, 'API_TOKENS'],
-    [{ API_TOKENS: 'long-enough-token-123=not a shop' }, 'API_TOKENS'],
-    [{ API_TOKENS: 'same-token=acme.myshopify.com,same-token=*' }, 'API_TOKENS'],
+    [{ API_TOKENS: 'long-enough-token-0123456789abcdef=not a shop' }, 'API_TOKENS'],
+    [{ API_TOKENS: `${'s'.repeat(32)}=acme.myshopify.com,${'s'.repeat(32)}=*` }, 'API_TOKENS'],
+    [{ API_TOKENS: 'ops=*' }, 'API_TOKENS'],
+    [{ API_TOKENS: `${'o'.repeat(32)}=*,${'m'.repeat(31)}=acme.myshopify.com` }, 'API_TOKENS'],
+    [{ LOCAL_SIGNING_SECRET: 's'.repeat(31) }, 'LOCAL_SIGNING_SECRET'],
+    [{ LOCAL_SIGNING_SECRET: `${'n'.repeat(32)},short-old-secret` }, 'LOCAL_SIGNING_SECRET'],
+    [{ TEMPORAL_TLS_CA_PATH: '/etc/ca.pem' }, 'TEMPORAL_TLS_CA_PATH'],
+    [{ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA_PATH: '/etc/ca.pem' }, 'TEMPORAL_TLS_CA_PATH'],
     [{ PRINT_BUCKET: 'Print_Assets' }, 'PRINT_BUCKET'],
     [{ PREVIEW_BUCKET: '../previews' }, 'PREVIEW_BUCKET'],
     [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
@@ -60,12 +74,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: .*${variable}: `));
   });
 
+  it('says which token is too short and that both TLS settings go together', () => {
+    expect(() => loadConfig({ API_TOKENS: `${'o'.repeat(32)}=*,${'m'.repeat(31)}=acme.myshopify.com` })).toThrow(
+      /API_TOKENS: entry 2 each token must be at least 32 characters long/,
+    );
+    expect(() => loadConfig({ TEMPORAL_TLS_CA_PATH: '/etc/ca.pem' })).toThrow(/TEMPORAL_TLS_CA_PATH: .*TEMPORAL_TLS=true/);
+  });
+
   it('never echoes a secret value in its message', () => {
     try {
-      loadConfig({ API_TOKENS: 'sup3r-s3cret-token-value=bad scope' });
+      loadConfig({ API_TOKENS: 'sup3r-s3cret-token-value-0123456789=bad scope', LOCAL_SIGNING_SECRET: 'sup3r-short-signing' });
       expect.unreachable();
     } catch (error) {
-      expect((error as Error).message).not.toContain('sup3r-s3cret-token-value');
+      expect((error as Error).message).not.toMatch(/sup3r/);
     }
   });
 });

@@ -110,14 +110,15 @@ describe('production build', () => {
 
   it('api/main.js finishes a request in flight on SIGTERM, then exits 0', async () => {
     const port = await freePort();
-    const api = await startEntry('api/main.js', /Server listening/, { PORT: String(port), API_TOKENS: 'ops-token-1=*', LOG_LEVEL: 'info' });
+    const token = 'ops-token-1-0123456789abcdefghijklmn';
+    const api = await startEntry('api/main.js', /Server listening/, { PORT: String(port), API_TOKENS: `${token}=*`, LOG_LEVEL: 'info' });
     const body = JSON.stringify({ shop_id: 'sigterm.myshopify.com', personalization_id: 'pers-sigterm', job_id: 'job-sigterm', status: 'rendering' });
     const request = httpRequest({
       host: '127.0.0.1',
       port,
       method: 'POST',
       path: '/v1/previews',
-      headers: { authorization: 'Bearer ops-token-1', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
     const response = once(request, 'response') as Promise<[IncomingMessage]>;
     // Half the body, then the signal, then the rest: the request is in flight when the API is told to stop.

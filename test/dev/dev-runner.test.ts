@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signShopifyBody } from '../../src/api/shopify.js';
+import { signShopifyBody } from '../../src/intake/shopify.js';
 import { sampleOrderPayload } from '../../src/demo/sample-order.js';
-import { freePort } from '../api/support.js';
+import { freePort } from '../support/ports.js';
 import { makePng } from '../support/images.js';
 
 const SHOP = 'newcomer.myshopify.com';

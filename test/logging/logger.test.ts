@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createApiLogger } from '../../src/api/logging.js';
+import { createApiLogger } from '../../src/api/plugins/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { runScript } from '../support/child-processes.js';
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../api/support.js';
+import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';

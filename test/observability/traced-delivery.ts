@@ -12,7 +12,7 @@ import { tracingClientInterceptors } from '../../src/telemetry/tracing/temporal-
 import { startTracing, type Tracing } from '../../src/telemetry/tracing/tracing.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
-import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../api/support.js';
+import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';

@@ -4,7 +4,7 @@ import { parseRangeHeader, type ByteRangeSpec } from '../../storage/byte-range.j
 import { verifyLocalUrl } from '../../storage/local/local-signature.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { StorageError } from '../../storage/storage-error.js';
-import { ApiError } from '../errors.js';
+import { ERRORS } from '../../services/errors.js';
 import { failure } from '../schemas.js';
 
 /** What the files route needs from the local backend. */
@@ -29,7 +29,7 @@ const paramsSchema = z.object({ '*': z.string().describe('<bucket>/<path> of the
 /** Final assets are stored as `<sha256>.<ext>`: the name is the content, a strong validator. */
 const CONTENT_ADDRESSED = /(?:^|\/)([0-9a-f]{64})\.[a-z0-9]+$/;
 
-const invalidSignature = () => new ApiError(403, 'invalid_signature', 'The URL is not valid: its signature does not match');
+const invalidSignature = ERRORS.invalidSignature;
 
 /**
  * `GET|HEAD /files/<bucket>/<path>?expires&download&signature`: the local backend's signed
@@ -72,7 +72,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         now(),
       );
       if (!verdict.ok) {
-        if (verdict.reason === 'expired') throw new ApiError(410, 'url_expired', 'The URL has expired; ask for a new one');
+        if (verdict.reason === 'expired') throw ERRORS.urlExpired();
         throw invalidSignature();
       }
       const { ref } = verdict;
@@ -101,7 +101,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         if (object.range === null) {
           const contentRange = { 'content-range': `bytes */${object.size_bytes}` };
           const details = { size_bytes: object.size_bytes };
-          throw new ApiError(416, 'range_not_satisfiable', 'The requested range selects no byte of the object', details, contentRange);
+          throw ERRORS.rangeNotSatisfiable(details, contentRange);
         }
         if (object.range) {
           const { start, end } = object.range;
@@ -113,9 +113,9 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         return reply.code(200).headers(headers).send(object.body);
       } catch (error) {
         if (error instanceof StorageError && error.kind !== 'transient') {
-          throw new ApiError(404, 'not_found', 'The object does not exist');
+          throw ERRORS.objectNotFound();
         }
-        if (error instanceof StorageError) throw new ApiError(503, 'storage_unavailable', 'Storage is not available right now; retry later');
+        if (error instanceof StorageError) throw ERRORS.storageUnavailable();
         throw error;
       }
     },

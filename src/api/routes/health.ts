@@ -1,28 +1,16 @@
-import { sql } from 'kysely';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { settlesWithin } from '../../lib/settles-within.js';
-import { ApiError } from '../errors.js';
+import { checkReadiness } from '../../services/readiness.js';
+import { requestLog } from '../plugins/logging.js';
 import { failure } from '../schemas.js';
-import { withTemporalDeadline } from '../temporal.js';
-
-type CheckResult = 'ok' | 'unavailable';
 
 const readyResponseSchema = z.object({
   status: z.literal('ready'),
   checks: z.object({ database: z.literal('ok'), temporal: z.literal('ok') }),
 });
 
-/** Resolves 'ok' or 'unavailable' within `timeoutMs`, whatever the check does. */
-async function check(timeoutMs: number, probe: () => Promise<unknown>): Promise<CheckResult> {
-  const probed = probe().then(() => 'ok' as const, () => 'unavailable' as const);
-  return (await settlesWithin(probed, timeoutMs)) ? probed : 'unavailable';
-}
-
 /** `GET /healthz` (the process answers) and `GET /readyz` (it can do its work). */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { db, temporal } = app.services;
-
   app.get(
     '/healthz',
     {
@@ -47,23 +35,6 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
     },
-    async (request) => {
-      const timeoutMs = app.services.readinessTimeoutMs;
-      const [database, temporalCheck] = await Promise.all([
-        check(timeoutMs, () => sql`select 1`.execute(db)),
-        check(timeoutMs, () =>
-          withTemporalDeadline(temporal.client, timeoutMs, () => temporal.client.workflowService.getSystemInfo({})),
-        ),
-      ]);
-      const checks = { database, temporal: temporalCheck };
-      const failed = Object.entries(checks)
-        .filter(([, result]) => result !== 'ok')
-        .map(([name]) => name);
-      if (failed.length > 0) {
-        request.log.warn({ checks }, 'not ready');
-        throw new ApiError(503, 'not_ready', `Not ready: ${failed.join(' and ')} unavailable`, { checks });
-      }
-      return { status: 'ready' as const, checks: { database: 'ok' as const, temporal: 'ok' as const } };
-    },
+    async (request, reply) => checkReadiness(app.services, app.services.readinessTimeoutMs, requestLog(request, reply)),
   );
 };

@@ -4,19 +4,29 @@ import type { PreviewJobRow } from '../schema.js';
 
 export type RecordPreviewResult =
   | { outcome: 'created' | 'updated' | 'unchanged'; job: PreviewJobRow }
-  | { outcome: 'conflict'; job: PreviewJobRow; message: string };
+  | { outcome: 'conflict'; job: PreviewJobRow; message: string }
+  | { outcome: 'refused'; message: string };
+
+/** The object a job will point to once merged with what is recorded. */
+export type PreviewObject = Pick<PreviewJobRow, 'bucket' | 'path' | 'content_type'>;
+
+/** Says why the caller may not record a job pointing to `object`, or null when it may. */
+export type PreviewObjectCheck = (object: PreviewObject) => string | null;
 
 /**
  * Records the generator's hand-off. A job moves rendering → ready | failed (and a failed one
  * may be rendered again); anything that rewrites a ready job's object is a conflict. A
  * `bucket`, `path` or `content_type` left out of a later post keeps what is recorded, except
  * when a failed job is rendered again, which starts afresh. `bucket` is `defaultBucket`
- * unless a post names one.
+ * unless a post names one. `check` judges the job as it would be stored, merged fields
+ * included, inside the transaction: a post that leaves `path` out cannot inherit an object
+ * its caller may not name.
  */
 export async function recordPreviewJob(
   db: Db,
   input: PreviewJobInput,
   defaultBucket: string,
+  check: PreviewObjectCheck = () => null,
 ): Promise<RecordPreviewResult> {
   const given = {
     shop_id: input.shop_id,
@@ -24,12 +34,14 @@ export async function recordPreviewJob(
     job_id: input.job_id,
     status: input.status,
   };
-  const fields = (kept: Pick<PreviewJobRow, 'bucket' | 'path' | 'content_type'> | undefined) => ({
+  const fields = (kept: PreviewObject | undefined): PreviewObject => ({
     bucket: input.bucket ?? kept?.bucket ?? defaultBucket,
     path: input.path ?? kept?.path ?? null,
     content_type: input.content_type ?? kept?.content_type ?? null,
   });
-  return db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx): Promise<RecordPreviewResult> => {
+    const refusedAsSent = check(fields(undefined));
+    if (refusedAsSent) return { outcome: 'refused', message: refusedAsSent };
     const inserted = await trx
       .insertInto('preview_jobs')
       .values({ ...given, ...fields(undefined) })
@@ -48,6 +60,8 @@ export async function recordPreviewJob(
 
     const renderedAgain = current.status === 'failed' && input.status === 'rendering';
     const next = { ...given, ...fields(renderedAgain ? undefined : current) };
+    const refused = check(next);
+    if (refused) return { outcome: 'refused', message: refused };
     const conflict = previewConflict(current, next);
     if (conflict) return { outcome: 'conflict', job: current, message: conflict };
     if (current.status === next.status && current.bucket === next.bucket && current.path === next.path && current.content_type === next.content_type) {

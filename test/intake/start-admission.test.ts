@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdmissionTimeoutError, StartAdmission } from '../../src/api/start-admission.js';
+import { AdmissionTimeoutError, StartAdmission } from '../../src/intake/start-admission.js';
 
 /** A start that finishes when the test says so. */
 function pending() {

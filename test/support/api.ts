@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/config.js';
 
-export { freePort } from '../support/ports.js';
+export { freePort } from './ports.js';
 
 /** Credentials of a test file: fresh random values, so a leak into a log line is unmistakable. */
 export function testCredentials() {
@@ -50,7 +50,7 @@ export class LogCapture {
   }
 }
 
-export { signShopifyBody as hmac } from '../../src/api/shopify.js';
+export { signShopifyBody as hmac } from '../../src/intake/shopify.js';
 
 /** An 18-digit Shopify-like id above 2^53, unique enough for a test run. */
 export function bigId(): string {

@@ -3,39 +3,9 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/errors.js';
-import { redactUrl } from './logging.js';
-
-/**
- * Every error code the API answers with. One place, so the OpenAPI document, the handlers and
- * the tests speak the same words.
- */
-export const ERROR_CODES = [
-  'invalid_request',
-  'invalid_payload',
-  'invalid_hmac',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'method_not_allowed',
-  'preview_conflict',
-  'asset_not_ready',
-  'asset_missing',
-  'fulfillment_failed',
-  'not_failed',
-  'invalid_signature',
-  'url_expired',
-  'range_not_satisfiable',
-  'payload_too_large',
-  'unsupported_media_type',
-  'request_timeout',
-  'headers_too_large',
-  'temporal_unavailable',
-  'storage_unavailable',
-  'not_ready',
-  'internal_error',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+import { isDatabaseUnavailable } from '../../db/errors.js';
+import { redactUrl } from '../../logging/redact-url.js';
+import { AppError, ERROR_CODES, ERRORS, type ErrorCode } from '../../services/errors.js';
 
 /** The one failure body: `{ error: { code, message, details } }`, `details` null when there is nothing more. */
 export const errorBodySchema = z.object({
@@ -46,23 +16,6 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
-
-/** A failure the API means to report: status, code and message are safe to show the caller. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-
-  constructor(
-    readonly statusCode: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-export const notFound = (what = 'Not found') => new ApiError(404, 'not_found', what);
 
 /**
  * Per-route override of what a schema validation failure answers (the webhook route says
@@ -93,11 +46,15 @@ interface Issue {
   message: string;
 }
 
-/** Maps any failure once into status + body; never leaks a stack or an internal message. */
+/**
+ * Maps any failure once into status + body: an `AppError` as it says, schema validation and
+ * Fastify's own client errors by their status, anything else a 500 that leaks no stack or
+ * internal message.
+ */
 export function toErrorResponse(error: unknown, request: FastifyRequest): { status: number; body: ErrorBody; headers: Record<string, string> } {
-  if (error instanceof ApiError) {
+  if (error instanceof AppError) {
     return {
-      status: error.statusCode,
+      status: error.httpStatusCode,
       body: envelope(error.code, error.message, error.details),
       headers: error.headers,
     };
@@ -121,9 +78,7 @@ export function toErrorResponse(error: unknown, request: FastifyRequest): { stat
   if (isResponseSerializationError(error)) {
     return { status: 500, body: envelope('internal_error', 'Internal error'), headers: {} };
   }
-  if (isDatabaseUnavailable(error)) {
-    return { status: 503, body: envelope('not_ready', 'The database is not reachable right now; retry later'), headers: {} };
-  }
+  if (isDatabaseUnavailable(error)) return toErrorResponse(ERRORS.databaseUnavailable(), request);
   const fastifyError = error as Partial<FastifyError> | undefined;
   // Only Fastify's own client errors (FST_* codes, and the JSON parser's SyntaxError) speak for
   // themselves; any other error with a status is someone else's internals: a 500.
@@ -190,5 +145,5 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
 
 /** The app's one not-found handler. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  return errorHandler(new ApiError(404, 'not_found', `Route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`), request, reply);
+  return errorHandler(ERRORS.notFound(`Route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`), request, reply);
 }

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLosslessNumber, parse } from 'lossless-json';
 import { z } from 'zod';
 import { linePersonalizationId, shopifyIdSchema } from '../domain/ids.js';
+import { ERRORS } from '../services/errors.js';
 
 /** The topics that start fulfillment; every other topic is acknowledged and ignored. */
 export const ORDER_TOPICS = new Set(['orders/create', 'orders/paid']);
@@ -12,6 +13,12 @@ export const WEBHOOK_BODY_LIMIT = 2 * 1024 * 1024;
 /** The `X-Shopify-Hmac-Sha256` Shopify sends with a body: base64(HMAC-SHA256(secret, raw body)). */
 export const signShopifyBody = (rawBody: Buffer | string, secret: string): string =>
   createHmac('sha256', secret).update(rawBody).digest('base64');
+
+/** base64 of a SHA-256 digest's 32 bytes: 43 characters and one `=` of padding. */
+const HMAC_SHAPE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Whether `X-Shopify-Hmac-Sha256` could be a signature at all: checked before the body is read. */
+export const hasShopifyHmacShape = (header: string | string[] | undefined): boolean => typeof header === 'string' && HMAC_SHAPE.test(header.trim());
 
 /**
  * base64(HMAC-SHA256(secret, raw body)) against `X-Shopify-Hmac-Sha256`, for every configured
@@ -49,10 +56,6 @@ export interface ParsedOrder {
   ignored: IgnoredLine[];
 }
 
-export class InvalidPayloadError extends Error {
-  override readonly name = 'InvalidPayloadError';
-}
-
 const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id']);
 
 /**
@@ -66,13 +69,13 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   try {
     order = parse(rawBody.toString('utf8'));
   } catch {
-    throw new InvalidPayloadError('The body is not valid JSON');
+    throw ERRORS.invalidPayload('The body is not valid JSON');
   }
-  if (!isRecord(order)) throw new InvalidPayloadError('The body is not a JSON object');
+  if (!isRecord(order)) throw ERRORS.invalidPayload('The body is not a JSON object');
   const orderId = shopifyId(order['id']) ?? gidId(order['admin_graphql_api_id'], 'Order');
-  if (!orderId) throw new InvalidPayloadError('The order has no valid id');
+  if (!orderId) throw ERRORS.invalidPayload('The order has no valid id');
   const items = order['line_items'] ?? [];
-  if (!Array.isArray(items)) throw new InvalidPayloadError('line_items is not an array');
+  if (!Array.isArray(items)) throw ERRORS.invalidPayload('line_items is not an array');
 
   const personalized: PersonalizedLine[] = [];
   const ignored: IgnoredLine[] = [];

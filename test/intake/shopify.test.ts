@@ -1,12 +1,8 @@
-import { status as grpcStatus } from '@grpc/grpc-js';
-import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../src/api/auth.js';
-import { redactUrl } from '../../src/api/logging.js';
-import { InvalidPayloadError, parseOrderPayload, verifyShopifyHmac } from '../../src/api/shopify.js';
-import { isTemporalUnavailable, TemporalTimeoutError } from '../../src/api/temporal.js';
+import { hasShopifyHmacShape, parseOrderPayload, verifyShopifyHmac } from '../../src/intake/shopify.js';
 import { linePersonalizationIdSchema, personalizationIdSchema } from '../../src/domain/ids.js';
-import { hmac } from './support.js';
+import { AppError } from '../../src/services/errors.js';
+import { hmac } from '../support/api.js';
 
 const order = (lineItems: string) => Buffer.from(`{"id": 820982911946154508, "line_items": [${lineItems}]}`);
 
@@ -21,6 +17,17 @@ describe('verifyShopifyHmac', () => {
     // Only the exact base64 text: no lenient decoding of a longer or altered header.
     expect(verifyShopifyHmac(body, `${hmac(body, 'a')}AAAA`, ['a'])).toBe(false);
     expect(verifyShopifyHmac(body, hmac(body, 'a').replace(/=$/, ''), ['a'])).toBe(false);
+  });
+});
+
+describe('hasShopifyHmacShape', () => {
+  it('takes only the base64 of 32 bytes, one header', () => {
+    const signature = hmac('{}', 'a');
+    expect(hasShopifyHmacShape(signature)).toBe(true);
+    for (const header of [undefined, '', 'x', signature.slice(0, -1), `${signature}A`, signature.replace(/=$/, 'A'), `${signature.slice(0, -2)}*=`]) {
+      expect(hasShopifyHmacShape(header), String(header)).toBe(false);
+    }
+    expect(hasShopifyHmacShape([signature, signature])).toBe(false);
   });
 });
 
@@ -115,42 +122,7 @@ describe('parseOrderPayload', () => {
 
   it('rejects what is not an order', () => {
     for (const body of ['', '{', 'null', '[]', '"x"', '{"line_items": []}', '{"id": "abc"}', '{"id": 1, "line_items": 7}', '['.repeat(100_000)]) {
-      expect(() => parseOrderPayload(Buffer.from(body)), body.slice(0, 20)).toThrow(InvalidPayloadError);
+      expect(() => parseOrderPayload(Buffer.from(body)), body.slice(0, 20)).toThrow(expect.objectContaining({ httpStatusCode: 400, code: 'invalid_payload' }) as AppError);
     }
-  });
-});
-
-describe('createTokenVerifier', () => {
-  const verify = createTokenVerifier([
-    { token: 'operator-token-0001', scope: '*' },
-    { token: 'merchant-token-0001', scope: 'a.myshopify.com' },
-  ]);
-  it('maps a bearer token to its scope', () => {
-    expect(verify('Bearer operator-token-0001')).toEqual({ scope: '*' });
-    expect(verify('bearer merchant-token-0001')).toEqual({ scope: 'a.myshopify.com' });
-    expect(verify('Bearer merchant-token-000')).toBeNull();
-    expect(verify('merchant-token-0001')).toBeNull();
-    expect(verify('Bearer merchant-token-0001 extra')).toBeNull();
-    expect(verify(undefined)).toBeNull();
-  });
-});
-
-describe('isTemporalUnavailable', () => {
-  const grpcError = (code: number) => Object.assign(new Error(`${code}`), { code, details: '', metadata: {} });
-  it('recognises the client’s connection failures and nothing else', () => {
-    expect(isTemporalUnavailable(grpcError(grpcStatus.UNAVAILABLE))).toBe(true);
-    expect(isTemporalUnavailable(grpcError(grpcStatus.DEADLINE_EXCEEDED))).toBe(true);
-    expect(isTemporalUnavailable(new ServiceError('Failed to start', { cause: grpcError(grpcStatus.UNAVAILABLE) }))).toBe(true);
-    expect(isTemporalUnavailable(new TemporalTimeoutError('slow'))).toBe(true);
-    expect(isTemporalUnavailable(grpcError(grpcStatus.INVALID_ARGUMENT))).toBe(false);
-    expect(isTemporalUnavailable(new ServiceError('bad', { cause: grpcError(grpcStatus.PERMISSION_DENIED) }))).toBe(false);
-    expect(isTemporalUnavailable(new Error('boom'))).toBe(false);
-  });
-});
-
-describe('redactUrl', () => {
-  it('hides signatures and tokens in logged URLs', () => {
-    expect(redactUrl('/files/b/p.png?expires=1&signature=abc&download=x.png')).toBe('/files/b/p.png?expires=1&signature=[redacted]&download=x.png');
-    expect(redactUrl('/x?token=t')).toBe('/x?token=[redacted]');
   });
 });

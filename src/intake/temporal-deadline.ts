@@ -7,7 +7,7 @@ import {
   type Client,
   type GrpcRetryOptions,
 } from '@temporalio/client';
-import { ApiError } from './errors.js';
+import { ERRORS } from '../services/errors.js';
 
 /** gRPC codes that mean "the cluster could not be reached or did not answer in time". */
 const UNAVAILABLE_CODES = new Set<number>([
@@ -35,9 +35,6 @@ export function isTemporalUnavailable(error: unknown, depth = 0): boolean {
   return false;
 }
 
-export const temporalUnavailable = () =>
-  new ApiError(503, 'temporal_unavailable', 'Temporal is not reachable right now; retry later');
-
 /**
  * Runs Temporal calls with a deadline: gRPC ends them at `timeoutMs` (its retries included),
  * and a timer backs that up, so nothing waits past Shopify's 5 s. Unreachable → 503.
@@ -51,7 +48,7 @@ export async function withTemporalDeadline<T>(client: Client, timeoutMs: number,
   try {
     return await Promise.race([client.withDeadline(deadline, fn), backstop]);
   } catch (error) {
-    if (isTemporalUnavailable(error)) throw temporalUnavailable();
+    if (isTemporalUnavailable(error)) throw ERRORS.temporalUnavailable();
     throw error;
   } finally {
     clearTimeout(timer);

@@ -1,10 +1,7 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createLogger, redaction, type Logger } from '../logging/logger.js';
-
-/** Query parameters that are credentials: a signed URL's signature is as good as the file. */
-const SECRET_QUERY = /([?&](?:signature|token|apikey|api_key)=)[^&#]*/gi;
-
-export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]');
+import { createLogger, redaction, type Logger } from '../../logging/logger.js';
+import { redactUrl } from '../../logging/redact-url.js';
+import type { LogContext, RequestLog } from '../../logging/request-log.js';
 
 interface LoggedRequest {
   method: string;
@@ -32,13 +29,19 @@ export function createApiLogger(level: string, base?: Logger): Logger {
 }
 
 /** Correlation keys a request's log lines carry from here on, its final "request completed" too. */
-export type LogContext = Partial<Record<'shop_id' | 'order_id' | 'order_line_id' | 'workflow_id' | 'webhook_id' | 'personalization_id', string>>;
-
 export function bindLogContext(request: FastifyRequest, reply: FastifyReply, context: LogContext): void {
   const child = request.log.child(context);
   request.log = child;
   reply.log = child;
 }
+
+/** A request's log as the services take it. */
+export const requestLog = (request: FastifyRequest, reply: FastifyReply): RequestLog => ({
+  get logger() {
+    return request.log as Logger;
+  },
+  bind: (context) => bindLogContext(request, reply, context),
+});
 
 /**
  * One log line per request instead of Fastify's two: the "request completed" line carries the

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { registerOrderLines } from '../db/repositories/order-lines.js';
+import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import { groupCommit } from '../lib/group-commit.js';
+import { settlesWithin } from '../lib/settles-within.js';
+import type { RequestLog } from '../logging/request-log.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { ERRORS } from '../services/errors.js';
+import { startFulfillment } from '../temporal/start-fulfillment.js';
+import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
+import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
+import { withTemporalDeadline } from './temporal-deadline.js';
+
+/** What the intake answers for an order: the lines it started (or found started) and those it ignored. */
+export const intakeAnswerSchema = z.object({
+  accepted: z.array(
+    z.object({
+      order_line_id: z.string(),
+      workflow_id: z.string(),
+      status: z.enum(['started', 'duplicate']),
+    }),
+  ),
+  ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
+});
+export type IntakeAnswer = z.infer<typeof intakeAnswerSchema>;
+
+/** Where an order came from: the shop, and the delivery (or sweep) that brought it. */
+export interface OrderSource {
+  shop_id: string;
+  webhook_id: string;
+  received_at: string;
+}
+
+/** One Shopify webhook delivery, its body still the raw bytes Shopify signed. */
+export interface Delivery extends OrderSource {
+  topic: string;
+  body: Buffer;
+}
+
+/** The least a registration is waited for when the starts used up the budget. */
+const MIN_REGISTRATION_WAIT_MS = 500;
+
+/** What an order starts: one `FulfillOrderLine` per personalized line. The one decision, whoever brings the order. */
+export const linesToStart = (source: OrderSource, order: ParsedOrder): FulfillmentInput[] =>
+  order.personalized.map((line) => ({
+    shop_id: source.shop_id,
+    order_id: order.order_id,
+    order_line_id: line.order_line_id,
+    personalization_id: line.personalization_id,
+    webhook_id: source.webhook_id,
+    received_at: source.received_at,
+  }));
+
+export interface IntakeDeps extends Pick<ServiceDeps, 'db' | 'temporal' | 'temporalTimeoutMs'> {
+  /** `PREVIEW_WAIT_SECONDS`, told to each line's run at its start. */
+  previewWaitSeconds: number;
+  /** Workflow starts in flight at once before deliveries wait for room (see `StartAdmission`). */
+  startCapacity: number;
+}
+
+export type Intake = ReturnType<typeof createIntake>;
+
+/**
+ * The intake: what a Shopify delivery starts. `receiveDelivery` takes a webhook's bytes;
+ * `admitOrder` takes an order already read, so a reconciliation sweep feeds it the same way.
+ */
+export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
+  const start = { taskQueue: temporal.taskQueue, previewWaitSeconds };
+  const startAdmission = new StartAdmission(startCapacity);
+  // Deliveries arriving while an insert runs share the next one, instead of a statement each.
+  const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
+
+  /**
+   * All starts at once, all settled before answering (unless Temporal overruns the deadline):
+   * no start is left running behind a 503. Each line Temporal took goes into `taken`, also
+   * when others failed.
+   */
+  function startAll(inputs: FulfillmentInput[], deadline: number, taken: FulfillmentInput[]): Promise<IntakeAnswer['accepted']> {
+    return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
+      const outcomes = await Promise.allSettled(
+        inputs.map(async (input) => {
+          const outcome = await startFulfillment(temporal.client, start, input);
+          taken.push(input);
+          return { order_line_id: input.order_line_id, ...outcome };
+        }),
+      );
+      return outcomes.map((outcome) => {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        return outcome.value;
+      });
+    });
+  }
+
+  /**
+   * Registers the lines Temporal took, and only those: a line whose start failed would read
+   * `processing` with nothing running, for good if Shopify stopped redelivering. It lets the
+   * status route know the lines once Shopify has its answer, and is best effort within the
+   * delivery's budget: each workflow registers its own line too, so a database that fails or
+   * stalls neither turns the delivery away nor holds its answer.
+   */
+  async function register(log: RequestLog, lines: FulfillmentInput[], deadline: number): Promise<void> {
+    if (lines.length === 0) return;
+    const context = { lines: lines.length };
+    // Once the delivery is answered, lines still waiting for their insert are left to their workflows.
+    const answered = new AbortController();
+    const registration = insertTakenLines(lines, answered.signal).catch((error: unknown) => {
+      const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
+      log.logger[level]({ ...context, err: error }, 'lines not registered at intake; their workflows register them');
+    });
+    if (!(await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS)))) {
+      answered.abort();
+      log.logger.warn(context, 'database slow: answered before the lines were registered; their workflows register them');
+    }
+  }
+
+  /** Starts the order's personalized lines (a redelivery finds them `duplicate`) and registers those Temporal took. */
+  async function admitOrder(source: OrderSource, order: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
+    const inputs = linesToStart(source, order);
+    // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
+    // the starts then get what is left of it, and the registration after them too, its
+    // slots already free for the next delivery.
+    const deadline = Date.now() + temporalTimeoutMs;
+    const taken: FulfillmentInput[] = [];
+    let accepted: IntakeAnswer['accepted'] = [];
+    try {
+      if (inputs.length > 0) {
+        accepted = await startAdmission
+          .run(inputs.length, temporalTimeoutMs / 2, () => startAll(inputs, deadline, taken))
+          .catch((error: unknown) => {
+            if (!(error instanceof AdmissionTimeoutError)) throw error;
+            log.logger.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
+            throw ERRORS.temporalUnavailable();
+          });
+      }
+    } finally {
+      // Also when some starts failed: the lines Temporal did take are running.
+      await register(log, [...taken], deadline);
+    }
+
+    for (const line of accepted) {
+      log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
+    }
+    for (const line of order.ignored) {
+      log.logger.info({ order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
+    }
+    return { accepted, ignored: order.ignored };
+  }
+
+  /** A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted; other topics start nothing. */
+  async function receiveDelivery(delivery: Delivery, log: RequestLog): Promise<IntakeAnswer> {
+    log.bind({ shop_id: delivery.shop_id, webhook_id: delivery.webhook_id });
+    if (!ORDER_TOPICS.has(delivery.topic)) {
+      log.logger.info({ topic: delivery.topic }, 'webhook topic ignored');
+      return { accepted: [], ignored: [] };
+    }
+    const order = parseOrderPayload(delivery.body);
+    log.bind({ order_id: order.order_id });
+    return admitOrder(delivery, order, log);
+  }
+
+  return { receiveDelivery, admitOrder, startAdmission };
+}
