@@ -90,7 +90,13 @@ try {
   const results = new Map<ScenarioName, ScenarioResult>();
   for (const name of RUN_ORDER.filter((name) => selected.includes(name))) {
     log(`== ${name}`);
-    results.set(name, await SCENARIOS[name](ctx));
+    // One scenario failing leaves the others' results standing (and the run's exit code 1).
+    try {
+      results.set(name, await SCENARIOS[name](ctx));
+    } catch (error) {
+      console.error(`${name} failed:`, error);
+      exitCode = 1;
+    }
   }
   const inOrder = selected.flatMap((name) => results.get(name) ?? []);
   const rows = inOrder.flatMap((result) => result.rows).map(summarize);
