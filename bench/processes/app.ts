@@ -12,7 +12,7 @@ import { buildApp } from '../../src/api/app.js';
 import { connectTemporalClient, serveApi } from '../../src/api/serve.js';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import { signLocalUrl } from '../../src/storage/local-signature.js';
-import { createTelemetry } from '../../src/telemetry/telemetry.js';
+import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { loadConfig } from '../../src/config/config.js';
 import { persistFinalAsset as recordFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
@@ -22,8 +22,6 @@ import type { Services } from '../../src/services.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
-import { FULFILL_ORDER_LINE } from '../../src/workflows/definitions.js';
-import { lineSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { makePng } from '../../test/support/images.js';
 import { serveChild } from '../lib/child.js';
 import { PREVIEW_BUCKET, PRINT_BUCKET } from '../lib/context.js';
@@ -64,8 +62,7 @@ export interface StartWorkflowsArgs {
   units: number;
   perUnit: number;
   concurrency: number;
-  /** `plain`: a bare client.workflow.start of `workflow`; `printready`: with the intake's start options (search attributes, summary…). */
-  mode: 'plain' | 'printready';
+  /** A bare client.workflow.start of this workflow type (the end-to-end no-op baseline's). */
   workflow: string;
   /** Default: the API's task queue. */
   taskQueue?: string;
@@ -144,7 +141,7 @@ serveChild<AppProcessOptions>(async (options) => {
       const bare = await buildApp({ config, db, storage, telemetry, temporal: { client: apiClient, taskQueue: config.TEMPORAL_TASK_QUEUE }, logger });
       bare.post('/bare/start', async (request) => {
         const lines = (request.body as { lines: FulfillmentInput[] }).lines;
-        await Promise.all(lines.map((input) => startFulfillment(apiClient, apiApp.services.temporal.taskQueue, input)));
+        await Promise.all(lines.map((input) => startFulfillment(apiClient, { taskQueue: apiApp.services.temporal.taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input)));
         return { started: lines.length };
       });
       bare.post('/bare/sign/:shop/:line', async (request) => {
@@ -298,23 +295,8 @@ serveChild<AppProcessOptions>(async (options) => {
         const orderId = nextId();
         return Array.from({ length: args.perUnit }, () => lineInput(args.shop, orderId, nextId()));
       });
-      const start = (input: FulfillmentInput) => {
-        if (args.mode === 'plain') {
-          return starter.workflow.start(args.workflow, { workflowId: fulfillmentWorkflowId(input), taskQueue, args: [input] });
-        }
-        if (args.workflow === FULFILL_ORDER_LINE) return startFulfillment(starter, { taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input);
-        // Another workflow type with the intake's start options (as in src/temporal/start-fulfillment.ts).
-        return starter.workflow.start(args.workflow, {
-          workflowId: fulfillmentWorkflowId(input),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: lineSearchAttributes(input, 'processing'),
-          staticSummary: `Order ${input.order_id}, line ${input.order_line_id} of ${input.shop_id}`,
-          staticDetails: `Personalization \`${input.personalization_id}\`, webhook \`${input.webhook_id}\`, received ${input.received_at}.`,
-        });
-      };
+      const start = (input: FulfillmentInput) =>
+        starter.workflow.start(args.workflow, { workflowId: fulfillmentWorkflowId(input), taskQueue, args: [input] });
       const latenciesMs: number[] = [];
       let next = 0;
       const begin = performance.now();

@@ -158,7 +158,6 @@ async function runBaseline(ctx: BenchContext, rig: Rig, settings: WorkerSettings
         units: Math.ceil(lines / LINES_PER_DELIVERY),
         perUnit: LINES_PER_DELIVERY,
         concurrency: DELIVERY_CONCURRENCY,
-        mode: 'plain',
         workflow: NOOP_WORKFLOW,
         taskQueue,
       });
