@@ -11,7 +11,7 @@ import { createActivities } from '../../src/activities/index.js';
 import { buildApp } from '../../src/api/app.js';
 import { connectTemporalClient, serveApi } from '../../src/api/serve.js';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
-import { signLocalUrl } from '../../src/storage/local-signature.js';
+import { signLocalUrl } from '../../src/storage/local/local-signature.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { loadConfig } from '../../src/config/config.js';
 import { persistFinalAsset as recordFinalAsset } from '../../src/db/repositories/final-assets.js';
