@@ -5,24 +5,26 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './lib/context.js';
 import { startEnvironment } from './lib/environment.js';
-import { renderRows, summarize, type Row } from './lib/report.js';
-import { e2eScenario, tuneWorker } from './scenarios/end-to-end.js';
+import { renderCosts, renderRows, summarize, summarizeCost, type ScenarioResult } from './lib/report.js';
+import { drainScenario, e2eScenario } from './scenarios/end-to-end.js';
 import { intakeScenario } from './scenarios/intake.js';
 import { largeAssetScenario } from './scenarios/large-asset.js';
 import { signedUrlScenario } from './scenarios/signed-urls.js';
 
 /**
- * `npm run bench`: printready against its own baselines, measured in the same run on the same
- * machine, as ratios. Starts what it needs (Temporal dev server from the installed CLI, the
- * database, local storage), runs each scenario `--reps` times, prints the medians and writes
- * bench/results/latest.json.
+ * `npm run bench`: what printready costs (CPU ms per unit of each component, peak RSS) and how
+ * it compares with its baselines, in pairs run in the same process tree on the same machine.
+ * Starts what it needs (Temporal dev server from the installed CLI, the database, local
+ * storage), prints the cost table, the paired ratios with their intervals and the targets, and
+ * writes bench/results/latest.json. `--quick`: fixed small loads, one pair (a cost smoke test).
  */
 const SCENARIOS = {
   intake: intakeScenario,
   e2e: e2eScenario,
   asset: largeAssetScenario,
   urls: signedUrlScenario,
-} satisfies Record<string, (ctx: BenchContext) => Promise<Row[]>>;
+  drain: drainScenario,
+} satisfies Record<string, (ctx: BenchContext) => Promise<ScenarioResult>>;
 type ScenarioName = keyof typeof SCENARIOS;
 
 /**
@@ -31,32 +33,32 @@ type ScenarioName = keyof typeof SCENARIOS;
  * heap is small: after intake its garbage collection cost this process 2–3× more CPU per
  * request, CPU taken from the two cores both sides share.
  */
-const RUN_ORDER: readonly ScenarioName[] = ['urls', 'asset', 'intake', 'e2e'];
+const RUN_ORDER: readonly ScenarioName[] = ['urls', 'asset', 'intake', 'e2e', 'drain'];
 
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
-    reps: { type: 'string', default: '3' },
+    pairs: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
-    tune: { type: 'boolean', default: false },
     'e2e-lines': { type: 'string' },
+    'drain-lines': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run bench [-- --only=${Object.keys(SCENARIOS).join(',')}] [--reps=3] [--quick] [--tune] [--e2e-lines=1000] [--out=file.json]`);
+  console.log(`npm run bench [-- --only=${Object.keys(SCENARIOS).join(',')}] [--pairs=5] [--quick] [--e2e-lines=1000] [--drain-lines=10000] [--out=file.json]`);
   process.exit(0);
 }
 
 const selected = (values.only?.split(',').map((name) => name.trim()) ?? Object.keys(SCENARIOS)) as ScenarioName[];
 for (const name of selected) if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-const reps = Number(values.reps);
-if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a positive integer');
+const pairs = values.quick ? 1 : Number(values.pairs);
+if (!Number.isInteger(pairs) || pairs < 1) throw new Error('--pairs must be a positive integer');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const outFile = values.out ?? path.join(here, 'results', values.tune ? 'tune.json' : 'latest.json');
+const outFile = values.out ?? path.join(here, 'results', 'latest.json');
 const startedAt = new Date();
 const began = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -69,10 +71,11 @@ const where = env.database.kind === 'postgres' ? `${env.database.url}, schemas $
 log(`temporal dev server ${env.temporalAddress}; database ${where}`);
 const ctx: BenchContext = {
   env,
-  reps,
+  pairs,
   quick: values.quick,
   log,
   ...(values['e2e-lines'] ? { e2eLines: Number(values['e2e-lines']) } : {}),
+  ...(values['drain-lines'] ? { drainLines: Number(values['drain-lines']) } : {}),
 };
 
 let exitCode = 0;
@@ -84,23 +87,28 @@ process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 
 try {
-  if (values.tune) {
-    const report = await tuneWorker(ctx);
-    await save({ kind: 'tune', report });
-  } else {
-    const rowsOf = new Map<ScenarioName, Row[]>();
-    for (const name of RUN_ORDER.filter((name) => selected.includes(name))) {
-      log(`== ${name}`);
-      rowsOf.set(name, await SCENARIOS[name](ctx));
+  const results = new Map<ScenarioName, ScenarioResult>();
+  for (const name of RUN_ORDER.filter((name) => selected.includes(name))) {
+    log(`== ${name}`);
+    // One scenario failing leaves the others' results standing (and the run's exit code 1).
+    try {
+      results.set(name, await SCENARIOS[name](ctx));
+    } catch (error) {
+      console.error(`${name} failed:`, error);
+      exitCode = 1;
     }
-    const summarized = selected.flatMap((name) => rowsOf.get(name) ?? []).map(summarize);
-    const durationS = (performance.now() - began) / 1000;
-    console.log(`\nprintready benchmarks — medians of ${reps} runs; ratio = printready / baseline (same run, same machine)\n`);
-    console.log(renderRows(summarized));
-    console.log(`\n${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}; database ${env.database.kind}; ${durationS.toFixed(0)} s`);
-    await save({ kind: 'bench', reps, duration_s: Math.round(durationS), rows: summarized });
-    if (summarized.some((row) => row.met === false)) log('some targets were missed (see "met")');
   }
+  const inOrder = selected.flatMap((name) => results.get(name) ?? []);
+  const rows = inOrder.flatMap((result) => result.rows).map(summarize);
+  const costs = inOrder.flatMap((result) => result.costs).map(summarizeCost);
+  const durationS = (performance.now() - began) / 1000;
+  console.log(`\nCost: CPU ms per unit of each component (medians over the runs; total = api + worker + temporal + postgres, load generator apart)\n`);
+  console.log(renderCosts(costs));
+  console.log(`\nPaired comparisons: ${pairs} pair${pairs > 1 ? 's' : ''} (baseline and printready back to back, order alternating); ratio = median of the pairs' printready / baseline, bootstrap 95 % interval\n`);
+  console.log(renderRows(rows));
+  console.log(`\n${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}; database ${env.database.kind}; ${durationS.toFixed(0)} s`);
+  await save({ kind: 'bench', quick: values.quick, pairs, duration_s: Math.round(durationS), costs, rows });
+  if (rows.some((row) => row.met === false)) log('some targets were missed (see "met")');
 } catch (error) {
   console.error(error);
   exitCode = 1;

@@ -12,9 +12,12 @@ export const APP_PROCESS = fileURLToPath(new URL('../processes/app.ts', import.m
 /** What every scenario gets from the runner. */
 export interface BenchContext {
   env: BenchEnvironment;
-  reps: number;
-  /** Smaller amounts: a smoke run of the harness itself, not numbers to report. */
+  /** Pairs per comparison (baseline and printready back to back, order alternating). */
+  pairs: number;
+  /** Fixed small loads, one pair: a cost smoke test, not ratios to report. */
   quick: boolean;
+  /** Lines of the backlog drain (default 10,000). */
+  drainLines?: number;
   /** Lines per end-to-end run (default 1000, the issue's number; fewer for exploring). */
   e2eLines?: number;
   log(line: string): void;
@@ -30,11 +33,18 @@ export const secrets = {
 /** printready's production log level, written where it costs least (the child's stdout is discarded). */
 export const LOG_LEVEL = process.env['BENCH_LOG_LEVEL'] ?? 'info';
 
+/** The buckets of the bench's local storage. */
+export const PREVIEW_BUCKET = 'previews';
+export const PRINT_BUCKET = 'print-assets';
+
 export const newTaskQueue = (name: string): string => `bench-${name}-${randomBytes(4).toString('hex')}`;
 
 export async function newStorageRoot(ctx: BenchContext, name: string): Promise<string> {
   return mkdtemp(path.join(ctx.env.workDir, `storage-${name}-`));
 }
+
+/** The pid a bench child announced. */
+export const pidOf = (child: BenchChild): number => child.process.pid!;
 
 /** Starts an app process (API and/or worker) on the run's credentials. */
 export async function startApp(

@@ -1,4 +1,4 @@
-/** Small statistics over repeated runs: medians are what the table shows. */
+/** Small statistics over paired runs: medians, percentiles, a bootstrap interval. */
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -15,6 +15,24 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank - 1]!;
 }
 
+/**
+ * 95 % percentile-bootstrap interval of the median of `values` (2,000 resamples, a fixed seed
+ * so the same figures give the same interval). With one value it is that value.
+ */
+export function bootstrapMedianInterval(values: readonly number[], resamples = 2_000): [number, number] {
+  if (values.length === 0) return [Number.NaN, Number.NaN];
+  let seed = 0x9e3779b9;
+  // mulberry32: small, seedable, plenty for resampling indices.
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = Array.from({ length: resamples }, () => median(values.map(() => values[Math.floor(random() * values.length)]!)));
+  return [percentile(medians, 2.5), percentile(medians, 97.5)];
+}
+
 export const round = (value: number, digits = 1): number => {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
@@ -26,7 +44,8 @@ export function format(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 100) return value.toFixed(0);
   if (abs >= 10) return value.toFixed(1);
-  return value.toFixed(2);
+  if (abs >= 1 || abs === 0) return value.toFixed(2);
+  return value.toPrecision(2);
 }
 
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

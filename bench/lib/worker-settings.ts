@@ -1,15 +1,9 @@
 import { loadConfig } from '../../src/config/config.js';
 
-/** The knobs the end-to-end benchmark compares; the baseline's no-op worker gets the same ones. */
+/** The worker's knobs; the baseline's no-op worker gets the same ones. */
 export interface WorkerSettings {
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
-  /** Unset: the SDK's default (from the heap size). */
-  maxCachedWorkflows?: number;
-  maxConcurrentWorkflowTaskPolls?: number;
-  maxConcurrentActivityTaskPolls?: number;
-  /** pg pool of the worker's database connection (FulfillOrderLine only). */
-  poolSize?: number;
 }
 
 /** What `npm run start:worker` runs with when nothing is configured. */

@@ -1,282 +1,316 @@
 import type { BenchChild } from '../lib/child.js';
-import { newStorageRoot, newTaskQueue, startApp, type BenchContext } from '../lib/context.js';
-import { cpuDelta, sampleCpu, type CpuUse } from '../lib/cpu.js';
+import { newStorageRoot, newTaskQueue, pidOf, startApp, type BenchContext } from '../lib/context.js';
+import { metered, perUnit, type Cost } from '../lib/cpu.js';
 import { makeDelivery } from '../lib/deliveries.js';
 import { shopFor } from '../lib/ids.js';
+import { runPairs } from '../lib/pairs.js';
 import { freePort } from '../lib/ports.js';
-import type { Row } from '../lib/report.js';
-import { median } from '../lib/stats.js';
+import { startPosthogStandIn } from '../lib/posthog-standin.js';
+import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
+import { percentile } from '../lib/stats.js';
 import { describeSettings, productDefaults, type WorkerSettings } from '../lib/worker-settings.js';
 import type { StartWorkflowsResult } from '../processes/app.js';
+import type { DatabaseSpec } from '../lib/environment.js';
 import { NOOP_WORKFLOW } from '../workflows/noop-steps.js';
 
 /**
- * Scenario 2, end to end: 1,000 lines from signed webhook to `persisted` (small PNG previews,
- * real activities: Postgres, streaming SHA-256 + sniffing, copy into the print bucket),
- * against a no-op workflow with as many activity calls on a worker with the same settings.
+ * Scenario 2, end to end: lines from signed webhook to workflow completion (small PNG
+ * previews, real activities: Postgres, streaming SHA-256 + sniffing, copy into the print
+ * bucket, telemetry to a PostHog stand-in answering after 50–150 ms), against a no-op
+ * workflow with as many sequential activities as FulfillOrderLine has today (6) on a worker
+ * with the same settings, its starts made from the API process. Both clocks stop when the
+ * server counts every workflow of the run's task queue completed.
  *
- * Processes: the API in one, the worker in another (as in production), both on Postgres;
- * with PGlite (one process per database) the API and the worker share one. The baseline has
- * the same layout: its starts come from the (idle) API process, its no-op worker is a process
- * of its own.
+ * Processes: the API in one, the worker in another (as in production), on Postgres. Each run
+ * gets fresh workers on a fresh task queue.
  */
 const LINES_PER_DELIVERY = 5;
 /** Deliveries in flight at once (Shopify sends an order's webhook once; many orders arrive together). */
 const DELIVERY_CONCURRENCY = 20;
 
-interface E2eRig {
+interface Rig {
   api: BenchChild;
   port: number;
-  layout: 'split' | 'combined';
-  close(): Promise<void>;
-  /** Starts the fulfillment and no-op workers with `settings`, on fresh task queues. */
-  workers(settings: WorkerSettings): Promise<{ fulfillment: BenchChild; noop: BenchChild; noopQueue: string; close(): Promise<void> }>;
+  database: DatabaseSpec;
+  storageRoot: string;
+  posthog: string;
 }
 
-async function startRig(ctx: BenchContext, settings: WorkerSettings): Promise<E2eRig> {
+async function startRig(ctx: BenchContext, posthog: string): Promise<Rig> {
   const database = await ctx.env.newDatabase('e2e');
+  if (database.kind !== 'postgres') throw new Error('end to end needs Postgres (API and worker are separate processes)');
   const storageRoot = await newStorageRoot(ctx, 'e2e');
   const port = await freePort();
-  const layout = database.kind === 'postgres' ? 'split' : 'combined';
-  const taskQueue = newTaskQueue('e2e');
-  const api = await startApp('e2e-api', {
+  const api = await startApp('e2e-api', { temporalAddress: ctx.env.temporalAddress, taskQueue: newTaskQueue('e2e'), database, storageRoot, api: { port } });
+  return { api, port, database, storageRoot, posthog };
+}
+
+async function startWorker(ctx: BenchContext, rig: Rig, kind: 'fulfillment' | 'noop', settings: WorkerSettings, taskQueue: string): Promise<BenchChild> {
+  return startApp(`e2e-${kind}-worker`, {
     temporalAddress: ctx.env.temporalAddress,
     taskQueue,
-    database,
-    storageRoot,
-    api: { port },
-    ...(layout === 'combined' ? { worker: { kind: 'fulfillment' as const, bundlePath: ctx.env.bundles.fulfillment, settings } } : {}),
+    database: rig.database,
+    storageRoot: rig.storageRoot,
+    posthogHost: rig.posthog,
+    worker: { kind, bundlePath: kind === 'fulfillment' ? ctx.env.bundles.fulfillment : ctx.env.bundles.noop, settings },
   });
-  return {
-    api,
-    port,
-    layout,
-    close: () => api.stop(),
-    async workers(workerSettings) {
-      const queue = newTaskQueue('e2e');
-      await api.call('setTaskQueue', { taskQueue: queue });
-      const fulfillment =
-        layout === 'split'
-          ? await startApp('e2e-worker', {
-              temporalAddress: ctx.env.temporalAddress,
-              taskQueue: queue,
-              database,
-              storageRoot,
-              worker: { kind: 'fulfillment', bundlePath: ctx.env.bundles.fulfillment, settings: workerSettings },
-            })
-          : api;
-      const noopQueue = newTaskQueue('noop');
-      const noop = await startApp('e2e-noop-worker', {
-        temporalAddress: ctx.env.temporalAddress,
-        taskQueue: noopQueue,
-        database: await ctx.env.newDatabase('noop'),
-        storageRoot,
-        worker: { kind: 'noop', bundlePath: ctx.env.bundles.noop, settings: workerSettings },
-      });
-      return {
-        fulfillment,
-        noop,
-        noopQueue,
-        async close() {
-          await noop.stop();
-          if (fulfillment !== api) await fulfillment.stop();
-        },
-      };
-    },
-  };
 }
 
-interface RunResult {
+export interface RunResult {
+  lines: number;
   linesPerS: number;
-  elapsedS: number;
-  cpu: CpuUse;
+  cost: Cost;
+  /** Webhook sent → line persisted, ms (printready only). */
+  latenciesMs: number[];
+  history: { events: number; workflowTasks: number; activities: number };
 }
-
-/** `lines` lines as signed webhooks (5 lines each, 20 in flight) until all are `persisted`. */
-async function runPrintready(rig: E2eRig, worker: BenchChild, lines: number, tag: string): Promise<RunResult> {
-  const shop = shopFor(`e2e-${tag}`);
-  const prefix = `p${tag}`;
-  await rig.api.call('seedPreviews', { shop, prefix, count: lines });
-  const deliveries = Array.from({ length: Math.ceil(lines / LINES_PER_DELIVERY) }, (_, index) => {
-    const ids = Array.from({ length: LINES_PER_DELIVERY }, (_, line) => `${prefix}-${index * LINES_PER_DELIVERY + line}`).filter(
-      (_, line) => index * LINES_PER_DELIVERY + line < lines,
-    );
-    return makeDelivery(shop, ids.length, ids);
-  });
-  const pids = { api: pidOf(rig.api), worker: pidOf(worker) };
-  const before = await sampleCpu(pids);
-  const begin = performance.now();
-  let next = 0;
-  const sending = Promise.all(
-    Array.from({ length: DELIVERY_CONCURRENCY }, async () => {
-      while (next < deliveries.length) {
-        const delivery = deliveries[next++]!;
-        const response = await fetch(`http://127.0.0.1:${rig.port}/webhooks/shopify`, {
-          method: 'POST',
-          headers: delivery.headers,
-          body: delivery.body,
-        });
-        if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
-        await response.arrayBuffer();
-      }
-    }),
-  );
-  await waitFor(async () => {
-    const failed = await rig.api.call<number>('countLines', { shop, status: 'failed' });
-    if (failed > 0) throw new Error(`${failed} lines failed`);
-    return (await rig.api.call<number>('countLines', { shop, status: 'persisted' })) >= lines;
-  }, sending);
-  const elapsedS = (performance.now() - begin) / 1000;
-  return { linesPerS: lines / elapsedS, elapsedS, cpu: cpuDelta(before, await sampleCpu(pids)) };
-}
-
-/** The same number of no-op workflows, started from the API process, until the no-op worker has run all their steps. */
-async function runBaseline(rig: E2eRig, noop: BenchChild, noopQueue: string, lines: number, tag: string): Promise<RunResult> {
-  const already = await noop.call<number>('noopCompleted');
-  const pids = { api: pidOf(rig.api), worker: pidOf(noop) };
-  const before = await sampleCpu(pids);
-  const begin = performance.now();
-  const starting = rig.api.call<StartWorkflowsResult>('startWorkflows', {
-    shop: shopFor(`noop-${tag}`),
-    units: Math.ceil(lines / LINES_PER_DELIVERY),
-    perUnit: LINES_PER_DELIVERY,
-    concurrency: DELIVERY_CONCURRENCY,
-    mode: 'plain',
-    workflow: NOOP_WORKFLOW,
-    taskQueue: noopQueue,
-  });
-  await waitFor(async () => (await noop.call<number>('noopCompleted')) - already >= lines, starting);
-  const elapsedS = (performance.now() - begin) / 1000;
-  return { linesPerS: lines / elapsedS, elapsedS, cpu: cpuDelta(before, await sampleCpu(pids)) };
-}
-
-/** Polls `done` every 50 ms; `alongside` (the sender) must not fail meanwhile. */
-async function waitFor(done: () => Promise<boolean>, alongside: Promise<unknown>, timeoutMs = 300_000): Promise<void> {
-  let failure: unknown;
-  alongside.catch((error: unknown) => {
-    failure = error;
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (failure) throw failure;
-    if (await done()) break;
-    if (Date.now() > deadline) throw new Error('timed out waiting for the lines');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await alongside;
-}
-
-const pidOf = (child: BenchChild): number => (child.info as { pid: number }).pid;
 
 let runCounter = 0;
 const nextTag = () => `${Date.now().toString(36)}${++runCounter}`;
 
-/**
- * Lines per run: the issue's 1,000, unless this machine is so slow (or so busy) that a run
- * would take more than E2E_RUN_SECONDS; then fewer (at least 200), so that the whole bench
- * stays within its 10 minutes. The row says how many. `--e2e-lines` forces a number.
- */
-const E2E_LINES = 1000;
-const E2E_MIN_LINES = 200;
-const E2E_RUN_SECONDS = 30;
-
-function linesPerRun(ctx: BenchContext, warmLinesPerS: number): number {
-  if (ctx.e2eLines) return ctx.e2eLines;
-  if (ctx.quick) return 100;
-  const fitting = Math.round((warmLinesPerS * E2E_RUN_SECONDS) / 100) * 100;
-  return Math.max(E2E_MIN_LINES, Math.min(E2E_LINES, fitting));
-}
-
-export async function e2eScenario(ctx: BenchContext): Promise<Row[]> {
-  const settings = productDefaults();
-  const rig = await startRig(ctx, settings);
-  try {
-    const workers = await rig.workers(settings);
-    try {
-      ctx.log(`  layout ${rig.layout}; worker settings: ${describeSettings(settings)} (the product's defaults)`);
-      const warm = await runPrintready(rig, workers.fulfillment, ctx.quick ? 20 : 100, nextTag());
-      await runBaseline(rig, workers.noop, workers.noopQueue, ctx.quick ? 20 : 100, nextTag());
-      const lines = linesPerRun(ctx, warm.linesPerS);
-      ctx.log(`  warm-up: ${warm.linesPerS.toFixed(1)} lines/s; ${lines} lines per run`);
-      const printready: RunResult[] = [];
-      const baseline: RunResult[] = [];
-      for (let rep = 0; rep < ctx.reps; rep++) {
-        baseline.push(await runBaseline(rig, workers.noop, workers.noopQueue, lines, nextTag()));
-        printready.push(await runPrintready(rig, workers.fulfillment, lines, nextTag()));
-        ctx.log(
-          `  rep ${rep + 1}: printready ${printready.at(-1)!.linesPerS.toFixed(1)} lines/s, cpu s ${JSON.stringify(printready.at(-1)!.cpu)}; ` +
-            `no-op ${baseline.at(-1)!.linesPerS.toFixed(1)} lines/s, cpu s ${JSON.stringify(baseline.at(-1)!.cpu)}`,
-        );
-      }
-      return [
-        {
-          scenario: `end to end, ${lines} lines (${LINES_PER_DELIVERY}/delivery, ${DELIVERY_CONCURRENCY} in flight)`,
-          metric: 'lines/s',
-          printready: printready.map((run) => run.linesPerS),
-          baseline: baseline.map((run) => run.linesPerS),
-          target: { kind: 'ratio_at_least', value: 0.7 },
-          note: `worker: ${describeSettings(settings)}; layout ${rig.layout}`,
-          details: {
-            lines,
-            cpu_s_printready: printready.map((run) => run.cpu),
-            cpu_s_baseline: baseline.map((run) => run.cpu),
-          },
-        },
-      ];
-    } finally {
-      await workers.close();
-    }
-  } finally {
-    await rig.close();
+/** Waits until the server counts `lines` completed workflows on `taskQueue`; `alongside` (the sender) must not fail meanwhile. */
+async function untilCompleted(rig: Rig, taskQueue: string, lines: number, alongside: Promise<unknown>, check?: () => Promise<void>): Promise<void> {
+  let failure: unknown;
+  alongside.catch((error: unknown) => {
+    failure = error;
+  });
+  const deadline = Date.now() + Math.max(300_000, lines * 200);
+  for (;;) {
+    if (failure) throw failure;
+    await check?.();
+    if ((await rig.api.call<number>('countWorkflows', { taskQueue, status: 'Completed' })) >= lines) break;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${lines} workflows on ${taskQueue}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await alongside;
 }
 
-/** The candidates `npm run bench -- --tune` compares (each against its own no-op baseline). */
-const CANDIDATES: WorkerSettings[] = [
-  { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100 },
-  { maxConcurrentActivityTaskExecutions: 20, maxConcurrentWorkflowTaskExecutions: 20 },
-  { maxConcurrentActivityTaskExecutions: 50, maxConcurrentWorkflowTaskExecutions: 50 },
-  { maxConcurrentActivityTaskExecutions: 200, maxConcurrentWorkflowTaskExecutions: 200 },
-  { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100, poolSize: 20 },
-  { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100, maxConcurrentWorkflowTaskPolls: 20, maxConcurrentActivityTaskPolls: 20 },
-];
+/** Signed deliveries of `lines` lines with seeded previews; the personalization ids they carry. */
+async function prepareDeliveries(rig: Rig, lines: number, shop: string) {
+  const prefix = `p${nextTag()}`;
+  await rig.api.call('seedPreviews', { shop, prefix, count: lines });
+  return Array.from({ length: Math.ceil(lines / LINES_PER_DELIVERY) }, (_, index) => {
+    const ids = Array.from({ length: Math.min(LINES_PER_DELIVERY, lines - index * LINES_PER_DELIVERY) }, (_, line) => `${prefix}-${index * LINES_PER_DELIVERY + line}`);
+    return { ids, delivery: makeDelivery(shop, ids.length, ids) };
+  });
+}
 
-/** `--tune`: the end-to-end scenario for each candidate worker setting. */
-export async function tuneWorker(ctx: BenchContext): Promise<unknown> {
-  const rig = await startRig(ctx, productDefaults());
-  let lines = 0;
-  const report: unknown[] = [];
-  try {
-    for (const settings of CANDIDATES) {
-      const workers = await rig.workers(settings);
-      try {
-        const warm = await runPrintready(rig, workers.fulfillment, 100, nextTag());
-        await runBaseline(rig, workers.noop, workers.noopQueue, 100, nextTag());
-        // One size for every candidate: the first one's.
-        lines ||= linesPerRun(ctx, warm.linesPerS);
-        const printready: number[] = [];
-        const baseline: number[] = [];
-        for (let rep = 0; rep < ctx.reps; rep++) {
-          baseline.push((await runBaseline(rig, workers.noop, workers.noopQueue, lines, nextTag())).linesPerS);
-          printready.push((await runPrintready(rig, workers.fulfillment, lines, nextTag())).linesPerS);
+/** Sends deliveries, 20 in flight; records when each personalization id was sent. */
+function sendAll(rig: Rig, deliveries: Awaited<ReturnType<typeof prepareDeliveries>>, sentAt: Map<string, number>): Promise<void> {
+  let next = 0;
+  return Promise.all(
+    Array.from({ length: DELIVERY_CONCURRENCY }, async () => {
+      while (next < deliveries.length) {
+        const { ids, delivery } = deliveries[next++]!;
+        const now = Date.now();
+        for (const id of ids) sentAt.set(id, now);
+        // A 503 (Temporal slower than the API's budget, on a loaded machine) is sent again after
+        // a second, as Shopify would; latency still counts from the first send.
+        for (let attempt = 1; ; attempt++) {
+          const response = await fetch(`http://127.0.0.1:${rig.port}/webhooks/shopify`, { method: 'POST', headers: delivery.headers, body: delivery.body });
+          const text = await response.text();
+          if (response.status === 200) break;
+          if (response.status !== 503 || attempt >= 10) throw new Error(`webhook answered ${response.status}: ${text}`);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
         }
-        const entry = {
-          settings,
-          lines,
-          printready_lines_per_s: printready.map(Math.round),
-          noop_lines_per_s: baseline.map(Math.round),
-          printready_median: Math.round(median(printready)),
-          noop_median: Math.round(median(baseline)),
-          ratio: Math.round((median(printready) / median(baseline)) * 100) / 100,
-        };
-        report.push(entry);
-        ctx.log(`  ${describeSettings(settings)}: printready ${entry.printready_median} lines/s, no-op ${entry.noop_median}, ratio ${entry.ratio}`);
+      }
+    }),
+  ).then(() => undefined);
+}
+
+async function latencies(rig: Rig, shop: string, sentAt: Map<string, number>): Promise<number[]> {
+  const persisted = await rig.api.call<[string, number][]>('persistedAt', { shop });
+  return persisted.flatMap(([id, at]) => (sentAt.has(id) ? [at - sentAt.get(id)!] : []));
+}
+
+/** `lines` lines as signed webhooks until all their workflows have completed, on fresh workers and a fresh task queue. */
+async function runPrintready(ctx: BenchContext, rig: Rig, settings: WorkerSettings, lines: number): Promise<RunResult> {
+  const taskQueue = newTaskQueue('e2e');
+  await rig.api.call('setTaskQueue', { taskQueue });
+  const worker = await startWorker(ctx, rig, 'fulfillment', settings, taskQueue);
+  try {
+    const shop = shopFor(`e2e-${nextTag()}`);
+    const deliveries = await prepareDeliveries(rig, lines, shop);
+    const sentAt = new Map<string, number>();
+    const begin = performance.now();
+    const { cost } = await metered({ api: pidOf(rig.api), worker: pidOf(worker) }, () =>
+      untilCompleted(rig, taskQueue, lines, sendAll(rig, deliveries, sentAt), async () => {
+        const failed = await rig.api.call<number>('countLines', { shop, status: 'failed' });
+        if (failed > 0) throw new Error(`${failed} lines failed`);
+      }),
+    );
+    const elapsedS = (performance.now() - begin) / 1000;
+    return { lines, linesPerS: lines / elapsedS, cost, latenciesMs: await latencies(rig, shop, sentAt), history: await rig.api.call('history', { taskQueue }) };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** The same number of no-op workflows, started from the API process, until all have completed. */
+async function runBaseline(ctx: BenchContext, rig: Rig, settings: WorkerSettings, lines: number): Promise<RunResult> {
+  const taskQueue = newTaskQueue('noop');
+  const worker = await startWorker(ctx, rig, 'noop', settings, taskQueue);
+  try {
+    const begin = performance.now();
+    const { cost } = await metered({ api: pidOf(rig.api), worker: pidOf(worker) }, () => {
+      const starting = rig.api.call<StartWorkflowsResult>('startWorkflows', {
+        shop: shopFor(`noop-${nextTag()}`),
+        units: Math.ceil(lines / LINES_PER_DELIVERY),
+        perUnit: LINES_PER_DELIVERY,
+        concurrency: DELIVERY_CONCURRENCY,
+        workflow: NOOP_WORKFLOW,
+        taskQueue,
+      });
+      return untilCompleted(rig, taskQueue, lines, starting);
+    });
+    const elapsedS = (performance.now() - begin) / 1000;
+    return { lines, linesPerS: lines / elapsedS, cost, latenciesMs: [], history: await rig.api.call('history', { taskQueue }) };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Lines per end-to-end run: a fixed 1,000 (`--e2e-lines` to change), 60 when quick. */
+const linesPerRun = (ctx: BenchContext): number => ctx.e2eLines ?? (ctx.quick ? 60 : 1000);
+
+export async function e2eScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const settings = productDefaults();
+  const posthog = await startPosthogStandIn();
+  const rig = await startRig(ctx, posthog.url);
+  try {
+    const lines = linesPerRun(ctx);
+    ctx.log(`  worker settings: ${describeSettings(settings)} (the product's defaults); ${lines} lines per run`);
+    // Warm-up (the server's caches, the database), not measured; the quick run has none.
+    if (!ctx.quick) {
+      await runPrintready(ctx, rig, settings, 20);
+      await runBaseline(ctx, rig, settings, 20);
+    }
+    const temporalMs = (run: RunResult) => perUnit(run.cost, run.lines)['temporal']!;
+    const pairs = await runPairs(
+      ctx.pairs,
+      () => runBaseline(ctx, rig, settings, lines),
+      () => runPrintready(ctx, rig, settings, lines),
+      (pair, { baseline, printready }) =>
+        ctx.log(
+          `  pair ${pair + 1}: printready ${printready.linesPerS.toFixed(1)} lines/s, temporal ${temporalMs(printready)} ms/line, p50/p99 ${percentile(printready.latenciesMs, 50)}/${percentile(printready.latenciesMs, 99)} ms, ` +
+            `history ${printready.history.events} events ${printready.history.workflowTasks} tasks; no-op ${baseline.linesPerS.toFixed(1)} lines/s, temporal ${temporalMs(baseline)} ms/line`,
+        ),
+    );
+    const scenario = `end to end, ${lines} lines (${LINES_PER_DELIVERY}/delivery, ${DELIVERY_CONCURRENCY} in flight)`;
+    const rows: Row[] = [
+      {
+        scenario,
+        metric: 'lines/s',
+        printready: pairs.printready.map((run) => run.linesPerS),
+        baseline: pairs.baseline.map((run) => run.linesPerS),
+        target: { kind: 'ratio_at_least', value: 1.5 },
+        note: `baseline: a no-op workflow of 6 sequential no-op activities; worker: ${describeSettings(settings)}`,
+      },
+      {
+        scenario,
+        metric: 'Temporal CPU ms/line',
+        printready: pairs.printready.map(temporalMs),
+        baseline: pairs.baseline.map(temporalMs),
+        target: { kind: 'ratio_at_most', value: 0.5 },
+      },
+      { scenario, metric: 'latency p50 ms (webhook → persisted)', printready: pairs.printready.map((run) => percentile(run.latenciesMs, 50)), baseline: null, target: null },
+      { scenario, metric: 'latency p99 ms (webhook → persisted)', printready: pairs.printready.map((run) => percentile(run.latenciesMs, 99)), baseline: null, target: null },
+      {
+        scenario: 'persisted line, history read from the server',
+        metric: 'events',
+        printready: pairs.printready.map((run) => run.history.events),
+        baseline: pairs.baseline.map((run) => run.history.events),
+        target: { kind: 'at_most', value: 20 },
+      },
+      {
+        scenario: 'persisted line, history read from the server',
+        metric: 'workflow tasks',
+        printready: pairs.printready.map((run) => run.history.workflowTasks),
+        baseline: pairs.baseline.map((run) => run.history.workflowTasks),
+        target: { kind: 'at_most', value: 3 },
+        details: { activities: pairs.printready.map((run) => run.history.activities) },
+      },
+    ];
+    const costs: CostRow[] = (['printready', 'baseline'] as const).map((side) => ({
+      scenario: `end to end, ${lines} lines`,
+      side,
+      unit: 'line',
+      runs: pairs[side].map((run) => ({ units: run.lines, cost: run.cost })),
+    }));
+    return { rows, costs };
+  } finally {
+    await rig.api.stop();
+    await posthog.close();
+  }
+}
+
+/**
+ * Backlog drain: `lines` lines taken in by the API while no worker runs, then one worker
+ * started and timed until every workflow has completed; once for 1,000 lines and once for
+ * the full backlog (10,000 unless `--drain-lines`), so Temporal's CPU per line can be
+ * compared between the two (it must not grow by more than 20 %).
+ */
+export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const settings = productDefaults();
+  const posthog = await startPosthogStandIn();
+  const rig = await startRig(ctx, posthog.url);
+  const sizes = ctx.quick ? [40, 80] : [1000, ctx.drainLines ?? 10_000];
+  type PoolWait = { acquisitions: number; totalMs: number; maxMs: number };
+  const runs: { lines: number; elapsedS: number; cost: Cost; poolWait: PoolWait }[] = [];
+  try {
+    for (const lines of sizes) {
+      const taskQueue = newTaskQueue('drain');
+      await rig.api.call('setTaskQueue', { taskQueue });
+      const shop = shopFor(`drain-${nextTag()}`);
+      await sendAll(rig, await prepareDeliveries(rig, lines, shop), new Map());
+      const worker = await startWorker(ctx, rig, 'fulfillment', settings, taskQueue);
+      try {
+        await worker.call('poolWait', { reset: true });
+        const begin = performance.now();
+        const { cost } = await metered({ api: pidOf(rig.api), worker: pidOf(worker) }, () => untilCompleted(rig, taskQueue, lines, Promise.resolve()));
+        const elapsedS = (performance.now() - begin) / 1000;
+        const poolWait = await worker.call<PoolWait>('poolWait', {});
+        runs.push({ lines, elapsedS, cost, poolWait });
+        ctx.log(
+          `  drain of ${lines}: ${elapsedS.toFixed(1)} s (${(lines / elapsedS).toFixed(1)} lines/s), cpu ms/line ${JSON.stringify(perUnit(cost, lines))}, ` +
+            `pool wait ${(poolWait.totalMs / Math.max(1, poolWait.acquisitions)).toFixed(2)} ms mean, ${poolWait.maxMs.toFixed(0)} ms max`,
+        );
       } finally {
-        await workers.close();
+        await worker.stop();
       }
     }
   } finally {
-    await rig.close();
+    await rig.api.stop();
+    await posthog.close();
   }
-  return report;
+  const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
+  const temporalMs = (run: (typeof runs)[number]) => perUnit(run.cost, run.lines)['temporal']!;
+  const rows: Row[] = [
+    {
+      scenario: `backlog drain, ${large.lines} lines (against ${small.lines})`,
+      metric: 'Temporal CPU ms/line',
+      printready: [temporalMs(large)],
+      baseline: [temporalMs(small)],
+      target: { kind: 'ratio_at_most', value: 1.2 },
+      note: `baseline: the same drain of ${small.lines} lines`,
+    },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'seconds', printready: [large.elapsedS], baseline: null, target: null },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'lines/s', printready: [large.lines / large.elapsedS], baseline: [small.lines / small.elapsedS], target: null },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'worker peak RSS MiB', printready: [large.cost.peakRssMiB['worker'] ?? 0], baseline: null, target: null },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'Postgres backends\' peak RSS MiB', printready: [large.cost.peakRssMiB['postgres'] ?? 0], baseline: null, target: null },
+    {
+      scenario: `backlog drain, ${large.lines} lines`,
+      metric: 'pool wait ms per query (mean)',
+      printready: [large.poolWait.totalMs / Math.max(1, large.poolWait.acquisitions)],
+      baseline: null,
+      target: null,
+      details: { pool_wait: runs.map((run) => ({ lines: run.lines, ...run.poolWait })) },
+    },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'pool wait ms (longest)', printready: [large.poolWait.maxMs], baseline: null, target: null },
+  ];
+  return {
+    rows,
+    costs: runs.map((run) => ({ scenario: `backlog drain, ${run.lines} lines`, side: 'printready' as const, unit: 'line', runs: [{ units: run.lines, cost: run.cost }] })),
+  };
 }
+

@@ -1,226 +1,119 @@
-import type { Request } from 'autocannon';
-import type { StartWorkflowsArgs, StartWorkflowsResult } from '../processes/app.js';
-import { newStorageRoot, newTaskQueue, startApp, type BenchContext } from '../lib/context.js';
+import type { Agent } from 'node:http';
+import { apiPorts, newStorageRoot, newTaskQueue, pidOf, startApp, type BenchContext } from '../lib/context.js';
+import { metered, perUnit, type Cost } from '../lib/cpu.js';
 import { makeDelivery, type Delivery } from '../lib/deliveries.js';
-import { shopFor } from '../lib/ids.js';
-import { httpCall, openLoop, type LoopResult } from '../lib/http-load.js';
-import { fire, type LoadResult } from '../lib/load.js';
-import { freePort } from '../lib/ports.js';
-import type { Row } from '../lib/report.js';
-import { cpuDelta, sampleCpu, type CpuUse } from '../lib/cpu.js';
-import { median, percentile } from '../lib/stats.js';
-import { FULFILL_ORDER_LINE } from '../../src/workflows/definitions.js';
+import { closedLoop, httpCall, openLoop, type LoopResult } from '../lib/http-load.js';
+import { lineInput, nextId, shopFor } from '../lib/ids.js';
+import { runPairs } from '../lib/pairs.js';
+import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
+import { median } from '../lib/stats.js';
 
-/** How long each measured run should last, about (sized from the warm-up's speed). */
+const CONNECTIONS = 50;
+/** Seconds of load per closed-loop run, about (sized from the warm-up). */
 const RUN_SECONDS = 4;
 
-/** Deliveries answered 200 per second (a 503 is work Shopify has to send again). */
-const acceptedPerS = (run: LoadResult): number => (run.requests - run.non2xx) / run.elapsedS;
-
 /**
- * Scenario 1, intake: signed `orders/create` deliveries through the real Fastify app (listening,
- * real Temporal, real database) against the same number of bare `client.workflow.start` calls
- * at the same concurrency (grouped like the deliveries' lines), made by the same API process
- * with its own Temporal client, to the same Temporal server.
+ * Scenario 1, intake: signed 1-line `orders/create` deliveries through the real Fastify app
+ * against a bare route of the same app configuration (`processes/app.ts`, `POST /bare/start`)
+ * that makes the intake's exact start, search attributes included, for a line sent as JSON:
+ * the difference is what the intake adds (HMAC, the order's parse, the line's registration,
+ * logging). Both sides are driven by the same node:http load generator, each run on a fresh
+ * task queue. No worker runs: the workflows stay pending (a worker would blur what intake costs).
  *
- * No worker runs: the workflows stay pending on a task queue of their own that nobody polls
- * (a worker would compete for the 2 cores and blur what intake costs). The dev server is
- * thrown away at the end of the run, with them.
+ * Judged: the API's CPU per line (closed loop at 50 connections, paired), and the p99 of
+ * deliveries arriving evenly (open loop) at half the bare start's measured capacity.
  */
-export async function intakeScenario(ctx: BenchContext): Promise<Row[]> {
-  const database = await ctx.env.newDatabase('intake');
-  const port = await freePort();
+export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const { port, barePort } = await apiPorts();
   const app = await startApp('intake-api', {
     temporalAddress: ctx.env.temporalAddress,
     taskQueue: newTaskQueue('intake'),
-    database,
+    database: await ctx.env.newDatabase('intake'),
     storageRoot: await newStorageRoot(ctx, 'intake'),
-    api: { port },
+    api: { port, barePort },
   });
-  const pids = { api: (app.info as { pid: number }).pid };
   const shop = shopFor('intake');
-  const baselineShop = shopFor('intake-baseline');
-  const rows: Row[] = [];
+  const freshQueue = () => app.call('setTaskQueue', { taskQueue: newTaskQueue('intake') });
+  const webhook = `http://127.0.0.1:${port}/webhooks/shopify`;
+  const bareStart = `http://127.0.0.1:${barePort}/bare/start`;
+  /** Bodies made before the clock starts: signed deliveries, or the bare route's line. */
+  const prepare = (count: number, side: 'printready' | 'baseline') =>
+    Array.from({ length: count }, (): Delivery =>
+      side === 'printready'
+        ? makeDelivery(shop, 1)
+        : { body: JSON.stringify({ lines: [lineInput(shop, nextId(), nextId())] }), headers: { 'content-type': 'application/json' } },
+    );
+  const send = (agent: Agent, side: 'printready' | 'baseline', delivery: Delivery) =>
+    httpCall(agent, side === 'printready' ? webhook : bareStart, { method: 'POST', headers: delivery.headers, body: delivery.body }).then((answer) => {
+      if (answer.status !== 200) throw new Error(`intake ${side} answered ${answer.status}`);
+    });
+  const closed = async (side: 'printready' | 'baseline', count: number) => {
+    await freshQueue();
+    const bodies = prepare(count, side);
+    let next = 0;
+    return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, count, (agent) => send(agent, side, bodies[next++]!)));
+  };
+  const open = async (side: 'printready' | 'baseline', rate: number, count: number) => {
+    await freshQueue();
+    const bodies = prepare(count, side);
+    return metered({ api: pidOf(app) }, () => openLoop(rate, count, CONNECTIONS, (agent, index) => send(agent, side, bodies[index]!)));
+  };
+
   try {
-    const url = `http://127.0.0.1:${port}`;
-    const starts = (mode: StartWorkflowsArgs['mode']) => (units: number, perUnit: number, concurrency: number) =>
-      app.call<StartWorkflowsResult>('startWorkflows', { shop: baselineShop, units, perUnit, concurrency, mode, workflow: FULFILL_ORDER_LINE });
-    const direct = starts('plain');
-    // The intake's own start (search attributes, summary): what the API adds around the call
-    // it has to make, apart from what the contract's start options cost Temporal.
-    const sameStart = starts('printready');
+    // Warm-up of both paths (JIT, connections, the server's caches), not measured; it also sizes the runs.
+    const warmCount = ctx.quick ? 100 : 300;
+    await closed('printready', warmCount);
+    const warm = await closed('baseline', warmCount);
+    const count = ctx.quick ? 200 : Math.max(400, Math.round(warm.result.perSecond * RUN_SECONDS));
+    ctx.log(`  warm-up: bare start ${warm.result.perSecond.toFixed(0)} lines/s; ${count} deliveries per closed-loop run`);
 
-    // Warm-up of both paths (JIT, connections, the server's caches), not measured; it also
-    // sizes the runs: each should last ~RUN_SECONDS whatever this machine's speed.
-    await sendDeliveries(url, signDeliveries(shop, ctx.quick ? 50 : 300, 1, 50), 50);
-    const warm = await direct(ctx.quick ? 50 : 300, 1, 50);
-    const linesPerS = (ctx.quick ? 50 : 300) / (warm.elapsedMs / 1000);
-    ctx.log(`  warm-up: ${linesPerS.toFixed(0)} direct starts/s; runs sized for ~${RUN_SECONDS} s each`);
+    type Run = { result: LoopResult; cost: Cost };
+    const log = (label: string) => (pair: number, { baseline, printready }: { baseline: Run; printready: Run }) =>
+      ctx.log(
+        `  ${label} pair ${pair + 1}: intake ${printready.result.perSecond.toFixed(0)}/s p99 ${printready.result.p99.toFixed(0)} ms api ${perUnit(printready.cost, printready.result.iterations)['api']} ms/line; ` +
+          `bare ${baseline.result.perSecond.toFixed(0)}/s p99 ${baseline.result.p99.toFixed(0)} ms api ${perUnit(baseline.cost, baseline.result.iterations)['api']} ms/line`,
+      );
+    const closedRuns = await runPairs(ctx.pairs, () => closed('baseline', count), () => closed('printready', count), log('closed c50'));
+    const rate = Math.max(1, Math.round(median(closedRuns.baseline.map((run) => run.result.perSecond)) / 2));
+    const openCount = ctx.quick ? Math.max(50, rate * 2) : Math.max(200, rate * RUN_SECONDS * 2);
+    const openRuns = await runPairs(ctx.pairs, () => open('baseline', rate, openCount), () => open('printready', rate, openCount), log(`open ${rate}/s`));
 
-    for (const lines of [1, 5]) {
-      for (const concurrency of [50, 200]) {
-        // Every connection sends at least twice; otherwise about RUN_SECONDS of work.
-        const deliveries = Math.max(concurrency * 2, Math.round((linesPerS * (ctx.quick ? 1 : RUN_SECONDS)) / lines));
-        const label = `intake ${lines} line${lines > 1 ? 's' : ''}/delivery, c${concurrency}`;
-        const api: LoadResult[] = [];
-        const base: StartWorkflowsResult[] = [];
-        const same: StartWorkflowsResult[] = [];
-        const startsPerS = (run: StartWorkflowsResult) => (deliveries * lines) / (run.elapsedMs / 1000);
-        const cpu: { printready: CpuUse[]; baseline: CpuUse[]; same_start: CpuUse[] } = { printready: [], baseline: [], same_start: [] };
-        /** CPU ms per line of each component during `run`. */
-        const measured = async <T>(into: CpuUse[], run: () => Promise<T>): Promise<T> => {
-          const before = await sampleCpu(pids);
-          const result = await run();
-          const used = cpuDelta(before, await sampleCpu(pids));
-          into.push(Object.fromEntries(Object.entries(used).map(([key, s]) => [key, Math.round(((s * 1000) / (deliveries * lines)) * 100) / 100])));
-          return result;
-        };
-        for (let rep = 0; rep < ctx.reps; rep++) {
-          base.push(await measured(cpu.baseline, () => direct(deliveries, lines, concurrency)));
-          if (lines === 1) same.push(await measured(cpu.same_start, () => sameStart(deliveries, lines, concurrency)));
-          // Signed before the clock (and the CPU count) starts.
-          const signed = signDeliveries(shop, deliveries, lines, concurrency);
-          const result = await measured(cpu.printready, () => sendDeliveries(url, signed, concurrency));
-          if (result.errors > 0) throw new Error(`${label}: ${result.errors} connection errors or timeouts`);
-          api.push(result);
-          const last = base.at(-1)!;
-          const sameRun = same[rep];
-          ctx.log(
-            `  ${label} rep ${rep + 1} (${deliveries} deliveries): api ${(acceptedPerS(result) * lines).toFixed(0)} lines/s ` +
-              `p99 ${result.p99} ms${result.non2xx ? ` (${result.non2xx} answered 503)` : ''}; ` +
-              `direct ${startsPerS(last).toFixed(0)} lines/s p99 ${percentile(last.latenciesMs, 99).toFixed(0)} ms; ` +
-              `${sameRun ? `same start ${startsPerS(sameRun).toFixed(0)} lines/s; ` : ''}` +
-              `cpu ms/line api ${JSON.stringify(cpu.printready.at(-1))} direct ${JSON.stringify(cpu.baseline.at(-1))}` +
-              `${sameRun ? ` same start ${JSON.stringify(cpu.same_start.at(-1))}` : ''}`,
-          );
-        }
-        const baseLinesPerS = base.map(startsPerS);
-        const apiLinesPerS = api.map((run) => acceptedPerS(run) * lines);
-        rows.push(
-          {
-            scenario: label,
-            metric: 'lines/s',
-            printready: apiLinesPerS,
-            baseline: baseLinesPerS,
-            target: { kind: 'ratio_at_least', value: 0.8 },
-            details: { deliveries, cpu_ms_per_line: cpu },
-          },
-          ...(same.length > 0
-            ? [
-                {
-                  scenario: label,
-                  metric: 'lines/s against the intake\'s own start',
-                  printready: apiLinesPerS,
-                  baseline: same.map(startsPerS),
-                  target: null,
-                  note: 'baseline: the same starts with the search attributes and summary the intake sends; what the API adds around its start',
-                },
-              ]
-            : []),
-          {
-            scenario: label,
-            metric: 'deliveries/s',
-            printready: api.map((run) => acceptedPerS(run)),
-            baseline: baseLinesPerS.map((perS) => perS / lines),
-            target: null,
-          },
-          {
-            scenario: label,
-            metric: 'p50 ms',
-            printready: api.map((run) => run.p50),
-            baseline: base.map((run) => percentile(run.latenciesMs, 50)),
-            target: null,
-          },
-          {
-            scenario: label,
-            metric: 'p99 ms',
-            printready: api.map((run) => run.p99),
-            baseline: base.map((run) => percentile(run.latenciesMs, 99)),
-            target: concurrency === 50 ? { kind: 'below', value: 50 } : null,
-          },
-        );
-        if (lines === 1 && concurrency === 50) {
-          // Closed-loop at saturation, latency is concurrency ÷ throughput (Little's law): mostly
-          // Temporal's queue. Deliveries arriving evenly at a quarter of the direct starts' rate,
-          // up to 50 in flight, show what one costs when the server keeps up.
-          const rate = Math.max(1, Math.round(median(baseLinesPerS) / 4));
-          const paced: LoopResult[] = [];
-          // A 503 is the intake shedding load it cannot start in time (a loaded CI machine):
-          // counted and shown, like the closed loop's. Any other answer is the bench's own bug.
-          const turnedAway: number[] = [];
-          for (let rep = 0; rep < ctx.reps; rep++) {
-            const signed = signDeliveries(shop, Math.max(100, rate * RUN_SECONDS), 1, 0);
-            let answered503 = 0;
-            paced.push(
-              await openLoop(rate, signed.count, concurrency, async (agent, index) => {
-                const delivery = signed.bodies[index]!;
-                const answer = await httpCall(agent, `${url}/webhooks/shopify`, { method: 'POST', headers: delivery.headers, body: delivery.body });
-                if (answer.status === 503) answered503++;
-                else if (answer.status !== 200) throw new Error(`${label} paced: answered ${answer.status}`);
-              }),
-            );
-            turnedAway.push(answered503);
-          }
-          const ms = (values: number[]) => values.map((value) => value.toFixed(0)).join('/');
-          ctx.log(
-            `  ${label} paced at ${rate}/s: p50 ${ms(paced.map((run) => run.p50))} ms, p99 ${ms(paced.map((run) => run.p99))} ms` +
-              `${turnedAway.some((count) => count > 0) ? `, answered 503: ${turnedAway.join('/')}` : ''}`,
-          );
-          rows.push({
-            scenario: `intake 1 line/delivery, arriving evenly at ¼ of direct rate (${rate}/s), ≤ 50 in flight`,
-            metric: 'p99 ms',
-            printready: paced.map((run) => run.p99),
-            baseline: null,
-            target: { kind: 'below', value: 50 },
-            details: { p50_ms: paced.map((run) => run.p50), rate_per_s: rate, answered_503: turnedAway },
-          });
-        }
-        if (api.some((run) => run.non2xx > 0)) {
-          rows.push({
-            scenario: label,
-            metric: '% answered 503',
-            printready: api.map((run) => (run.non2xx / run.requests) * 100),
-            baseline: null,
-            target: null,
-            note: 'temporal_unavailable: the starts did not finish within the API\'s 3 s Temporal budget (Shopify retries these)',
-          });
-        }
-      }
-    }
+    const apiMs = (run: Run) => perUnit(run.cost, run.result.iterations)['api']!;
+    const label = 'intake, 1 line/delivery';
+    const rows: Row[] = [
+      {
+        scenario: `${label}, closed loop c${CONNECTIONS}`,
+        metric: 'API CPU ms/line',
+        printready: closedRuns.printready.map(apiMs),
+        baseline: closedRuns.baseline.map(apiMs),
+        target: { kind: 'ratio_at_most', value: 1.3 },
+        note: 'baseline: a bare route of the same app configuration making the intake\'s exact start',
+      },
+      {
+        scenario: `${label}, closed loop c${CONNECTIONS}`,
+        metric: 'lines/s',
+        printready: closedRuns.printready.map((run) => run.result.perSecond),
+        baseline: closedRuns.baseline.map((run) => run.result.perSecond),
+        target: null,
+        details: { deliveries: count },
+      },
+      {
+        scenario: `${label}, open loop at ½ the bare start's capacity (${rate}/s)`,
+        metric: 'p99 ms',
+        printready: openRuns.printready.map((run) => run.result.p99),
+        baseline: openRuns.baseline.map((run) => run.result.p99),
+        target: { kind: 'below', value: 50 },
+        details: { rate_per_s: rate, deliveries: openCount, p50_ms: { printready: openRuns.printready.map((run) => run.result.p50), baseline: openRuns.baseline.map((run) => run.result.p50) } },
+      },
+    ];
+    const costs: CostRow[] = [
+      { scenario: `${label}, closed loop`, side: 'printready', unit: 'line', runs: closedRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
+      { scenario: `${label}, closed loop`, side: 'baseline', unit: 'line', runs: closedRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
+      { scenario: `${label}, open loop ${rate}/s`, side: 'printready', unit: 'line', runs: openRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
+      { scenario: `${label}, open loop ${rate}/s`, side: 'baseline', unit: 'line', runs: openRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
+    ];
+    return { rows, costs };
   } finally {
     await app.stop();
   }
-  return rows;
-}
-
-/** `count` signed deliveries, and a few spare for requests autocannon prepares past `amount`. */
-interface SignedDeliveries {
-  count: number;
-  bodies: Delivery[];
-  /** Signs one more, should autocannon ask for more than were prepared. */
-  another(): Delivery;
-}
-
-function signDeliveries(shop: string, count: number, lines: number, connections: number): SignedDeliveries {
-  return { count, bodies: Array.from({ length: count + connections }, () => makeDelivery(shop, lines)), another: () => makeDelivery(shop, lines) };
-}
-
-/** The deliveries over `connections` keep-alive connections, each request with a body of its own. */
-async function sendDeliveries(url: string, deliveries: SignedDeliveries, connections: number): Promise<LoadResult> {
-  let next = 0;
-  return fire({
-    url,
-    connections,
-    amount: deliveries.count,
-    requests: [
-      {
-        method: 'POST',
-        path: '/webhooks/shopify',
-        setupRequest: (request: Request) => {
-          const delivery = deliveries.bodies[next++] ?? deliveries.another();
-          return { ...request, method: 'POST', path: '/webhooks/shopify', headers: delivery.headers, body: delivery.body };
-        },
-      },
-    ],
-  });
 }

@@ -2,10 +2,13 @@ import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuDelta, type CpuSample } from '../../bench/lib/cpu.js';
+import pg from 'pg';
+import { metered, perUnit } from '../../bench/lib/cpu.js';
 import { closedLoop, httpCall, openLoop } from '../../bench/lib/http-load.js';
+import { runPairs } from '../../bench/lib/pairs.js';
 import { summarize, type Row } from '../../bench/lib/report.js';
-import { median, percentile } from '../../bench/lib/stats.js';
+import { bootstrapMedianInterval, median, percentile } from '../../bench/lib/stats.js';
+import { TEST_DATABASE_URL } from '../support/database.js';
 
 
 const row = (printready: number[], baseline: number[] | null, target: Row['target']): Row => ({
@@ -27,36 +30,67 @@ describe('bench statistics and judging', () => {
     expect(percentile([7], 99)).toBe(7);
   });
 
-  it('judges a ratio target on the medians of both sides, and a bound on printready alone', () => {
-    const ratio = summarize(row([70, 90, 80], [100, 100, 120], { kind: 'ratio_at_least', value: 0.8 }));
-    expect(ratio).toMatchObject({ printready_median: 80, baseline_median: 100, ratio: 0.8, met: true });
+  it('judges a ratio target on the median of the paired ratios, and a bound on printready alone', () => {
+    // Pairs 80/100, 90/100, 60/120: ratios 0.8, 0.9, 0.5; their median is 0.8.
+    const ratio = summarize(row([80, 90, 60], [100, 100, 120], { kind: 'ratio_at_least', value: 0.8 }));
+    expect(ratio).toMatchObject({ printready_median: 80, baseline_median: 100, ratio: 0.8, met: true, pairs_kept: 3, pairs_dropped: 0 });
     expect(summarize(row([79], [100], { kind: 'ratio_at_least', value: 0.8 })).met).toBe(false);
+    expect(summarize(row([1.4], [1], { kind: 'ratio_at_most', value: 1.3 })).met).toBe(false);
     expect(summarize(row([49.9], [500], { kind: 'below', value: 50 })).met).toBe(true);
     expect(summarize(row([50], null, { kind: 'below', value: 50 })).met).toBe(false);
+    expect(summarize(row([20], null, { kind: 'at_most', value: 20 })).met).toBe(true);
     expect(summarize(row([1], null, null))).toMatchObject({ ratio: null, met: null, baseline_median: null });
+  });
+
+  it('drops a pair whose baseline is more than 25 % off the baselines\' median', () => {
+    // Baselines 100, 100, 100, 100, 200: the last is 100 % off; its ratio (0.1) would pull the median down.
+    const summarized = summarize(row([100, 100, 100, 100, 20], [100, 100, 100, 100, 200], { kind: 'ratio_at_least', value: 0.9 }));
+    expect(summarized).toMatchObject({ ratio: 1, pairs_kept: 4, pairs_dropped: 1, met: true });
+  });
+
+  it('gives a bootstrap interval around the median that widens with the spread', () => {
+    const tight = bootstrapMedianInterval([1, 1, 1, 1, 1]);
+    expect(tight).toEqual([1, 1]);
+    const [low, high] = bootstrapMedianInterval([0.6, 0.8, 0.9, 1, 1.4]);
+    expect(low).toBeLessThanOrEqual(0.9);
+    expect(high).toBeGreaterThanOrEqual(0.9);
+    expect(low).toBeGreaterThanOrEqual(0.6);
+    expect(high).toBeLessThanOrEqual(1.4);
+  });
+
+  it('runs pairs in alternating order: AB, BA, AB', async () => {
+    const order: string[] = [];
+    const result = await runPairs(
+      3,
+      async (pair) => order.push(`B${pair}`),
+      async (pair) => order.push(`P${pair}`),
+    );
+    expect(order).toEqual(['B0', 'P0', 'P1', 'B1', 'B2', 'P2']);
+    expect(result.baseline).toHaveLength(3);
   });
 });
 
-describe('bench CPU accounting', () => {
-  const sample = (components: Record<string, number>, postgres: Array<[number, number]>): CpuSample => ({
-    components,
-    postgres: new Map(postgres),
-  });
-
-  it('counts Postgres per process: a new backend from zero, an ended one not at all', () => {
-    const before = sample({ driver: 1, api: 2, temporal: 10 }, [
-      [100, 5],
-      [101, 40],
-    ]);
-    const after = sample({ driver: 1.5, api: 3.25, temporal: 12 }, [
-      [100, 5.5],
-      [102, 0.25],
-    ]);
-    expect(cpuDelta(before, after)).toEqual({ driver: 0.5, api: 1.25, temporal: 2, postgres: 0.75 });
-  });
-
-  it('leaves Postgres out when the machine runs none', () => {
-    expect(cpuDelta(sample({ driver: 1 }, []), sample({ driver: 2 }, []))).toEqual({ driver: 1 });
+describe('bench cost accounting', () => {
+  it('charges Postgres CPU to the backend serving this process\'s connection, and this process\'s to the load generator', async () => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      const { cost } = await metered({}, async () => {
+        await client.query('select count(*) from generate_series(1, 3000000)');
+        // 150 ms of this process's own CPU (not of the clock: the machine may be busy).
+        for (const start = process.cpuUsage(); process.cpuUsage(start).user < 150_000; );
+      });
+      expect(cost.cpuMs['postgres']).toBeGreaterThan(0);
+      expect(cost.cpuMs['postgres']).toBeLessThanOrEqual(cost.cpuMs['postgres_server']!);
+      expect(cost.cpuMs['load']).toBeGreaterThanOrEqual(150);
+      expect(cost.peakRssMiB['postgres']).toBeGreaterThan(0);
+      const units = perUnit(cost, 10);
+      expect(units['postgres']).toBeCloseTo(cost.cpuMs['postgres']! / 10, 3);
+      // The load generator is measured but never in the total.
+      expect(units['total']).toBeCloseTo((cost.cpuMs['postgres']! + (cost.cpuMs['temporal'] ?? 0)) / 10, 3);
+    } finally {
+      await client.end();
+    }
   });
 });
 
