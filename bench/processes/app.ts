@@ -18,7 +18,7 @@ import { persistFinalAsset as recordFinalAsset } from '../../src/db/repositories
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { createLogger } from '../../src/logging/logger.js';
-import type { Services } from '../../src/services.js';
+import type { Adapters } from '../../src/adapters.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
@@ -125,7 +125,7 @@ serveChild<AppProcessOptions>(async (options) => {
   await storage.ensureBucket(PRINT_BUCKET);
   const telemetry = createTelemetry({ apiKey: options.posthogHost ? 'phc_bench' : undefined, host: options.posthogHost ?? 'http://127.0.0.1:9' });
   closers.push(() => telemetry.shutdown());
-  const services: Services = { db, storage, telemetry, close: async () => undefined };
+  const services: Adapters = { db, storage, telemetry, close: async () => undefined };
 
   let client: Client | undefined;
   let app: FastifyInstance | undefined;

@@ -3,7 +3,7 @@ import { exitOnStartupFailure } from '../entry/fatal.js';
 import { exitOnSignal } from '../entry/shutdown.js';
 import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
-import { createServices } from '../services.js';
+import { createAdapters } from '../adapters.js';
 import { startTracing } from '../telemetry/tracing/tracing.js';
 import { checkDatabase, connectTemporalClient, serveApi } from './serve.js';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-api' });
   // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT says where to; nothing is loaded otherwise.
   const tracing = await startTracing();
-  const services = await createServices(config, logger);
+  const services = await createAdapters(config, logger);
   try {
     await checkDatabase(services);
     const client = await connectTemporalClient(config, config.TEMPORAL_ADDRESS, Boolean(tracing));

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { briefly, StartupError } from '../entry/startup-error.js';
 import { errorCode } from '../lib/error-code.js';
 import type { Logger } from '../logging/logger.js';
-import type { Services } from '../services.js';
+import type { Adapters } from '../adapters.js';
 import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { buildApp } from './app.js';
@@ -31,7 +31,7 @@ export async function connectTemporalClient(config: Config, address: string, tra
   }
 }
 
-export async function checkDatabase(services: Services): Promise<void> {
+export async function checkDatabase(services: Adapters): Promise<void> {
   try {
     await sql`select 1`.execute(services.db);
   } catch (error) {
@@ -40,7 +40,7 @@ export async function checkDatabase(services: Services): Promise<void> {
 }
 
 /** Builds the app on the given services and listens, with start-up errors a person can act on. */
-export async function serveApi(config: Config, services: Services, client: Client, logger: Logger): Promise<FastifyInstance> {
+export async function serveApi(config: Config, services: Adapters, client: Client, logger: Logger): Promise<FastifyInstance> {
   if (config.PORT === 0 && !config.PUBLIC_URL && services.storage.kind === 'local') {
     throw new StartupError('PORT is 0 and PUBLIC_URL is not set: local storage signs URLs with the port, which is not known before listening. Set PUBLIC_URL or PORT.');
   }

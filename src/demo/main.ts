@@ -8,7 +8,7 @@ import { devCredentials } from '../dev/dev-credentials.js';
 import type { LineStatusView } from '../domain/line-status.js';
 import { exitOnStartupFailure } from '../entry/fatal.js';
 import { StartupError } from '../entry/startup-error.js';
-import { publicBaseUrl } from '../services.js';
+import { publicBaseUrl } from '../adapters.js';
 import { sampleOrderPayload } from './sample-order.js';
 
 const SHOP = 'demo-shop.myshopify.com';

@@ -7,7 +7,7 @@ import { exitOnStartupFailure } from '../entry/fatal.js';
 import { exitOnSignal } from '../entry/shutdown.js';
 import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
-import { createServices } from '../services.js';
+import { createAdapters } from '../adapters.js';
 import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
 import { startTracing } from '../telemetry/tracing/tracing.js';
 import { startWorker } from '../worker/start-worker.js';
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
     const tracing = await startTracing();
     if (tracing) stack.push(() => tracing.shutdown());
-    const services = await createServices(config, logger);
+    const services = await createAdapters(config, logger);
     stack.push(() => services.close());
     await migrateToLatest(services.db);
 

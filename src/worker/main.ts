@@ -4,7 +4,7 @@ import { exitOnStartupFailure } from '../entry/fatal.js';
 import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
 import { temporalLogger } from '../logging/temporal-logger.js';
-import { createServices } from '../services.js';
+import { createAdapters } from '../adapters.js';
 import { runtimeTelemetry } from '../telemetry/metrics/runtime-metrics.js';
 import { serveWorkerMetrics } from '../telemetry/metrics/worker-metrics.js';
 import { startTracing } from '../telemetry/tracing/tracing.js';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   // Its line and byte counts, for Prometheus and for the API's /metrics (WORKER_APP_METRICS_URLS).
   const metrics = config.WORKER_APP_METRICS_ADDRESS ? await serveWorkerMetrics(config.WORKER_APP_METRICS_ADDRESS) : undefined;
   const tracing = await startTracing();
-  const services = await createServices(config, logger);
+  const services = await createAdapters(config, logger);
   const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger, tracing);
   const failure = await failed;
   await services.close();

@@ -6,7 +6,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import type { Services } from '../services.js';
+import type { Adapters } from '../adapters.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import type { Tracing } from '../telemetry/tracing/tracing.js';
@@ -32,7 +32,7 @@ export interface RunningWorker {
 /** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
 export async function startWorker(
   config: Config,
-  services: Services,
+  services: Adapters,
   address: string,
   logger: Logger,
   tracing?: Tracing,

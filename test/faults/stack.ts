@@ -74,7 +74,7 @@ export class FaultStack {
     });
     await storage.ensureBucket(PREVIEW_BUCKET);
     await storage.ensureBucket(PRINT_BUCKET);
-    // As `createServices` connects, with the test schema on the path.
+    // As `createAdapters` connects, with the test schema on the path.
     const apiDb = await connectDatabase({
       databaseUrl: options.direct ? TEST_DATABASE_URL : proxy.url(TEST_DATABASE_URL),
       dataDir,

@@ -7,7 +7,7 @@ import { createTelemetry } from './telemetry/create-telemetry.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 
 /** The outside world as the API and the worker both reach it. */
-export interface Services {
+export interface Adapters {
   db: Db;
   storage: ObjectStorage;
   telemetry: Telemetry;
@@ -18,7 +18,7 @@ export interface Services {
 export const publicBaseUrl = (config: Config): string =>
   config.PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
 
-export async function createServices(config: Config, logger: Logger): Promise<Services> {
+export async function createAdapters(config: Config, logger: Logger): Promise<Adapters> {
   const db = await connectDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   const storage = await createStorage(config, publicBaseUrl(config));
   // Local buckets are folders this service owns; Supabase's are the operator's to create.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createServices, publicBaseUrl } from '../../src/services.js';
+import { createAdapters, publicBaseUrl } from '../../src/adapters.js';
 import { createStorage } from '../../src/storage/create-storage.js';
 
 let dataDir: string;
@@ -15,7 +15,7 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 it('gives the production entry points the local buckets they copy into, on a fresh data folder', async () => {
   const config = loadConfig({ DATA_DIR: dataDir, PREVIEW_BUCKET: 'incoming', PRINT_BUCKET: 'for-print' });
-  const services = await createServices(config, createLogger({ level: 'silent', name: 'services-test' }));
+  const services = await createAdapters(config, createLogger({ level: 'silent', name: 'services-test' }));
   try {
     expect(services.storage.kind).toBe('local');
     for (const bucket of ['incoming', 'for-print']) {
