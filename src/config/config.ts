@@ -87,20 +87,9 @@ export const configSchema = z.object({
   TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
   TEMPORAL_UI_PORT: integer(8233, 1, 65535),
   SHOPIFY_WEBHOOK_SECRETS: commaList,
-  API_TOKENS: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .optional()
-      .transform((raw) =>
-        (raw ?? '')
-          .split(',')
-          .map((part) => part.trim())
-          .filter((part) => part.length > 0),
-      )
-      .pipe(z.array(apiTokenSchema))
-      .refine((tokens) => new Set(tokens.map(({ token }) => token)).size === tokens.length, 'a token may appear only once'),
-  ),
+  API_TOKENS: commaList
+    .pipe(z.array(apiTokenSchema))
+    .refine((tokens) => new Set(tokens.map(({ token }) => token)).size === tokens.length, 'a token may appear only once'),
   SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
   PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
