@@ -3,9 +3,8 @@ import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
-import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { retrySignal } from '../../src/workflows/definitions.js';
-import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
+import { FulfillmentHarness, newLine, onSupabase, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
 import { sha256 } from './fixtures.js';
@@ -26,10 +25,7 @@ let harness: FulfillmentHarness;
 beforeAll(async () => {
   standIn = await SupabaseStorageStandIn.start();
   harness = await FulfillmentHarness.start({
-    storage: {
-      storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, idleTimeoutMs: IDLE_TIMEOUT_MS }),
-      put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
-    },
+    storage: onSupabase(standIn, { idleTimeoutMs: IDLE_TIMEOUT_MS }),
   });
 });
 

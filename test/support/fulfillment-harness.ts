@@ -9,6 +9,7 @@ import { createActivities, type FulfillmentActivities } from '../../src/activiti
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import type { ObjectStorage } from '../../src/storage/object-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { runtimeTelemetry } from '../../src/telemetry/metrics/runtime-metrics.js';
@@ -19,6 +20,7 @@ import type { FulfillOrderLine } from '../../src/workflows/fulfill-order-line.js
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { PostHogStandIn } from './posthog-stand-in.js';
+import type { SupabaseStorageStandIn } from './supabase-storage-stand-in.js';
 
 export const PREVIEW_BUCKET = 'previews';
 export const PRINT_BUCKET = 'print-assets';
@@ -152,6 +154,14 @@ function quietRuntime(metricsAddress: string | null): void {
 let lineCounter = 0;
 
 /** A line of its own for each test: ids are unique within the run. */
+/** The harness's storage on Supabase, over HTTP to the stand-in; previews are put as PNGs. */
+export function onSupabase(standIn: SupabaseStorageStandIn, options: { idleTimeoutMs?: number } = {}): NonNullable<HarnessOptions['storage']> {
+  return {
+    storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, ...options }),
+    put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
+  };
+}
+
 export function newLine(overrides: Partial<FulfillmentInput> = {}): FulfillmentInput {
   lineCounter += 1;
   const unique = `${Date.now()}${String(lineCounter).padStart(3, '0')}`;

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
-import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
+import { FulfillmentHarness, newLine, onSupabase, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
@@ -17,10 +16,7 @@ describe('FulfillOrderLine on Supabase Storage', () => {
   beforeAll(async () => {
     standIn = await SupabaseStorageStandIn.start();
     harness = await FulfillmentHarness.start({
-      storage: {
-        storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey }),
-        put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
-      },
+      storage: onSupabase(standIn),
     });
   });
   afterAll(async () => {
