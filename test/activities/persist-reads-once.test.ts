@@ -20,17 +20,23 @@ import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js'
  * hashed once on the local backend, downloaded once from Supabase (whose copies happen on the
  * server and move no bytes through the worker).
  */
-const telemetry: Telemetry = { capture: () => undefined, shutdown: async () => undefined };
+const telemetry: Telemetry = { capture: () => undefined, shutdown: () => Promise.resolve() };
 const shop = uniqueShop('reads-once');
-let database: TestDatabase;
-let storageRoot: string;
-let standIn: SupabaseStorageStandIn;
+let database: TestDatabase | undefined;
+let storageRoot: string | undefined;
+let standIn: SupabaseStorageStandIn | undefined;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-reads-once-'));
   standIn = await SupabaseStorageStandIn.start();
 });
+
+/** What `beforeAll` set up. */
+function setUp() {
+  if (!database || !storageRoot || !standIn) throw new Error('beforeAll did not finish');
+  return { db: database.db, storageRoot, standIn };
+}
 
 afterAll(async () => {
   await standIn?.close();
@@ -42,8 +48,8 @@ type PersistPreview = FulfillmentActivities['persistPreview'];
 
 const persist = (storage: ObjectStorage, ...args: Parameters<PersistPreview>): ReturnType<PersistPreview> => {
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-reads-once', runId: randomBytes(8).toString('hex') } });
-  // `run`'s own typing does not carry the result through.
-  return env.run(() => createActivities({ db: database.db, storage, telemetry, printBucket: PRINT_BUCKET }).persistPreview(...args)) as ReturnType<PersistPreview>;
+  const activities = createActivities({ db: setUp().db, storage, telemetry, printBucket: PRINT_BUCKET });
+  return env.run<[], Awaited<ReturnType<PersistPreview>>, () => ReturnType<PersistPreview>>(() => activities.persistPreview(...args));
 };
 
 /** Counts the bytes every open file answers to `read` while `during` runs: all the local backend's reads go through it. */
@@ -51,27 +57,29 @@ async function fileBytesRead(during: () => Promise<unknown>): Promise<number> {
   const probe = await open(import.meta.filename);
   const prototype = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
-  const read = prototype.read;
+  const { read } = prototype as unknown as { read: (this: FileHandle, ...args: unknown[]) => Promise<{ bytesRead: number }> };
   let bytes = 0;
-  prototype.read = async function (this: FileHandle, ...args: unknown[]) {
-    const result = await (read as (...a: unknown[]) => Promise<{ bytesRead: number }>).apply(this, args);
+  const counting = async function (this: FileHandle, ...args: unknown[]) {
+    const result = await read.apply(this, args);
     bytes += result.bytesRead;
     return result;
-  } as FileHandle['read'];
+  };
+  Object.assign(prototype, { read: counting });
   try {
     await during();
   } finally {
-    prototype.read = read;
+    Object.assign(prototype, { read });
   }
   return bytes;
 }
 
 it('reads the preview once on the local backend: its bytes, no more', async () => {
+  const { db, storageRoot } = setUp();
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-here' });
   await storage.ensureBucket(PRINT_BUCKET);
   const line = newLine(shop);
   const png = makePng(300, 200);
-  await givenReadyPreview(database.db, storageRoot, line, png);
+  await givenReadyPreview(db, storageRoot, line, png);
   const preview = { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: `${line.shop_id}/${line.personalization_id}.png`, content_type: 'image/png' as const };
 
   const read = await fileBytesRead(async () => {
@@ -81,6 +89,7 @@ it('reads the preview once on the local backend: its bytes, no more', async () =
 });
 
 it('downloads the preview once from Supabase', async () => {
+  const { db, standIn } = setUp();
   const storage = new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey });
   await storage.ensureBucket(PREVIEW_BUCKET);
   await storage.ensureBucket(PRINT_BUCKET);
@@ -90,7 +99,7 @@ it('downloads the preview once from Supabase', async () => {
   const generator = new StorageClient(`${standIn.url}/storage/v1`, { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}` });
   const { error } = await generator.from(PREVIEW_BUCKET).upload(key, png, { contentType: 'image/png' });
   if (error) throw error;
-  await recordReady(database.db, line, key);
+  await recordReady(db, line, key);
 
   const before = standIn.requests.length;
   const asset = await persist(storage, line, { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: key, content_type: 'image/png' });
