@@ -8,7 +8,7 @@ import type { FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
-import { assetBytesTotal, lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
+import { lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
 import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
@@ -16,7 +16,6 @@ import type { ActivityDeps } from './deps.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef } from './types.js';
-import { verifyPreview } from './verify-preview.js';
 
 export interface FailureToRecord extends LineFailure {
   attempt: number;
@@ -107,9 +106,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** Verifies the preview, copies it into the print bucket, records it and reports it. */
     persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded> => {
-      const verified = await verifyPreview(storage, preview, streamOptions());
-      assetBytesTotal.inc({ step: 'verified' }, verified.size_bytes);
-      const recorded = await persistFinalAsset(db, storage, deps.printBucket, input, verified, streamOptions(), databaseWait());
+      const recorded = await persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait());
       const { sha256, size_bytes } = recorded;
       await report(input, { name: TELEMETRY_EVENTS.assetPersisted, job_id: preview.job_id, sha256, size_bytes });
       return recorded;

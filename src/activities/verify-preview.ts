@@ -1,22 +1,14 @@
 import { FulfillmentError } from '../domain/errors.js';
 import { INCOMPLETE_IMAGE } from '../storage/inspect/image-sniff.js';
-import type { ObjectStorage, StreamOptions } from '../storage/object-storage.js';
+import type { ObjectInspection, ObjectStat } from '../storage/object-storage.js';
 import type { PreviewRef, VerifiedPreview } from './types.js';
 
 /**
- * Proves the preview is a real, non-empty image of the declared type, and learns its SHA-256
- * and pixel size in one streamed pass.
+ * Proves the preview is a real, non-empty image of the declared type, from what one streamed
+ * pass learnt of its bytes (`inspection`) and what storage said of it before (`stat`).
  */
-export async function verifyPreview(
-  storage: ObjectStorage,
-  preview: PreviewRef,
-  stream: StreamOptions,
-): Promise<VerifiedPreview> {
+export function verifyPreview(preview: PreviewRef, stat: ObjectStat, inspection: ObjectInspection): VerifiedPreview {
   const where = `${preview.bucket}/${preview.path}`;
-  const stat = await storage.stat(preview);
-  if (stat.size_bytes === 0) throw new FulfillmentError('asset_invalid', `${where} is empty`, { size_bytes: 0 });
-
-  const inspection = await storage.inspect(preview, stream);
   if (inspection.size_bytes === 0) throw new FulfillmentError('asset_invalid', `${where} is empty`, { size_bytes: 0 });
   const { image } = inspection;
   if (!image) throw new FulfillmentError('asset_invalid', `${where} is not a PNG, JPEG or WebP image`);

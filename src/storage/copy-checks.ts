@@ -1,5 +1,5 @@
 import { checkObjectRef, describeRef } from './object-key.js';
-import { IMAGE_TYPES, type ExpectedObject, type ObjectInspection, type ObjectRef, type ObjectStorage, type StreamOptions } from './object-storage.js';
+import { IMAGE_TYPES, type ExpectedObject, type ObjectFolder, type ObjectInspection, type ObjectRef, type ObjectStorage, type StreamOptions } from './object-storage.js';
 import { StorageError } from './storage-error.js';
 
 /**
@@ -15,6 +15,14 @@ export function checkCopyArguments(from: ObjectRef, to: ObjectRef, expected: Exp
   checkObjectRef(from);
   checkObjectRef(to);
   checkExpected(expected);
+}
+
+/** The object `name` would be in `into`, checked as every key is; a name is one segment. */
+export function placedRef({ bucket, folder }: ObjectFolder, name: string): ObjectRef {
+  const ref = { bucket, path: `${folder}/${name}` };
+  checkObjectRef(ref);
+  if (name.includes('/')) throw new RangeError(`A copy is placed in its folder, not below it: ${describeRef(ref)}`);
+  return ref;
 }
 
 /** A malformed expectation could never match and would only delete good copies: the caller's bug. */
@@ -56,7 +64,7 @@ export async function inspectIfPresent(
  * An object already at the destination is this copy's result when it holds exactly the
  * expected bytes (a retry after a crash lands here); any other object there is a conflict.
  */
-export function acceptExisting(existing: ObjectInspection, { sha256 }: ExpectedObject, to: ObjectRef): ObjectInspection {
+export function acceptExisting(existing: ObjectInspection, { sha256 }: Pick<ExpectedObject, 'sha256'>, to: ObjectRef): ObjectInspection {
   if (existing.sha256 === sha256) return existing;
   throw new StorageError('conflict', `${describeRef(to)} already holds a different object (sha256 ${existing.sha256}, expected ${sha256})`);
 }

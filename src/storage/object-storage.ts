@@ -45,6 +45,31 @@ export interface ExpectedObject {
   content_type: ImageContentType;
 }
 
+/** A folder of a bucket, where a verified copy is placed under the name its bytes give it. */
+export interface ObjectFolder {
+  bucket: string;
+  /** A valid object path without its last segment, e.g. `shop/1001`. */
+  folder: string;
+}
+
+/**
+ * Judges a copy's bytes once they have been read, and names them: their name in the folder and
+ * the type they are recorded with. Throwing refuses them: nothing is published.
+ */
+export type PlaceCopy<P extends Placement = Placement> = (inspection: ObjectInspection) => P;
+
+export interface Placement {
+  name: string;
+  content_type: ImageContentType;
+}
+
+/** Where a verified copy was placed, what its bytes are, and what `place` made of them. */
+export interface VerifiedCopy<P extends Placement = Placement> {
+  to: ObjectRef;
+  inspection: ObjectInspection;
+  placement: P;
+}
+
 /** An object opened for serving: the whole of it, or the bytes of one range. */
 export interface ObjectRead extends ObjectStat {
   /**
@@ -87,6 +112,14 @@ export interface ObjectStorage {
    * bytes of the expected type is removed and reported as kind `mismatch`.
    */
   copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options?: StreamOptions): Promise<ObjectInspection>;
+  /**
+   * Copies `from` into `into` in one pass over its bytes, inspecting them on the way: `place`
+   * judges the inspection and names the copy, which is then published, never replacing an
+   * object (an identical one already there is success, a different one a `conflict`). For a
+   * destination named by content (the bytes' SHA-256), where `copy` would need a pass to learn
+   * the name before the pass that copies. Errors thrown by `place` pass through unchanged.
+   */
+  copyVerified<P extends Placement>(from: ObjectRef, into: ObjectFolder, place: PlaceCopy<P>, options?: StreamOptions): Promise<VerifiedCopy<P>>;
   /** Removes an object; a missing one is success. */
   remove(ref: ObjectRef): Promise<void>;
   signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl>;

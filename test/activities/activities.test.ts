@@ -9,7 +9,7 @@ import type { PreviewRef } from '../../src/activities/types.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import type { ExpectedObject, ObjectRef, StreamOptions } from '../../src/storage/object-storage.js';
+import type { ObjectFolder, ObjectRef, Placement, PlaceCopy, StreamOptions } from '../../src/storage/object-storage.js';
 import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
@@ -24,7 +24,7 @@ class RecordingTelemetry implements Telemetry {
   async shutdown(): Promise<void> {}
 }
 
-/** Local storage that remembers the stream options each inspection was given, and counts copies. */
+/** Local storage that remembers the stream options each streaming call was given, and counts copies. */
 class WatchedStorage extends LocalStorage {
   readonly inspected: StreamOptions[] = [];
   copies = 0;
@@ -34,10 +34,11 @@ class WatchedStorage extends LocalStorage {
     this.inspected.push(options);
     return super.inspect(ref, options);
   }
-  override async copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options: StreamOptions = {}) {
+  override async copyVerified<P extends Placement>(from: ObjectRef, into: ObjectFolder, place: PlaceCopy<P>, options: StreamOptions = {}) {
     this.copies++;
+    this.inspected.push(options);
     await this.beforeCopy();
-    return super.copy(from, to, expected, options);
+    return super.copyVerified(from, into, place, options);
   }
 }
 

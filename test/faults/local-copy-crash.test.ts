@@ -20,17 +20,18 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-it('leaves nothing behind when the copy is killed between publishing and removing its temporary', async () => {
+it.each(['copy', 'copyVerified'] as const)('%s leaves nothing behind when killed between publishing and removing its temporary', async (method) => {
   const png = makePng(64, 64);
   const sha = sha256(png);
-  await writeFile(path.join(root, 'previews', 'preview.png'), png);
-  const destination = `shop/1001/${sha}.png`;
-  const folder = path.join(root, 'print-assets', 'shop', '1001');
+  await writeFile(path.join(root, 'previews', `preview-${method}.png`), png);
+  const folderKey = `shop/${method}`;
+  const destination = `${folderKey}/${sha}.png`;
+  const folder = path.join(root, 'print-assets', 'shop', method);
 
   const copying = new Spawned({
     name: 'copy-then-hang',
     command: process.execPath,
-    args: ['--import', 'tsx', 'test/faults/children/copy-then-hang.ts', root, 'preview.png', destination, sha],
+    args: ['--import', 'tsx', 'test/faults/children/copy-then-hang.ts', root, `preview-${method}.png`, destination, sha, method],
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
   });
   await copying.waitForOutput(/published, temporary not yet removed/, 60_000);
@@ -40,7 +41,11 @@ it('leaves nothing behind when the copy is killed between publishing and removin
   expect(named, 'killed exactly there: the object and its temporary').toEqual(['.partial-*', `${sha}.png`]);
 
   const storage = new LocalStorage({ root, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-in-this-test' });
-  const retried = await storage.copy({ bucket: 'previews', path: 'preview.png' }, { bucket: 'print-assets', path: destination }, expected(png));
+  const from = { bucket: 'previews', path: `preview-${method}.png` };
+  const retried =
+    method === 'copy'
+      ? await storage.copy(from, { bucket: 'print-assets', path: destination }, expected(png))
+      : (await storage.copyVerified(from, { bucket: 'print-assets', folder: folderKey }, ({ sha256: hash }) => ({ name: `${hash}.png`, content_type: 'image/png' }))).inspection;
   expect(retried.sha256).toBe(sha);
   expect(await readdir(folder)).toEqual([`${sha}.png`]);
   expect((await stat(path.join(folder, `${sha}.png`))).nlink).toBe(1);

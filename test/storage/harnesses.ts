@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StorageClient } from '@supabase/storage-js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import type { ObjectRef, ObjectStorage } from '../../src/storage/object-storage.js';
+import type { ObjectFolder, ObjectRef, ObjectStorage } from '../../src/storage/object-storage.js';
 import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 import { startLocalFileServer } from './local/local-file-server.js';
@@ -16,6 +16,8 @@ export interface StorageHarness {
   put(ref: ObjectRef, bytes: Uint8Array, contentType?: string): Promise<void>;
   /** The stored bytes as they are underneath the backend, or null when absent. */
   read(ref: ObjectRef): Promise<Buffer | null>;
+  /** The names of the objects (and anything else) in a folder, from underneath the backend. */
+  list(folder: ObjectFolder): Promise<string[]>;
   /** Makes a bucket unreadable to the backend; false when this harness cannot (root ignores file modes). */
   deny(bucket: string): Promise<boolean>;
   allow(bucket: string): Promise<void>;
@@ -45,6 +47,8 @@ export const localHarness: HarnessFactory = async () => {
       await writeFile(fileOf(ref), bytes);
     },
     read: (ref) => readFile(fileOf(ref)).catch(() => null),
+    list: async ({ bucket, folder }) =>
+      (await readdir(join(root, bucket, ...folder.split('/'))).catch(() => [])).sort(),
     async deny(bucket) {
       if (process.getuid?.() === 0) return false;
       await chmod(join(root, bucket), 0o000);
@@ -73,6 +77,7 @@ export const supabaseHarness: HarnessFactory = async () => {
       if (error) throw error;
     },
     read: (ref) => standIn.readObject(ref),
+    list: async ({ bucket, folder }) => standIn.keys(bucket, `${folder}/`).map((key) => key.slice(folder.length + 1)),
     async deny(bucket) {
       standIn.deny(bucket);
       return true;

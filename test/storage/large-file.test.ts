@@ -10,7 +10,7 @@ import { makePng } from '../support/images.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
 /**
- * A 300 MB object goes through inspect and copy on both backends while the process's resident
+ * A 300 MB object goes through inspect, copy and copyVerified on both backends while the process's resident
  * memory is sampled: streaming must keep it flat, whatever the object's size.
  */
 const SIZE_MIB = 300;
@@ -52,6 +52,11 @@ describe(`a ${SIZE_MIB} MB object`, () => {
 
     const copied = await measure(`${name} copy`, () => storage.copy(from, to, { sha256: expected.sha256, content_type: 'image/png' }, { onProgress }));
     expect(copied).toEqual(expected);
+
+    const into = { bucket: 'print-assets', folder: 'shop.myshopify.com/1002' };
+    const place = ({ sha256 }: ObjectInspection) => ({ name: `${sha256}.png`, content_type: 'image/png' as const });
+    const verified = await measure(`${name} copyVerified`, () => storage.copyVerified(from, into, place, { onProgress }));
+    expect(verified.inspection).toEqual(expected);
   }
 
   async function measure<T>(label: string, operation: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectRef } from '../../src/storage/object-storage.js';
+import { IMAGE_EXTENSIONS, type ObjectFolder, type ObjectInspection, type ObjectRef } from '../../src/storage/object-storage.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect/inspect-stream.js';
 import { makeJpeg, makePng, makeWebp } from '../support/images.js';
 import { localHarness, supabaseHarness, type HarnessFactory, type StorageHarness } from './harnesses.js';
@@ -186,6 +186,74 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const to = fresh(PRINT, 'final.png');
       await expect(h.storage.copy(from, to, { sha256: 'ABC', content_type: 'image/png' })).rejects.toBeInstanceOf(RangeError);
       expect(await h.read(to)).toBeNull();
+    });
+  });
+
+  describe('copyVerified', () => {
+    const freshFolder = (): ObjectFolder => ({ bucket: PRINT, folder: `shop.myshopify.com/${randomUUID()}` });
+    /** Places the bytes as printready does: named by their hash, typed as sniffed. */
+    const byHash = (inspection: ObjectInspection) => {
+      if (!inspection.image) throw new Error('not an image');
+      const { content_type } = inspection.image;
+      return { name: `${inspection.sha256}.${IMAGE_EXTENSIONS[content_type]}`, content_type, seen: inspection };
+    };
+
+    it('places the bytes where their inspection names them, with the sniffed type, and says what they are', async () => {
+      const png = makePng(40, 30);
+      const from = await stored('preview.png', png, 'text/plain');
+      const into = freshFolder();
+      const copied = await h.storage.copyVerified(from, into, byHash);
+      const inspection = { size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 }, truncated: false };
+      expect(copied.inspection).toEqual(inspection);
+      expect(copied.placement.seen).toEqual(inspection);
+      expect(copied.to).toEqual({ bucket: PRINT, path: `${into.folder}/${sha256(png)}.png` });
+      expect(await h.read(copied.to)).toEqual(png);
+      expect(await h.storage.stat(copied.to)).toEqual({ size_bytes: png.length, content_type: 'image/png' });
+      expect(await h.list(into), 'no temporary left').toEqual([`${sha256(png)}.png`]);
+    });
+
+    it('publishes nothing when place refuses the bytes, and passes its error through', async () => {
+      const from = await stored('preview.png', Buffer.from('not an image'));
+      const into = freshFolder();
+      await expect(h.storage.copyVerified(from, into, byHash)).rejects.toThrow('not an image');
+      expect(await h.list(into)).toEqual([]);
+    });
+
+    it('succeeds again when repeated, and from an identical object already there', async () => {
+      const jpeg = makeJpeg(64, 64);
+      const from = await stored('preview.jpg', jpeg);
+      const into = freshFolder();
+      const first = await h.storage.copyVerified(from, into, byHash);
+      expect(await h.storage.copyVerified(from, into, byHash)).toEqual(first);
+      expect(await h.list(into)).toEqual([`${sha256(jpeg)}.jpg`]);
+    });
+
+    it('refuses to replace a different object with conflict', async () => {
+      const png = makePng(10, 10);
+      const other = makePng(11, 11);
+      const from = await stored('preview.png', png);
+      const into = freshFolder();
+      const to = { bucket: PRINT, path: `${into.folder}/${sha256(png)}.png` };
+      await h.put(to, other);
+      await expectStorageError(h.storage.copyVerified(from, into, byHash), 'conflict');
+      expect(await h.read(to)).toEqual(other);
+      expect(await h.list(into)).toEqual([`${sha256(png)}.png`]);
+    });
+
+    it('reports a missing source as not_found and a missing bucket as no_bucket, leaving nothing behind', async () => {
+      const into = freshFolder();
+      await expectStorageError(h.storage.copyVerified(fresh(PREVIEWS, 'missing.png'), into, byHash), 'not_found');
+      await expectStorageError(h.storage.copyVerified(fresh('no-such-bucket', 'preview.png'), into, byHash), 'no_bucket');
+      expect(await h.list(into)).toEqual([]);
+      const from = await stored('preview.png', makePng(1, 1));
+      await expectStorageError(h.storage.copyVerified(from, { bucket: 'no-such-bucket', folder: 'x' }, byHash), 'no_bucket');
+    });
+
+    it('refuses a name below its folder', async () => {
+      const from = await stored('preview.png', makePng(2, 2));
+      const into = freshFolder();
+      await expect(h.storage.copyVerified(from, into, () => ({ name: 'deeper/a.png', content_type: 'image/png' }))).rejects.toBeInstanceOf(RangeError);
+      expect(await h.list(into)).toEqual([]);
     });
   });
 

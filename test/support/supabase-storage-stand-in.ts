@@ -205,6 +205,11 @@ export class SupabaseStorageStandIn {
     return object ? readFile(object.file) : null;
   }
 
+  /** The keys stored under `prefix` in `bucket`, from underneath the API. */
+  keys(bucket: string, prefix: string): string[] {
+    return [...(this.#buckets.get(bucket)?.objects.keys() ?? [])].filter((key) => key.startsWith(prefix)).sort();
+  }
+
   async close(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

@@ -2,14 +2,14 @@
  * Over 200 lines for a reason: one class holds the whole filesystem backend so that every read
  * passes the same containment checks in `#open`; paths, signatures and fs errors live beside it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { errorCode } from '../../lib/error-code.js';
 import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
-import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent } from '../copy-checks.js';
+import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent, placedRef } from '../copy-checks.js';
 import { classifyFsError } from './fs-errors.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { LocalPaths, syncDirectory } from './local-paths.js';
@@ -17,14 +17,18 @@ import { signLocalUrl } from './local-signature.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
   ExpectedObject,
+  ObjectFolder,
   ObjectInspection,
   ObjectRead,
   ObjectRef,
   ObjectStat,
   ObjectStorage,
+  Placement,
+  PlaceCopy,
   SignedUrl,
   SignedUrlOptions,
   StreamOptions,
+  VerifiedCopy,
 } from '../object-storage.js';
 import { checkSignedUrlOptions } from '../signed-url-options.js';
 import { isAbsent, StorageError } from '../storage-error.js';
@@ -137,15 +141,12 @@ export class LocalStorage implements ObjectStorage {
     options: StreamOptions = {},
   ): Promise<ObjectInspection> {
     checkCopyArguments(from, to, expected);
-    // This backend records an object's type by its name alone.
-    if (contentTypeOf(to) !== expected.content_type) {
-      throw new RangeError(`${describeRef(to)} is not named as a ${expected.content_type}, the type the copy must have`);
-    }
+    checkNamedForType(to, expected.content_type);
     // Before anything reads the destination: an attempt that died between publishing its object
     // and removing its temporary left both, and the object has one name again only without it.
     await guard(to, options.signal, async () => {
       const { dir, name } = await this.#paths.existingLocation(to);
-      await removeAbandonedPartials(dir, name);
+      await removeAbandonedPartials(dir, partialPrefix(name));
     }).catch((error: unknown) => {
       if (!isAbsent(error)) throw error;
     });
@@ -155,34 +156,80 @@ export class LocalStorage implements ObjectStorage {
       await guard(to, options.signal, () => this.#paths.syncExistingPath(to));
       return accepted;
     }
+    const { dir, name } = await guard(to, options.signal, () => this.#paths.preparedLocation(to));
+    const { inspection } = await this.#stageAndPublish(from, { dir, prefix: partialPrefix(name) }, options, (copied) => {
+      checkCopied(copied, expected, to);
+      return { to, name, placement: undefined };
+    });
+    return inspection;
+  }
 
-    const source = await guard(from, options.signal, () => this.#open(from));
+  /**
+   * `copy` in one read of the source: its temporary is named after the source (the name is not
+   * known yet), and the abandoned temporaries of earlier attempts at the same copy are removed
+   * before anything is written, so a destination published by a killed attempt has one name again.
+   */
+  async copyVerified<P extends Placement>(
+    from: ObjectRef,
+    into: ObjectFolder,
+    place: PlaceCopy<P>,
+    options: StreamOptions = {},
+  ): Promise<VerifiedCopy<P>> {
+    checkObjectRef(from);
+    const staging = stagingRef(from, into);
+    const { dir, name: prefix } = await guard(staging, options.signal, async () => {
+      const location = await this.#paths.preparedLocation(staging);
+      await removeAbandonedPartials(location.dir, location.name);
+      return location;
+    });
+    return this.#stageAndPublish(from, { dir, prefix }, options, (inspection) => {
+      const placement = place(inspection);
+      const to = placedRef(into, placement.name);
+      checkNamedForType(to, placement.content_type);
+      return { to, name: placement.name, placement };
+    });
+  }
+
+  /**
+   * Streams `from` into a new temporary in `dir` while inspecting it, fsyncs it, lets `place`
+   * judge and name it, and publishes it there with link(2). `place` runs outside the fs error
+   * classification, so what it throws reaches the caller as it was thrown.
+   */
+  async #stageAndPublish<P>(
+    from: ObjectRef,
+    { dir, prefix }: { dir: string; prefix: string },
+    options: StreamOptions,
+    place: (inspection: ObjectInspection) => { to: ObjectRef; name: string; placement: P },
+  ): Promise<{ to: ObjectRef; inspection: ObjectInspection; placement: P }> {
+    const { signal } = options;
+    const source = await guard(from, signal, () => this.#open(from));
+    const temp = join(dir, `${prefix}${randomUUID()}`);
     try {
-      return await guard(to, options.signal, async () => {
-        const { dir, name } = await this.#paths.preparedLocation(to);
-        const temp = join(dir, `${partialPrefix(name)}${randomUUID()}`);
+      const inspection = await guard(from, signal, async () => {
         try {
-          const copied = await writeNewFile(temp, source, options);
-          checkCopied(copied, expected, to);
-          await link(temp, join(dir, name)).catch(async (error: unknown) => {
-            if (errorCode(error) !== 'EEXIST') throw error;
-            // Another writer got there first: its object decides, as if it had been there before.
-            // Until that writer removes its temporary the object has two names: try again then.
-            const theirs = await this.inspect(to, options).catch((inspectError: unknown) => {
-              if (!(inspectError instanceof StorageError && inspectError.kind === 'denied')) throw inspectError;
-              throw new StorageError('transient', `${describeRef(to)} is being published by another copy`, { cause: inspectError });
-            });
-            acceptExisting(theirs, expected, to);
-          });
-          // The caller records the copy next: the file must outlive a crash of the machine.
-          await syncDirectory(dir);
-          return copied;
+          return await writeNewFile(temp, source, options);
         } finally {
-          await unlink(temp).catch(() => undefined);
+          await source.handle.close();
         }
       });
+      const { to, name, placement } = place(inspection);
+      await guard(to, signal, async () => {
+        await link(temp, join(dir, name)).catch(async (error: unknown) => {
+          if (errorCode(error) !== 'EEXIST') throw error;
+          // Another writer got there first: its object decides, as if it had been there before.
+          // Until that writer removes its temporary the object has two names: try again then.
+          const theirs = await this.inspect(to, options).catch((inspectError: unknown) => {
+            if (!(inspectError instanceof StorageError && inspectError.kind === 'denied')) throw inspectError;
+            throw new StorageError('transient', `${describeRef(to)} is being published by another copy`, { cause: inspectError });
+          });
+          acceptExisting(theirs, inspection, to);
+        });
+        // The caller records the copy next: the file must outlive a crash of the machine.
+        await syncDirectory(dir);
+      });
+      return { to, inspection, placement };
     } finally {
-      await source.handle.close();
+      await unlink(temp).catch(() => undefined);
     }
   }
 
@@ -286,12 +333,25 @@ async function readWhole({ handle, stats }: OpenFile): Promise<Buffer> {
 const partialPrefix = (name: string): string => `.partial-${name}.`;
 
 /**
+ * Where `copyVerified` stages: its temporary's prefix as the last segment of a ref in the
+ * destination's folder, named after the source, whose name may be too long to repeat.
+ */
+const stagingRef = (from: ObjectRef, into: ObjectFolder): ObjectRef =>
+  placedRef(into, partialPrefix(createHash('sha256').update(describeRef(from)).digest('hex').slice(0, 32)));
+
+/** This backend records an object's type by its name alone. */
+function checkNamedForType(to: ObjectRef, content_type: string): void {
+  if (contentTypeOf(to) !== content_type) {
+    throw new RangeError(`${describeRef(to)} is not named as a ${content_type}, the type the copy must have`);
+  }
+}
+
+/**
  * Removes temporary files of earlier attempts at this same copy, left when their process died
  * mid-way (a killed worker runs no `finally`). A copy is attempted again only once the earlier
  * attempt has ended or been given up on (its worker's heartbeat timed out), so they are litter.
  */
-async function removeAbandonedPartials(dir: string, name: string): Promise<void> {
-  const prefix = partialPrefix(name);
+async function removeAbandonedPartials(dir: string, prefix: string): Promise<void> {
   const abandoned = (await readdir(dir)).filter((entry) => entry.startsWith(prefix));
   await Promise.all(abandoned.map((entry) => unlink(join(dir, entry)).catch(() => undefined)));
 }

@@ -2,24 +2,29 @@
  * Over 200 lines for a reason: one class holds the whole Supabase backend, each method next to
  * the way its failures are confirmed; requests and error classification live beside it.
  */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { StorageClient } from '@supabase/storage-js';
 import { resolveByteRange, type ByteRangeSpec } from '../byte-range.js';
-import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent } from '../copy-checks.js';
+import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent, placedRef } from '../copy-checks.js';
 import { idleTimeoutFetch } from './idle-timeout-fetch.js';
 import { inspectStream } from '../inspect/inspect-stream.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
 import type {
   ExpectedObject,
+  ObjectFolder,
   ObjectInspection,
   ObjectRead,
   ObjectRef,
   ObjectStat,
   ObjectStorage,
+  Placement,
+  PlaceCopy,
   SignedUrl,
   SignedUrlOptions,
   StreamOptions,
+  VerifiedCopy,
 } from '../object-storage.js';
 import { checkSignedUrlOptions } from '../signed-url-options.js';
 import { classifySupabaseError } from './supabase-errors.js';
@@ -138,26 +143,9 @@ export class SupabaseStorage implements ObjectStorage {
   ): Promise<ObjectInspection> {
     checkCopyArguments(from, to, expected);
     try {
-      // storage-js 2.109's `copy` sends no metadata; Storage (since 2025-01) takes the copy's
-      // type in the same request, so the copy never holds the type its source was uploaded with.
-      const { signal } = options;
-      await send(this.#endpoint, `copy ${describeRef(from)} to ${describeRef(to)}`, '/object/copy', {
-        method: 'POST',
-        json: {
-          bucketId: from.bucket,
-          sourceKey: from.path,
-          destinationBucket: to.bucket,
-          destinationKey: to.path,
-          copyMetadata: false,
-          metadata: { mimetype: expected.content_type },
-        },
-        ...(signal ? { signal } : {}),
-      });
+      await this.#serverCopy(from, to, expected.content_type, options.signal);
     } catch (error) {
-      if (!(isAbsent(error) || (error instanceof StorageError && error.kind === 'conflict'))) throw error;
-      const existing = await inspectIfPresent(this, to, options);
-      if (!existing) return this.#throwConfirmed(error, from.bucket, to.bucket);
-      return acceptExisting(existing, expected, to);
+      return this.#acceptExistingOrThrow(error, to, expected, options, from.bucket);
     }
     const copied = await this.inspect(to, options);
     try {
@@ -167,6 +155,75 @@ export class SupabaseStorage implements ObjectStorage {
       throw mismatch;
     }
     return copied;
+  }
+
+  /**
+   * The source is copied on the server to a temporary beside the destination, which is then
+   * downloaded once, inspected and judged; the copy's name known, the temporary is copied on
+   * the server again to it. Only this service writes the print bucket, so the temporary still
+   * holds the bytes inspected, and a server-side copy moves none through the worker. (A killed
+   * attempt leaves its temporary behind, a `.partial-*` object no URL is ever signed for.)
+   */
+  async copyVerified<P extends Placement>(
+    from: ObjectRef,
+    into: ObjectFolder,
+    place: PlaceCopy<P>,
+    options: StreamOptions = {},
+  ): Promise<VerifiedCopy<P>> {
+    checkObjectRef(from);
+    const temp = placedRef(into, `.partial-${randomUUID()}`);
+    try {
+      await this.#serverCopy(from, temp, undefined, options.signal).catch((error: unknown) =>
+        this.#throwConfirmed(error, from.bucket, into.bucket),
+      );
+      const inspection = await this.inspect(temp, options);
+      const placement = place(inspection);
+      const to = placedRef(into, placement.name);
+      try {
+        await this.#serverCopy(temp, to, placement.content_type, options.signal);
+      } catch (error) {
+        await this.#acceptExistingOrThrow(error, to, inspection, options);
+      }
+      return { to, inspection, placement };
+    } finally {
+      await this.remove(temp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Storage (since 2025-01) takes the copy's type in the copy request itself, so the copy never
+   * holds the type its source was uploaded with; storage-js 2.109's `copy` sends no metadata.
+   */
+  async #serverCopy(from: ObjectRef, to: ObjectRef, contentType: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    await send(this.#endpoint, `copy ${describeRef(from)} to ${describeRef(to)}`, '/object/copy', {
+      method: 'POST',
+      json: {
+        bucketId: from.bucket,
+        sourceKey: from.path,
+        destinationBucket: to.bucket,
+        destinationKey: to.path,
+        copyMetadata: false,
+        ...(contentType ? { metadata: { mimetype: contentType } } : {}),
+      },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /**
+   * A copy refused because its destination exists (Duplicate) is judged by that object's own
+   * bytes, as it is when the source has gone since an earlier copy.
+   */
+  async #acceptExistingOrThrow(
+    error: unknown,
+    to: ObjectRef,
+    expected: Pick<ExpectedObject, 'sha256'>,
+    options: StreamOptions,
+    ...buckets: string[]
+  ): Promise<ObjectInspection> {
+    if (!(isAbsent(error) || (error instanceof StorageError && error.kind === 'conflict'))) throw error;
+    const existing = await inspectIfPresent(this, to, options);
+    if (!existing) return this.#throwConfirmed(error, ...buckets, to.bucket);
+    return acceptExisting(existing, expected, to);
   }
 
   async remove(ref: ObjectRef): Promise<void> {
