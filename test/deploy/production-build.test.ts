@@ -94,6 +94,9 @@ describe('production build', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_TASK_QUEUE: `sigterm-${randomBytes(4).toString('hex')}`,
         DATA_DIR: outDir,
+        // Off: the suite's other workers would contend for the default metrics ports.
+        WORKER_METRICS_ADDRESS: '',
+        WORKER_APP_METRICS_ADDRESS: '',
         ...env,
       },
     });

@@ -33,6 +33,9 @@ beforeAll(async () => {
     PORT: String(port),
     TEMPORAL_DEV_PORT: String(temporalPort),
     TEMPORAL_UI_PORT: String(uiPort),
+    // Off: the suite's other workers would contend for the default metrics ports.
+    WORKER_METRICS_ADDRESS: '',
+    WORKER_APP_METRICS_ADDRESS: '',
     LOG_LEVEL: 'warn',
   };
 });

@@ -24,7 +24,8 @@ export async function startWorkerProcess(name: string, env: WorkerProcessEnv, ti
     name,
     command: process.execPath,
     args: ['--import', 'tsx', 'src/worker/main.ts'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
+    // No metrics endpoints unless a test asks: two workers at once would contend for the default ports.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', WORKER_METRICS_ADDRESS: '', WORKER_APP_METRICS_ADDRESS: '', ...env },
   });
   try {
     await worker.waitForOutput(/"msg":"worker polling"/, timeoutMs);
