@@ -9,7 +9,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (${String(lastError)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (${lastError instanceof Error ? String(lastError) : JSON.stringify(lastError)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
