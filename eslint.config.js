@@ -18,6 +18,8 @@ export default defineConfig(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       // `(line) => lines.push(line)`-style callbacks read as a call; their value goes nowhere anyway.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // `const { omitted: _, ...rest } = value` is how a copy without some keys is written.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       // A caught error passed on as it is (unknown by nature), as only-throw-error allows rethrowing it.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
     },
