@@ -170,7 +170,7 @@ describe('end to end over HTTP', () => {
 
   it('persists the ready line and fails the one without a preview, with guidance', async () => {
     const persisted = await waitForLine(lineA, 'persisted');
-    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
+    expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
     const failed = await waitForLine(lineB, 'failed');
     expect(failed).toMatchObject({ reason_code: 'preview_not_found', recovery_guidance: recoveryGuidance('preview_not_found'), final_asset: null });
     expect(await waitForLine(lineD, 'failed')).toMatchObject({ reason_code: 'preview_not_found', personalization_id: 'not a valid id!' });
@@ -185,7 +185,7 @@ describe('end to end over HTTP', () => {
     for (const [line, personalizationId] of [[lineControl, 'tab\tand\u001anul'], [lineTwoIds, 'one\ntwo'], [lineLong, cut]] as const) {
       const failed = await waitForLine(line, 'failed');
       expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });
-      expect(failed['reason_message']).toContain('cannot name a preview job');
+      expect(failed.reason_message).toContain('cannot name a preview job');
       // The database says failed before the workflow's next task marks it so for the UI.
       const handle = harness.handle(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }));
       const attributes = await eventually(
@@ -198,7 +198,7 @@ describe('end to end over HTTP', () => {
       );
       expect(attributes.get(PersonalizationId)).toBe(personalizationId);
       const reported = await harness.posthog.waitFor(
-        (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line,
+        (event) => event.event === 'fulfillment.asset.failed' && event.properties.order_line_id === line,
         5_000,
       );
       expect(reported.properties).toMatchObject({ personalization_id: personalizationId, reason_code: 'preview_not_found' });
@@ -305,7 +305,7 @@ describe('end to end over HTTP', () => {
     expect(await read(retry)).toEqual({ workflow_id: `${shop}:${lineB}:fulfillment`, status: 'retry_requested' });
 
     const persisted = await waitForLine(lineB, 'persisted');
-    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
+    expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
     const assets = await harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', lineB).execute();
     expect(assets).toHaveLength(1);
 
@@ -334,7 +334,7 @@ describe('end to end over HTTP', () => {
     expect(await waitForLine(lineF, 'persisted')).toMatchObject({ final_asset: { sha256: sha256(pngB) } });
 
     const isRetry = (event: CapturedEvent) =>
-      event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === lineF;
+      event.event === 'fulfillment.retry_requested' && event.properties.order_line_id === lineF;
     const reported = await harness.posthog.waitFor(isRetry, 5_000);
     expect(reported.distinct_id).toBe(shop);
     expect(reported.properties).toMatchObject({

@@ -89,7 +89,7 @@ describe('logged errors', () => {
     const { lines, logger } = capture();
     const shared = { bucket: 'previews' };
     const request: Record<string, unknown> = { path: 'a.png' };
-    request['self'] = request;
+    request.self = request;
     logger.error({ err: Object.assign(new Error('copy failed'), { from: shared, to: shared, request }) }, 'cycle');
     expect(JSON.parse(lines[0]!).err).toMatchObject({
       from: { bucket: 'previews' },

@@ -15,6 +15,7 @@ import { bigId, hmac, LogCapture, testConfig, testCredentials } from './api.js';
 import { buildTestApp, type TestAppDeps } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { makePng } from './images.js';
+import { Teardown } from './teardown.js';
 import { freePort } from './ports.js';
 
 export const PUBLIC_BASE = 'http://files.printready.test';
@@ -33,7 +34,7 @@ export const linePath = (line: { shop_id: string; order_line_id: string }, suffi
 export function expectError(response: LightMyRequestResponse, status: number, code: string) {
   expect(response.statusCode, response.body).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
-  const body = response.json() as { error: { code: string; message: string; details?: unknown } };
+  const body = response.json<{ error: { code: string; message: string; details?: unknown } }>();
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe('string');
   expect(Object.keys(body)).toEqual(['error']);
@@ -155,13 +156,17 @@ export function useApiApp() {
     },
   };
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     api.database = await createTestDatabase();
+    teardown.defer(() => api.database.close());
     api.storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-api-'));
+    teardown.defer(() => rm(api.storageRoot, { recursive: true, force: true }));
     api.storage = new LocalStorage({ root: api.storageRoot, publicBaseUrl: PUBLIC_BASE, signingSecret: creds.signingSecret });
     await api.storage.ensureBucket(config.PREVIEW_BUCKET);
     await api.storage.ensureBucket(config.PRINT_BUCKET);
     api.client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    teardown.defer(() => api.client.connection.close());
     api.taskQueue = `api-${randomBytes(6).toString('hex')}`;
     api.base = {
       config,
@@ -175,6 +180,7 @@ export function useApiApp() {
       failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     };
     api.app = await buildTestApp(api.base);
+    teardown.defer(() => api.app.close());
     api.deadClient = new Client({
       connection: Connection.lazy({
         address: `127.0.0.1:${await freePort()}`,
@@ -183,17 +189,12 @@ export function useApiApp() {
         interceptors: [deadlineAwareRetryInterceptor()],
       }),
     });
+    teardown.defer(() => api.deadClient.connection.close());
     api.deadApp = await buildTestApp({ ...api.base, temporal: { client: api.deadClient, taskQueue: api.taskQueue }, temporalTimeoutMs: 1_000, readinessTimeoutMs: 1_000 });
+    teardown.defer(() => api.deadApp.close());
   });
 
-  afterAll(async () => {
-    await api.app?.close();
-    await api.deadApp?.close();
-    await api.client?.connection.close();
-    await api.deadClient?.connection.close();
-    await api.database?.close();
-    if (api.storageRoot) await rm(api.storageRoot, { recursive: true, force: true });
-  });
+  afterAll(() => teardown.run());
 
   return api;
 }

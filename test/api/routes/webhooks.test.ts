@@ -204,7 +204,7 @@ describe('POST /webhooks/shopify', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(app.services.temporalTimeoutMs / 2 - 50);
     expect(await workflowExists(`${creds.shop}:${line}:fulfillment`)).toBe(false);
     expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: line })).toBeUndefined();
-    expect(logs.entries().some((entry) => entry['msg'] === 'intake saturated: delivery turned away for Shopify to retry')).toBe(true);
+    expect(logs.entries().some((entry) => entry.msg === 'intake saturated: delivery turned away for Shopify to retry')).toBe(true);
 
     release();
     await held;
@@ -216,7 +216,7 @@ describe('POST /webhooks/shopify', () => {
 describe('logs', () => {
   it('carry correlation keys and never a token, secret or signature', async () => {
     const entries = logs.entries();
-    const started = entries.find((entry) => entry['msg'] === 'fulfillment started');
+    const started = entries.find((entry) => entry.msg === 'fulfillment started');
     expect(started).toMatchObject({
       shop_id: creds.shop,
       webhook_id: expect.any(String),
@@ -225,13 +225,13 @@ describe('logs', () => {
       workflow_id: expect.any(String),
       request_id: expect.any(String),
     });
-    const completed = entries.filter((entry) => entry['msg'] === 'request completed' && entry['shop_id'] === creds.shop);
+    const completed = entries.filter((entry) => entry.msg === 'request completed' && entry.shop_id === creds.shop);
     expect(completed.length).toBeGreaterThan(0);
     // A delivery's own line names its order too.
-    expect(completed.find((entry) => entry['request_id'] === started!['request_id'])).toMatchObject({ order_id: started!['order_id'] });
+    expect(completed.find((entry) => entry.request_id === started!.request_id)).toMatchObject({ order_id: started!.order_id });
     // One line per request, standing on its own: what was asked, what was answered, how fast.
     expect(completed[0]).toMatchObject({ req: { method: expect.any(String), url: expect.any(String) }, res: { statusCode: expect.any(Number) }, responseTime: expect.any(Number) });
-    expect(entries.some((entry) => entry['msg'] === 'incoming request')).toBe(false);
+    expect(entries.some((entry) => entry.msg === 'incoming request')).toBe(false);
 
     api.expectNoSecretsLogged();
   });

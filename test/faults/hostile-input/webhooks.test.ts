@@ -46,7 +46,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
           const response = await hostile.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: withoutUndefined(headers), payload: body });
           expectSafe(response, (status) => status === 200);
           if (response.statusCode === 200) {
-            const answer = JSON.parse(response.body) as { accepted: Array<{ order_line_id: string; workflow_id: string; status: string }> };
+            const answer = JSON.parse(response.body) as { accepted: { order_line_id: string; workflow_id: string; status: string }[] };
             // Started only what was accepted, for the shop that signed, with the contract's ids.
             expect(hostile.starts - before).toBe(answer.accepted.length);
             for (const line of answer.accepted) {
