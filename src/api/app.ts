@@ -109,8 +109,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) done(null, undefined);
-    else defaultJsonParser(request, body as string, done);
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, undefined);
+      return;
+    }
+    return defaultJsonParser(request, body as string, done);
   });
 
   // Before the routes: the document lists every route registered after it.

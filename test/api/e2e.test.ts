@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 
 /**
@@ -107,10 +108,12 @@ async function waitForLine(line: string, status: string, timeoutMs = 40_000) {
   throw new Error(`line ${line} did not reach ${status}: ${JSON.stringify(last)}`);
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-e2e-'));
+  teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   // The local backend signs URLs for this very app: its public base is where the app listens.
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
   const put = async (bucket: string, key: string, bytes: Uint8Array) => {
@@ -119,6 +122,7 @@ beforeAll(async () => {
     await writeFile(file, bytes);
   };
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5 });
+  teardown.defer(() => harness.close());
   app = await buildTestApp({
     config,
     db: harness.db,
@@ -129,14 +133,11 @@ beforeAll(async () => {
     localSigningSecret: creds.signingSecret,
     now: () => Date.now() + clockOffsetMs,
   });
+  teardown.defer(() => app.close());
   await app.listen({ port, host: '127.0.0.1' });
 });
 
-afterAll(async () => {
-  await app?.close();
-  await harness?.close();
-  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
-});
+afterAll(() => teardown.run());
 
 describe('end to end over HTTP', () => {
   it('takes the generator’s hand-off', async () => {
