@@ -30,6 +30,12 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export const linePath = (line: { shop_id: string; order_line_id: string }, suffix = '') =>
   `/v1/shops/${line.shop_id}/order-lines/${line.order_line_id}${suffix}`;
 
+/** A webhook delivery's answer, as far as the tests read it. */
+export interface WebhookAnswer {
+  accepted: { order_line_id: string; workflow_id: string; status: string }[];
+  ignored: { order_line_id: string; reason: string }[];
+}
+
 /** The error envelope, exactly: status, JSON, `{ error: { code, message, details } }`, no stack. */
 export function expectError(response: LightMyRequestResponse, status: number, code: string) {
   expect(response.statusCode, response.body).toBe(status);
@@ -69,11 +75,11 @@ export function useApiApp() {
     app: undefined as unknown as FastifyInstance,
     deadApp: undefined as unknown as FastifyInstance,
 
-    webhook(
+    webhook: (
       target: FastifyInstance,
       body: string | Buffer,
       options: { topic?: string; shop?: string; secret?: string | null; hmacHeader?: string; contentType?: string; webhookId?: string } = {},
-    ) {
+    ) => {
       const headers: Record<string, string> = {
         'content-type': options.contentType ?? 'application/json',
         'x-shopify-topic': options.topic ?? 'orders/create',
@@ -87,11 +93,11 @@ export function useApiApp() {
       return target.inject({ method: 'POST', url: '/webhooks/shopify', headers, payload: body });
     },
 
-    newLine(overrides: Partial<OrderLineIdentity> = {}): OrderLineIdentity {
+    newLine: (overrides: Partial<OrderLineIdentity> = {}): OrderLineIdentity => {
       return { shop_id: creds.shop, order_id: bigId(), order_line_id: bigId(), personalization_id: `pers-${randomBytes(4).toString('hex')}`, ...overrides };
     },
 
-    async workflowExists(workflowId: string): Promise<boolean> {
+    workflowExists: async (workflowId: string): Promise<boolean> => {
       try {
         await api.client.workflow.getHandle(workflowId).describe();
         return true;
@@ -101,7 +107,7 @@ export function useApiApp() {
       }
     },
 
-    async signalNames(workflowId: string): Promise<string[]> {
+    signalNames: async (workflowId: string): Promise<string[]> => {
       const history = await api.client.workflow.getHandle(workflowId).fetchHistory();
       return (history.events ?? []).flatMap((event) =>
         event.workflowExecutionSignaledEventAttributes?.signalName ? [event.workflowExecutionSignaledEventAttributes.signalName] : [],
@@ -109,7 +115,7 @@ export function useApiApp() {
     },
 
     /** A persisted line with its asset really in the print bucket. */
-    async persistedLine(bytes = makePng(32, 16)) {
+    persistedLine: async (bytes = makePng(32, 16)) => {
       const line = api.newLine();
       const digest = sha256(bytes);
       const assetPath = `${line.shop_id}/${line.order_line_id}/${digest}.png`;
@@ -132,7 +138,7 @@ export function useApiApp() {
       return { line, bytes, assetPath, digest };
     },
 
-    async failedLine() {
+    failedLine: async () => {
       const line = api.newLine();
       await registerOrderLines(api.database.db, [line]);
       await recordLineFailure(api.database.db, line, {
@@ -146,7 +152,7 @@ export function useApiApp() {
     },
 
     /** No token, secret or unredacted signature in anything the file's apps logged. */
-    expectNoSecretsLogged() {
+    expectNoSecretsLogged: () => {
       const text = logs.text;
       for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
         expect(text).not.toContain(secret);

@@ -5,7 +5,7 @@ import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
 import { TemporalTimeoutError } from '../../../src/intake/temporal-deadline.js';
 import { getOrderLineView } from '../../../src/db/repositories/order-lines.js';
 import { bigId, hmac, orderPayload, personalized } from '../../support/api.js';
-import { bearer, expectError, linePath, useApiApp } from '../../support/api-app.js';
+import { bearer, expectError, linePath, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 import { buildTestApp } from '../../support/capture-app.js';
 
 const api = useApiApp();
@@ -36,7 +36,7 @@ describe('POST /webhooks/shopify', () => {
 
     const response = await webhook(app, body);
     expect(response.statusCode, response.body).toBe(200);
-    const answer = response.json();
+    const answer = response.json<WebhookAnswer>();
     const acceptedAs = (status: string) =>
       [a, b, badId, both].map((line) => ({ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status }));
     expect(answer.accepted).toEqual(acceptedAs('started'));
@@ -64,7 +64,7 @@ describe('POST /webhooks/shopify', () => {
     for (const topic of ['orders/create', 'orders/paid']) {
       const again = await webhook(app, body, { topic });
       expect(again.statusCode).toBe(200);
-      expect(again.json().accepted).toEqual(acceptedAs('duplicate'));
+      expect(again.json<WebhookAnswer>().accepted).toEqual(acceptedAs('duplicate'));
     }
   });
 
@@ -88,7 +88,7 @@ describe('POST /webhooks/shopify', () => {
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-rotation') }]);
     const response = await webhook(app, body, { secret: creds.oldWebhookSecret, contentType: 'text/plain' });
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect(response.json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
   });
 
   it('takes the id from admin_graphql_api_id when the numeric id is missing', async () => {
@@ -96,7 +96,7 @@ describe('POST /webhooks/shopify', () => {
     const body = `{"admin_graphql_api_id":"gid://shopify/Order/${bigId()}","line_items":[{"admin_graphql_api_id":"gid://shopify/LineItem/${line}","properties":[{"name":"_personalization_id","value":"pers-gid"}]}]}`;
     const response = await webhook(app, body);
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json().accepted[0].order_line_id).toBe(line);
+    expect(response.json<WebhookAnswer>().accepted[0]?.order_line_id).toBe(line);
   });
 
   it('refuses a missing, wrong or stale HMAC with 401 invalid_hmac and starts nothing', async () => {
@@ -209,7 +209,7 @@ describe('POST /webhooks/shopify', () => {
     release();
     await held;
     // Shopify's retry finds room.
-    expect((await webhook(app, body)).json().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect((await webhook(app, body)).json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
   });
 });
 
