@@ -13,7 +13,7 @@ type FromChild =
   | { type: 'reply'; id: number; ok: true; result: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
-type ToChild = { type: 'call'; id: number; command: string; args: unknown };
+interface ToChild { type: 'call'; id: number; command: string; args: unknown }
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const live = new Set<ChildProcess>();
@@ -58,7 +58,7 @@ export class BenchChild<Info = unknown> {
 
   /** Forks `script` (TypeScript, through tsx) with `options` and waits for its `ready`. */
   static async start<Info>(script: string, options: unknown, settings: StartChildOptions): Promise<BenchChild<Info>> {
-    const profileDir = process.env['BENCH_PROFILE_DIR'];
+    const profileDir = process.env.BENCH_PROFILE_DIR;
     const child = fork(script, [], {
       execArgv: [
         '--import',
@@ -68,7 +68,7 @@ export class BenchChild<Info = unknown> {
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${settings.name}`] : []),
       ],
       env: { ...process.env, BENCH_CHILD_OPTIONS: JSON.stringify(options) },
-      stdio: ['ignore', process.env['BENCH_VERBOSE'] ? 'inherit' : 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
     live.add(child);
@@ -128,7 +128,7 @@ export function serveChild<Options>(
   init: (options: Options) => Promise<{ info?: unknown; handlers: Handlers; close: () => Promise<void> }>,
 ): void {
   const send = (message: FromChild) => process.send?.(message);
-  const options = JSON.parse(process.env['BENCH_CHILD_OPTIONS'] ?? '{}') as Options;
+  const options = JSON.parse(process.env.BENCH_CHILD_OPTIONS ?? '{}') as Options;
   init(options).then(
     ({ info, handlers, close }) => {
       let closing: Promise<void> | undefined;

@@ -31,7 +31,7 @@ export const secrets = {
 };
 
 /** printready's production log level, written where it costs least (the child's stdout is discarded). */
-export const LOG_LEVEL = process.env['BENCH_LOG_LEVEL'] ?? 'info';
+export const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 
 /** The buckets of the bench's local storage. */
 export const PREVIEW_BUCKET = 'previews';

@@ -97,10 +97,10 @@ async function census(roots: Partial<Record<'api' | 'worker', number>>, table: M
   for (const [name, pid] of Object.entries(roots)) if (pid) pids[name] = treeOf(table, pid).map((proc) => proc.pid);
   const ours = treeOf(table, process.pid);
   const temporal = ours.find((proc) => proc.comm.startsWith('temporal'));
-  pids['temporal'] = temporal ? treeOf(table, temporal.pid).map((proc) => proc.pid) : [];
+  pids.temporal = temporal ? treeOf(table, temporal.pid).map((proc) => proc.pid) : [];
   const postmaster = [...table.values()].find((proc) => proc.comm === 'postgres' && table.get(proc.ppid)?.comm !== 'postgres');
   const server = postmaster ? treeOf(table, postmaster.pid) : [];
-  pids['postgres_server'] = server.map((proc) => proc.pid);
+  pids.postgres_server = server.map((proc) => proc.pid);
   // The bench's backends: a postgres process whose peer port is a local port of one of our sockets.
   const tcp = await tcpTable();
   const ourPorts = new Set<number>();
@@ -113,7 +113,7 @@ async function census(roots: Partial<Record<'api' | 'worker', number>>, table: M
     if (proc === postmaster) continue;
     for (const inode of await socketInodes(proc.pid)) if (ourPorts.has(tcp.get(inode)?.remote ?? -1)) backends.push(proc.pid);
   }
-  pids['postgres'] = [...new Set(backends)];
+  pids.postgres = [...new Set(backends)];
   return { pids };
 }
 
@@ -163,7 +163,7 @@ export async function metered<T>(
     }, 0);
     cpuMs[name] = (ticks * 1000) / TICKS_PER_S;
   }
-  cpuMs['load'] = (load.user + load.system) / 1000;
+  cpuMs.load = (load.user + load.system) / 1000;
   return { result: result!, cost: { cpuMs, peakRssMiB: Object.fromEntries(Object.entries(peak).map(([name, mib]) => [name, Math.round(mib)])) } };
 }
 
@@ -171,7 +171,7 @@ export async function metered<T>(
 export function perUnit(cost: Cost, units: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, ms] of Object.entries(cost.cpuMs)) out[name] = Math.round((ms / units) * 1000) / 1000;
-  out['total'] = Math.round((COMPONENTS.reduce((sum, name) => sum + (cost.cpuMs[name] ?? 0), 0) / units) * 1000) / 1000;
+  out.total = Math.round((COMPONENTS.reduce((sum, name) => sum + (cost.cpuMs[name] ?? 0), 0) / units) * 1000) / 1000;
   return out;
 }
 

@@ -19,7 +19,7 @@ export type DatabaseSpec = { kind: 'postgres'; url: string; schema: string } | {
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Every schema a run makes starts with this (`BENCH_SCHEMA_PREFIX`: lower-case letters, digits and _). */
-const SCHEMA_PREFIX = process.env['BENCH_SCHEMA_PREFIX'] || 'bench';
+const SCHEMA_PREFIX = process.env.BENCH_SCHEMA_PREFIX || 'bench';
 if (!/^[a-z][a-z0-9_]*$/.test(SCHEMA_PREFIX)) throw new Error(`BENCH_SCHEMA_PREFIX must be lower-case letters, digits and _, not ${SCHEMA_PREFIX}`);
 
 const NOOP_WORKFLOWS = fileURLToPath(new URL('../workflows/noop-workflows.ts', import.meta.url));
@@ -40,12 +40,12 @@ export interface BenchEnvironment {
 /** Starts what the benchmarks need: a Temporal dev server from the installed CLI, the database, the bundles. */
 export async function startEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-bench-'));
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(workDir, { recursive: true, force: true })];
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(workDir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('bench cleanup:', error));
   };
   try {
-    const executable = resolveTemporalCli(process.env['TEMPORAL_CLI_PATH']);
+    const executable = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
     log(`temporal CLI: ${executable.type === 'existing-path' ? executable.path : 'SDK download'}`);
     const [temporal, fulfillment, noop, databaseUrl] = await Promise.all([
       TestWorkflowEnvironment.createLocal({
@@ -54,7 +54,7 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
           ip: '127.0.0.1',
           searchAttributes: SEARCH_ATTRIBUTES,
           // Overloaded on purpose by some runs: its errors (deadlines) are counted by the bench, not printed.
-          log: { format: 'pretty', level: process.env['BENCH_VERBOSE'] ? 'warn' : 'never' },
+          log: { format: 'pretty', level: process.env.BENCH_VERBOSE ? 'warn' : 'never' },
         },
       }),
       bundleWorkflows(path.join(workDir, 'fulfillment-bundle.js')),
@@ -109,7 +109,7 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
 
 /** `DATABASE_URL`; else the tests' local Postgres when it answers; else PGlite. */
 async function pickDatabase(): Promise<string | undefined> {
-  const configured = process.env['DATABASE_URL'];
+  const configured = process.env.DATABASE_URL;
   if (configured) return configured;
   const client = new pg.Client({ connectionString: DEFAULT_DATABASE_URL, connectionTimeoutMillis: 1_500 });
   try {

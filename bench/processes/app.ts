@@ -109,7 +109,7 @@ serveChild<AppProcessOptions>(async (options) => {
     LOCAL_SIGNING_SECRET: options.signingSecret,
     LOG_LEVEL: options.logLevel,
   });
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };

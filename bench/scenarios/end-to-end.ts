@@ -185,7 +185,7 @@ export async function e2eScenario(ctx: BenchContext): Promise<ScenarioResult> {
       await runPrintready(ctx, rig, settings, 20);
       await runBaseline(ctx, rig, settings, 20);
     }
-    const temporalMs = (run: RunResult) => perUnit(run.cost, run.lines)['temporal']!;
+    const temporalMs = (run: RunResult) => perUnit(run.cost, run.lines).temporal!;
     const pairs = await runPairs(
       ctx.pairs,
       () => runBaseline(ctx, rig, settings, lines),
@@ -255,7 +255,7 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
   const posthog = await startPosthogStandIn();
   const rig = await startRig(ctx, posthog.url);
   const sizes = ctx.quick ? [40, 80] : [1000, ctx.drainLines ?? 10_000];
-  type PoolWait = { acquisitions: number; totalMs: number; maxMs: number };
+  interface PoolWait { acquisitions: number; totalMs: number; maxMs: number }
   const runs: { lines: number; elapsedS: number; cost: Cost; poolWait: PoolWait }[] = [];
   try {
     for (const lines of sizes) {
@@ -284,7 +284,7 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
     await posthog.close();
   }
   const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
-  const temporalMs = (run: (typeof runs)[number]) => perUnit(run.cost, run.lines)['temporal']!;
+  const temporalMs = (run: (typeof runs)[number]) => perUnit(run.cost, run.lines).temporal!;
   const rows: Row[] = [
     {
       scenario: `backlog drain, ${large.lines} lines (against ${small.lines})`,
@@ -296,8 +296,8 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
     },
     { scenario: `backlog drain, ${large.lines} lines`, metric: 'seconds', printready: [large.elapsedS], baseline: null, target: null },
     { scenario: `backlog drain, ${large.lines} lines`, metric: 'lines/s', printready: [large.lines / large.elapsedS], baseline: [small.lines / small.elapsedS], target: null },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'worker peak RSS MiB', printready: [large.cost.peakRssMiB['worker'] ?? 0], baseline: null, target: null },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'Postgres backends\' peak RSS MiB', printready: [large.cost.peakRssMiB['postgres'] ?? 0], baseline: null, target: null },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'worker peak RSS MiB', printready: [large.cost.peakRssMiB.worker ?? 0], baseline: null, target: null },
+    { scenario: `backlog drain, ${large.lines} lines`, metric: 'Postgres backends\' peak RSS MiB', printready: [large.cost.peakRssMiB.postgres ?? 0], baseline: null, target: null },
     {
       scenario: `backlog drain, ${large.lines} lines`,
       metric: 'pool wait ms per query (mean)',

@@ -67,18 +67,18 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
     const count = ctx.quick ? 200 : Math.max(400, Math.round(warm.result.perSecond * RUN_SECONDS));
     ctx.log(`  warm-up: bare start ${warm.result.perSecond.toFixed(0)} lines/s; ${count} deliveries per closed-loop run`);
 
-    type Run = { result: LoopResult; cost: Cost };
+    interface Run { result: LoopResult; cost: Cost }
     const log = (label: string) => (pair: number, { baseline, printready }: { baseline: Run; printready: Run }) =>
       ctx.log(
-        `  ${label} pair ${pair + 1}: intake ${printready.result.perSecond.toFixed(0)}/s p99 ${printready.result.p99.toFixed(0)} ms api ${perUnit(printready.cost, printready.result.iterations)['api']} ms/line; ` +
-          `bare ${baseline.result.perSecond.toFixed(0)}/s p99 ${baseline.result.p99.toFixed(0)} ms api ${perUnit(baseline.cost, baseline.result.iterations)['api']} ms/line`,
+        `  ${label} pair ${pair + 1}: intake ${printready.result.perSecond.toFixed(0)}/s p99 ${printready.result.p99.toFixed(0)} ms api ${perUnit(printready.cost, printready.result.iterations).api} ms/line; ` +
+          `bare ${baseline.result.perSecond.toFixed(0)}/s p99 ${baseline.result.p99.toFixed(0)} ms api ${perUnit(baseline.cost, baseline.result.iterations).api} ms/line`,
       );
     const closedRuns = await runPairs(ctx.pairs, () => closed('baseline', count), () => closed('printready', count), log('closed c50'));
     const rate = Math.max(1, Math.round(median(closedRuns.baseline.map((run) => run.result.perSecond)) / 2));
     const openCount = ctx.quick ? Math.max(50, rate * 2) : Math.max(200, rate * RUN_SECONDS * 2);
     const openRuns = await runPairs(ctx.pairs, () => open('baseline', rate, openCount), () => open('printready', rate, openCount), log(`open ${rate}/s`));
 
-    const apiMs = (run: Run) => perUnit(run.cost, run.result.iterations)['api']!;
+    const apiMs = (run: Run) => perUnit(run.cost, run.result.iterations).api!;
     const label = 'intake, 1 line/delivery';
     const rows: Row[] = [
       {

@@ -49,7 +49,7 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
     const sources = previewPaths.map((previewPath) => path.join(storageRoot, PREVIEWS, previewPath));
     for (const source of sources) await writePngWithFiller(source, size);
     const totalMiB = (size * files) / MiB;
-    type Run = { mibPerS: number; rssGrowthMiB: number; cost: Cost };
+    interface Run { mibPerS: number; rssGrowthMiB: number; cost: Cost }
 
     const baseline = async (): Promise<Run> => {
       await run('sync');
@@ -61,7 +61,7 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
       );
       const elapsedS = (performance.now() - begin) / 1000;
       // The tools are this process's children: their CPU is the "worker" of this side.
-      cost.cpuMs['worker'] = (await reapedChildrenMs()) - childrenBefore;
+      cost.cpuMs.worker = (await reapedChildrenMs()) - childrenBefore;
       await Promise.all(copies.map((copy) => rm(copy)));
       return { mibPerS: totalMiB / elapsedS, rssGrowthMiB: 0, cost };
     };

@@ -37,7 +37,7 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
   const files = ctx.quick ? 10 : 100;
   const rows: Row[] = [];
   const costs: CostRow[] = [];
-  type Run = { result: LoopResult; cost: Cost };
+  interface Run { result: LoopResult; cost: Cost }
   const costRows = (scenario: string, unit: string, runs: { baseline: Run[]; printready: Run[] }) =>
     (['printready', 'baseline'] as const).map((side): CostRow => ({ scenario, side, unit, runs: runs[side].map((one) => ({ units: one.result.iterations, cost: one.cost })) }));
   try {
@@ -83,8 +83,8 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
       const sizeLabel = size === MiB + 1 ? '1 MiB + 1 B' : `${size / MiB} MiB`;
       const logPair = (what: string) => (pair: number, result: { baseline: Run; printready: Run }) =>
         ctx.log(
-          `  ${what} pair ${pair + 1}: printready ${result.printready.result.perSecond.toFixed(0)}/s api ${perUnit(result.printready.cost, result.printready.result.iterations)['api']} ms; ` +
-            `bare ${result.baseline.result.perSecond.toFixed(0)}/s api ${perUnit(result.baseline.cost, result.baseline.result.iterations)['api']} ms`,
+          `  ${what} pair ${pair + 1}: printready ${result.printready.result.perSecond.toFixed(0)}/s api ${perUnit(result.printready.cost, result.printready.result.iterations).api} ms; ` +
+            `bare ${result.baseline.result.perSecond.toFixed(0)}/s api ${perUnit(result.baseline.cost, result.baseline.result.iterations).api} ms`,
         );
       await fetchRun(signed);
       await fetchRun(bareUrls);

@@ -31,4 +31,4 @@ export function verifyPreview(preview: PreviewRef, stat: ObjectStat, inspection:
 
 /** Storage metadata counts only when it names an image type; generic types say nothing. */
 const stored = (contentType: string | null): string | null =>
-  contentType?.startsWith('image/') ? contentType.split(';')[0]!.trim() : null;
+  contentType?.startsWith('image/') ? contentType.replace(/;.*/s, '').trim() : null;

@@ -71,7 +71,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Signed file paths are up to 1024 characters, more than the router's default of 100.
     routerOptions: { maxParamLength: 2048 },
     // Errors the router raises before any route runs (a malformed %-escape) get the envelope too.
-    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
     // And so do requests the HTTP parser refuses before there is a request at all.
     clientErrorHandler,
     // Fastify's own 503 while closing has its own body; the hook below answers with the envelope.
@@ -85,8 +87,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorate('services', services);
   app.decorateRequest('principal', null);
   let closing = false;
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', (done) => {
     closing = true;
+    done();
   });
   // A request in flight when closing began is answered, then its connection closed: a
   // keep-alive client would otherwise hold the stop until its idle timeout.
@@ -106,7 +109,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, undefined);
+      return;
+    }
     return defaultJsonParser(request, body as string, done);
   });
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Migrator, sql } from 'kysely';
 import type { Db } from './connect.js';
 import { migrationProvider } from './migrations/index.js';
@@ -17,7 +18,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`Migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new MigrationError(`Migration ${failed} failed: ${error instanceof Error ? error.message : inspect(error)}`, {
       cause: error,
     });
   }

@@ -63,15 +63,15 @@ async function main(): Promise<void> {
   const delivery = (await webhook(baseUrl, body, secret)) as { accepted: unknown[]; ignored: unknown[] };
   step(`3. Shopify delivered orders/create: ${delivery.accepted.length} lines started, ${delivery.ignored.length} ignored (not personalized)`);
 
-  const [goodLine, brokenLine] = await Promise.all([good, broken].map((line) => waitForOutcome(api, line)));
+  const [goodLine, brokenLine] = await Promise.all([waitForOutcome(api, good), waitForOutcome(api, broken)]);
   step(`4. Outcomes`);
-  const asset = goodLine!.final_asset;
-  console.log(`   line ${good}: ${goodLine!.status}${asset ? ` → ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256})` : ''}`);
-  console.log(`   line ${broken}: ${brokenLine!.status} (${brokenLine!.reason_code}): ${brokenLine!.reason_message}`);
-  console.log(`      guidance: ${brokenLine!.recovery_guidance}`);
+  const asset = goodLine.final_asset;
+  console.log(`   line ${good}: ${goodLine.status}${asset ? ` → ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256})` : ''}`);
+  console.log(`   line ${broken}: ${brokenLine.status} (${brokenLine.reason_code}): ${brokenLine.reason_message}`);
+  console.log(`      guidance: ${brokenLine.recovery_guidance}`);
   console.log(`   line ${plain}: not personalized, nothing to fulfill`);
 
-  if (goodLine!.status === 'persisted') {
+  if (goodLine.status === 'persisted') {
     const signed = (await api('POST', `/v1/shops/${SHOP}/order-lines/${good}/final-asset/signed-url`, { expires_in: 3600 })) as {
       url: string;
       expires_at: string;
@@ -93,7 +93,7 @@ function apiClient(baseUrl: string, token: string): Api {
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    const answer = (await response.json()) as unknown;
+    const answer = await response.json();
     if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(answer)}`);
     return answer;
   };
@@ -112,7 +112,7 @@ async function webhook(baseUrl: string, body: string, secret: string): Promise<u
     },
     body,
   });
-  const answer = (await response.json()) as unknown;
+  const answer = await response.json();
   if (!response.ok) throw new Error(`the webhook answered ${response.status}: ${JSON.stringify(answer)}`);
   return answer;
 }

@@ -25,6 +25,7 @@ export const personalizationIdSchema = z
   .string()
   .min(1)
   .max(200)
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be printable text');
 
 /**
@@ -43,6 +44,7 @@ export const linePersonalizationIdSchema = z
   .string()
   .min(1)
   .max(LINE_PERSONALIZATION_MAX)
+  // eslint-disable-next-line no-control-regex -- NUL is what it refuses
   .regex(/^[^\u0000]+$/, 'must not contain NUL');
 
 /**
@@ -54,13 +56,13 @@ export const linePersonalizationIdSchema = z
  * as Postgres and Temporal would store it, so every record of the line shows the same id.
  */
 export function linePersonalizationId(values: readonly [string, ...string[]]): string {
-  const wellFormed = values.map((value) => value.toWellFormed());
-  if (wellFormed.length === 1 && personalizationIdSchema.safeParse(wellFormed[0]).success) return wellFormed[0]!;
-  const joined = wellFormed.join('\n').replaceAll('\u0000', '\u001a');
+  const first = values[0].toWellFormed();
+  if (values.length === 1 && personalizationIdSchema.safeParse(first).success) return first;
+  const joined = values.map((value) => value.toWellFormed()).join('\n').replaceAll('\u0000', '\u001a');
   if (joined.length <= LINE_PERSONALIZATION_MAX) return joined;
   let end = LINE_PERSONALIZATION_MAX - 1;
   // Never cut between the two halves of a surrogate pair.
-  if (/[\ud800-\udbff]/.test(joined[end - 1]!)) end -= 1;
+  if (/[\ud800-\udbff]/.test(joined.charAt(end - 1))) end -= 1;
   return `${joined.slice(0, end)}…`;
 }
 

@@ -30,6 +30,6 @@ export const previewJobSchema = z
   })
   .refine((job) => job.status !== 'ready' || job.path !== undefined, {
     path: ['path'],
-    message: 'is required when status is ready',
+    error: 'is required when status is ready',
   });
 export type PreviewJobInput = z.infer<typeof previewJobSchema>;

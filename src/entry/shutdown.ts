@@ -8,7 +8,7 @@ export type Shutdown = (reason: string, failed: boolean) => void;
  * then exits; past `graceMs` it exits anyway, so a stuck step cannot keep a process alive.
  * Returns the same shutdown, for a process that must stop on a failure of its own.
  */
-export function exitOnSignal(logger: Logger, graceMs: number, steps: Array<() => Promise<unknown>>): Shutdown {
+export function exitOnSignal(logger: Logger, graceMs: number, steps: (() => Promise<unknown>)[]): Shutdown {
   let stopping = false;
   const stop = (reason: string, failed: boolean) => {
     if (stopping) return;

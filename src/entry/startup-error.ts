@@ -5,4 +5,4 @@ export class StartupError extends Error {
 
 /** The first line of an error's message, short enough for a one-line explanation. */
 export const briefly = (error: unknown): string =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200);
+  (error instanceof Error ? error.message : String(error)).replace(/\n[\s\S]*/, '').slice(0, 200);

@@ -72,18 +72,18 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
     throw ERRORS.invalidPayload('The body is not valid JSON');
   }
   if (!isRecord(order)) throw ERRORS.invalidPayload('The body is not a JSON object');
-  const orderId = shopifyId(order['id']) ?? gidId(order['admin_graphql_api_id'], 'Order');
+  const orderId = shopifyId(order.id) ?? gidId(order.admin_graphql_api_id, 'Order');
   if (!orderId) throw ERRORS.invalidPayload('The order has no valid id');
-  const items = order['line_items'] ?? [];
+  const items = order.line_items ?? [];
   if (!Array.isArray(items)) throw ERRORS.invalidPayload('line_items is not an array');
 
   const personalized: PersonalizedLine[] = [];
   const ignored: IgnoredLine[] = [];
   const seen = new Set<string>();
   for (const item of items) {
-    const lineId = isRecord(item) ? (shopifyId(item['id']) ?? gidId(item['admin_graphql_api_id'], 'LineItem')) : undefined;
+    const lineId = isRecord(item) ? (shopifyId(item.id) ?? gidId(item.admin_graphql_api_id, 'LineItem')) : undefined;
     if (!lineId || !isRecord(item)) {
-      ignored.push({ order_line_id: isRecord(item) ? printable(item['id']) : '', reason: 'invalid_line_item_id' });
+      ignored.push({ order_line_id: isRecord(item) ? printable(item.id) : '', reason: 'invalid_line_item_id' });
       continue;
     }
     if (seen.has(lineId)) {
@@ -91,7 +91,7 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
       continue;
     }
     seen.add(lineId);
-    const [first, ...others] = personalizationIds(item['properties']);
+    const [first, ...others] = personalizationIds(item.properties);
     if (first === undefined) {
       ignored.push({ order_line_id: lineId, reason: 'not_personalized' });
     } else {

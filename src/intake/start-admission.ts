@@ -65,8 +65,8 @@ export class StartAdmission {
 
   /** In arrival order: the first waiter that does not fit holds the rest back (no starvation). */
   #admitWaiting(): void {
-    while (this.#queue.length > 0 && this.#inFlight + this.#queue[0]!.slots <= this.capacity) {
-      const next = this.#queue.shift()!;
+    for (let next = this.#queue[0]; next !== undefined && this.#inFlight + next.slots <= this.capacity; next = this.#queue[0]) {
+      this.#queue.shift();
       this.#inFlight += next.slots;
       next.admit();
     }

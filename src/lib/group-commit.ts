@@ -38,11 +38,19 @@ export function groupCommit<T>(
 
   return (items, signal) =>
     new Promise<boolean>((resolve, reject) => {
-      if (signal?.aborted) return resolve(false);
+      if (signal?.aborted) {
+        resolve(false);
+        return;
+      }
       const entry: Waiting<T> = {
         items,
-        taken: () => signal?.removeEventListener('abort', drop),
-        settle: (failure) => (failure ? reject(failure.error) : resolve(true)),
+        taken: () => {
+          signal?.removeEventListener('abort', drop);
+        },
+        settle: (failure) => {
+          if (failure) reject(failure.error);
+          else resolve(true);
+        },
       };
       function drop() {
         waiting = waiting.filter((other) => other !== entry);

@@ -119,8 +119,8 @@ const failureType = (error: Error): { failure_type?: string } => {
 const MAX_CAUSES = 5;
 
 /** pino keeps only a cause's message, folded into the error's: each cause's class, code and status too. */
-function causesOf(error: Error): Array<Record<string, unknown>> {
-  const causes: Array<Record<string, unknown>> = [];
+function causesOf(error: Error): Record<string, unknown>[] {
+  const causes: Record<string, unknown>[] = [];
   const seen = new Set<unknown>([error]);
   for (let cause = error.cause; cause instanceof Error && !seen.has(cause) && causes.length < MAX_CAUSES; cause = cause.cause) {
     seen.add(cause);

@@ -23,7 +23,11 @@ export interface Telemetry {
 
 /** Used when no PostHog key is configured: telemetry is off. */
 export class NoopTelemetry implements Telemetry {
-  capture(): void {}
+  capture(): void {
+    // Telemetry is off: the event goes nowhere.
+  }
 
-  async shutdown(): Promise<void> {}
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
 }

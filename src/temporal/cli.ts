@@ -11,7 +11,7 @@ export type TemporalCliExecutable = { type: 'existing-path'; path: string } | { 
  * is not there stops start-up, named, rather than failing to spawn later.
  */
 export function resolveTemporalCli(configured: string | undefined, searchPath = process.env.PATH ?? ''): TemporalCliExecutable {
-  if (configured && configured.includes(path.sep)) {
+  if (configured?.includes(path.sep)) {
     if (!isExecutableFile(configured)) throw new StartupError(`TEMPORAL_CLI_PATH: ${configured} is not an executable file.`);
     return { type: 'existing-path', path: configured };
   }

@@ -14,11 +14,12 @@ export interface TemporalConnectionOptions {
 /** Address, API key and TLS for a self-hosted cluster or Temporal Cloud, shared by client and worker. */
 export async function temporalConnectionOptions(config: Config, address: string): Promise<TemporalConnectionOptions> {
   const tlsWanted = config.TEMPORAL_TLS || Boolean(config.TEMPORAL_API_KEY) || Boolean(config.TEMPORAL_TLS_CERT_PATH);
+  const { TEMPORAL_TLS_CERT_PATH: certPath, TEMPORAL_TLS_KEY_PATH: keyPath, TEMPORAL_TLS_CA_PATH: caPath } = config;
   const clientCertPair =
-    config.TEMPORAL_TLS_CERT_PATH && config.TEMPORAL_TLS_KEY_PATH
-      ? { crt: await readSetting(config, 'TEMPORAL_TLS_CERT_PATH'), key: await readSetting(config, 'TEMPORAL_TLS_KEY_PATH') }
+    certPath && keyPath
+      ? { crt: await readSetting('TEMPORAL_TLS_CERT_PATH', certPath), key: await readSetting('TEMPORAL_TLS_KEY_PATH', keyPath) }
       : undefined;
-  const serverRootCACertificate = config.TEMPORAL_TLS_CA_PATH ? await readSetting(config, 'TEMPORAL_TLS_CA_PATH') : undefined;
+  const serverRootCACertificate = caPath ? await readSetting('TEMPORAL_TLS_CA_PATH', caPath) : undefined;
   return {
     address,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY } : {}),
@@ -27,8 +28,7 @@ export async function temporalConnectionOptions(config: Config, address: string)
 }
 
 /** A file a setting names; one that cannot be read stops start-up, naming the setting. */
-async function readSetting(config: Config, name: 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH' | 'TEMPORAL_TLS_CA_PATH'): Promise<Buffer> {
-  const file = config[name]!;
+async function readSetting(name: 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH' | 'TEMPORAL_TLS_CA_PATH', file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (error) {

@@ -39,10 +39,13 @@ export async function registerSearchAttributes(connection: Connection, namespace
  */
 async function ensureKeywords(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const existing = new Map(Object.entries(customAttributes ?? {}));
-  const mistyped = SEARCH_ATTRIBUTES.filter(({ name }) => existing.has(name) && existing.get(name) !== KEYWORD);
+  const existing = new Map(Object.entries(customAttributes));
+  const mistyped = SEARCH_ATTRIBUTES.flatMap(({ name }) => {
+    const type = existing.get(name);
+    return type === undefined || type === KEYWORD ? [] : [`${name} (${typeName(type)})`];
+  });
   if (mistyped.length > 0) {
-    const found = mistyped.map(({ name }) => `${name} (${typeName(existing.get(name)!)})`).join(', ');
+    const found = mistyped.join(', ');
     throw new StartupError(
       `Search attributes of namespace ${namespace} must be Keyword, but exist as another type: ${found}. ` +
         'A search attribute cannot change type: use another namespace, or remove them and let the worker add them.',

@@ -6,7 +6,10 @@ import type { FulfillOrderLine } from '../workflows/fulfill-order-line.js';
 import { codeSpan } from '../workflows/markdown.js';
 import { lineSearchAttributes } from '../workflows/search-attributes.js';
 
-export type StartOutcome = { workflow_id: string; status: 'started' | 'duplicate' };
+export interface StartOutcome {
+  workflow_id: string;
+  status: 'started' | 'duplicate';
+}
 
 /** Where lines run, and what each run is told at its start. */
 export interface FulfillmentStart {

@@ -84,7 +84,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
       return { asset, recorded_at: line_updated_at };
     } catch (error) {
       const failure = asLineFailure(error);
-      const jobId = preview?.job_id ?? failure.details['job_id'];
+      const jobId = preview?.job_id ?? failure.details.job_id;
       return { failure, job_id: typeof jobId === 'string' ? jobId : null };
     }
   }

@@ -13,7 +13,9 @@ import type { ObjectFolder, ObjectRef, Placement, PlaceCopy, StreamOptions } fro
 import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { Teardown } from '../support/teardown.js';
 import { givenReadyPreview, lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
 
 class RecordingTelemetry implements Telemetry {
@@ -21,7 +23,9 @@ class RecordingTelemetry implements Telemetry {
   capture(event: TelemetryEvent): void {
     this.events.push(event);
   }
-  async shutdown(): Promise<void> {}
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Local storage that remembers the stream options each streaming call was given, and counts copies. */
@@ -29,7 +33,7 @@ class WatchedStorage extends LocalStorage {
   readonly inspected: StreamOptions[] = [];
   copies = 0;
   /** Runs as a copy starts. */
-  beforeCopy: () => Promise<void> = async () => {};
+  beforeCopy: () => Promise<void> = () => Promise.resolve();
   override inspect(ref: ObjectRef, options: StreamOptions = {}) {
     this.inspected.push(options);
     return super.inspect(ref, options);
@@ -49,12 +53,13 @@ let proxiedDb: Db;
 let storageRoot: string;
 let storage: WatchedStorage;
 const telemetry = new RecordingTelemetry();
+const teardown = new Teardown();
 
 const activitiesOn = (db: Db): FulfillmentActivities =>
   createActivities({ db, storage, telemetry, printBucket: PRINT_BUCKET });
 
-/** Runs `step` in the mock activity context; `run`'s own typing does not carry the result through. */
-const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run(step) as Promise<R>;
+/** Runs `step` in the mock activity context; `run` cannot infer the result's type from `step` alone. */
+const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run<[], R, () => Promise<R>>(step);
 
 const workflowExecution = () => ({ workflowId: `wf-${randomBytes(4).toString('hex')}`, runId: randomBytes(8).toString('hex') });
 
@@ -79,20 +84,20 @@ async function persistStep(heartbeatTimeoutMs: number, db = proxiedDb) {
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  proxy = await TcpProxy.toPostgres(database.url!);
-  proxiedDb = await connectDatabase({ databaseUrl: proxy.url(database.url!), dataDir: '' });
+  teardown.defer(() => database.close());
+  const databaseUrl = must(database.url, 'a Postgres database (DATABASE_URL)');
+  proxy = await TcpProxy.toPostgres(databaseUrl);
+  teardown.defer(() => proxy.close());
+  proxiedDb = await connectDatabase({ databaseUrl: proxy.url(databaseUrl), dataDir: '' });
+  teardown.defer(() => proxiedDb.destroy());
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-activities-'));
+  teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   storage = new WatchedStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: randomBytes(32).toString('hex') });
   await storage.ensureBucket(PREVIEW_BUCKET);
   await storage.ensureBucket(PRINT_BUCKET);
 });
 
-afterAll(async () => {
-  await proxiedDb?.destroy();
-  await proxy?.close();
-  await database?.close();
-  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
-});
+afterAll(() => teardown.run());
 
 /**
  * The activities as the worker binds them, run in Temporal's mock activity context: what they
@@ -140,7 +145,7 @@ describe('activities in their Temporal context', () => {
     try {
       await expect.poll(() => heartbeats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     } finally {
-      storage.beforeCopy = async () => {};
+      storage.beforeCopy = () => Promise.resolve();
       await proxy.restore();
     }
     const asset = await persisting;

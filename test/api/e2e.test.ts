@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
 
 /**
@@ -107,10 +108,12 @@ async function waitForLine(line: string, status: string, timeoutMs = 40_000) {
   throw new Error(`line ${line} did not reach ${status}: ${JSON.stringify(last)}`);
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-e2e-'));
+  teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   // The local backend signs URLs for this very app: its public base is where the app listens.
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
   const put = async (bucket: string, key: string, bytes: Uint8Array) => {
@@ -119,6 +122,7 @@ beforeAll(async () => {
     await writeFile(file, bytes);
   };
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5 });
+  teardown.defer(() => harness.close());
   app = await buildTestApp({
     config,
     db: harness.db,
@@ -129,14 +133,11 @@ beforeAll(async () => {
     localSigningSecret: creds.signingSecret,
     now: () => Date.now() + clockOffsetMs,
   });
+  teardown.defer(() => app.close());
   await app.listen({ port, host: '127.0.0.1' });
 });
 
-afterAll(async () => {
-  await app?.close();
-  await harness?.close();
-  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
-});
+afterAll(() => teardown.run());
 
 describe('end to end over HTTP', () => {
   it('takes the generator’s hand-off', async () => {
@@ -170,7 +171,7 @@ describe('end to end over HTTP', () => {
 
   it('persists the ready line and fails the one without a preview, with guidance', async () => {
     const persisted = await waitForLine(lineA, 'persisted');
-    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
+    expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
     const failed = await waitForLine(lineB, 'failed');
     expect(failed).toMatchObject({ reason_code: 'preview_not_found', recovery_guidance: recoveryGuidance('preview_not_found'), final_asset: null });
     expect(await waitForLine(lineD, 'failed')).toMatchObject({ reason_code: 'preview_not_found', personalization_id: 'not a valid id!' });
@@ -185,7 +186,7 @@ describe('end to end over HTTP', () => {
     for (const [line, personalizationId] of [[lineControl, 'tab\tand\u001anul'], [lineTwoIds, 'one\ntwo'], [lineLong, cut]] as const) {
       const failed = await waitForLine(line, 'failed');
       expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });
-      expect(failed['reason_message']).toContain('cannot name a preview job');
+      expect(failed.reason_message).toContain('cannot name a preview job');
       // The database says failed before the workflow's next task marks it so for the UI.
       const handle = harness.handle(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }));
       const attributes = await eventually(
@@ -198,7 +199,7 @@ describe('end to end over HTTP', () => {
       );
       expect(attributes.get(PersonalizationId)).toBe(personalizationId);
       const reported = await harness.posthog.waitFor(
-        (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line,
+        (event) => event.event === 'fulfillment.asset.failed' && event.properties.order_line_id === line,
         5_000,
       );
       expect(reported.properties).toMatchObject({ personalization_id: personalizationId, reason_code: 'preview_not_found' });
@@ -305,7 +306,7 @@ describe('end to end over HTTP', () => {
     expect(await read(retry)).toEqual({ workflow_id: `${shop}:${lineB}:fulfillment`, status: 'retry_requested' });
 
     const persisted = await waitForLine(lineB, 'persisted');
-    expect(persisted['final_asset']).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
+    expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
     const assets = await harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', lineB).execute();
     expect(assets).toHaveLength(1);
 
@@ -334,7 +335,7 @@ describe('end to end over HTTP', () => {
     expect(await waitForLine(lineF, 'persisted')).toMatchObject({ final_asset: { sha256: sha256(pngB) } });
 
     const isRetry = (event: CapturedEvent) =>
-      event.event === 'fulfillment.retry_requested' && event.properties['order_line_id'] === lineF;
+      event.event === 'fulfillment.retry_requested' && event.properties.order_line_id === lineF;
     const reported = await harness.posthog.waitFor(isRetry, 5_000);
     expect(reported.distinct_id).toBe(shop);
     expect(reported.properties).toMatchObject({

@@ -80,14 +80,14 @@ describe('bench cost accounting', () => {
         // 150 ms of this process's own CPU (not of the clock: the machine may be busy).
         for (const start = process.cpuUsage(); process.cpuUsage(start).user < 150_000; );
       });
-      expect(cost.cpuMs['postgres']).toBeGreaterThan(0);
-      expect(cost.cpuMs['postgres']).toBeLessThanOrEqual(cost.cpuMs['postgres_server']!);
-      expect(cost.cpuMs['load']).toBeGreaterThanOrEqual(150);
-      expect(cost.peakRssMiB['postgres']).toBeGreaterThan(0);
+      expect(cost.cpuMs.postgres).toBeGreaterThan(0);
+      expect(cost.cpuMs.postgres).toBeLessThanOrEqual(cost.cpuMs.postgres_server!);
+      expect(cost.cpuMs.load).toBeGreaterThanOrEqual(150);
+      expect(cost.peakRssMiB.postgres).toBeGreaterThan(0);
       const units = perUnit(cost, 10);
-      expect(units['postgres']).toBeCloseTo(cost.cpuMs['postgres']! / 10, 3);
+      expect(units.postgres).toBeCloseTo(cost.cpuMs.postgres! / 10, 3);
       // The load generator is measured but never in the total.
-      expect(units['total']).toBeCloseTo((cost.cpuMs['postgres']! + (cost.cpuMs['temporal'] ?? 0)) / 10, 3);
+      expect(units.total).toBeCloseTo((cost.cpuMs.postgres! + (cost.cpuMs.temporal ?? 0)) / 10, 3);
     } finally {
       await client.end();
     }

@@ -4,19 +4,20 @@ import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { Teardown } from '../support/teardown.js';
 
 let proxy: TcpProxy;
 let db: Db;
+const teardown = new Teardown();
 
 beforeAll(async () => {
   proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
+  teardown.defer(() => proxy.close());
   db = await connectDatabase({ databaseUrl: proxy.url(TEST_DATABASE_URL), dataDir: '' });
+  teardown.defer(() => db.destroy());
 });
 
-afterAll(async () => {
-  await db?.destroy();
-  await proxy?.close();
-});
+afterAll(() => teardown.run());
 
 describe('the Postgres pool', () => {
   // pg emits a socket error on the client as well as failing its query; on a client the pool

@@ -12,6 +12,7 @@ import {
 import { lookupPreviewJob, recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { must } from '../support/must.js';
 
 const SHOP = 'acme.myshopify.com';
 const OTHER_SHOP = 'other.myshopify.com';
@@ -165,9 +166,10 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       for (let n = 0; n < 100; n++) {
         const id = String(500 + n);
         const racing = await Promise.all(['c', 'd', 'e'].map((digit) => persistFinalAsset(database.db, line(id), asset(digit.repeat(64)))));
-        for (const result of racing) expect(result.asset).toEqual(racing[0]!.asset);
+        const { asset: winner } = must(racing[0], 'a persisted asset');
+        for (const result of racing) expect(result.asset).toEqual(winner);
         const rows = await database.db.selectFrom('final_assets').select('sha256').where('order_line_id', '=', id).execute();
-        expect(rows).toEqual([{ sha256: racing[0]!.asset.sha256 }]);
+        expect(rows).toEqual([{ sha256: winner.sha256 }]);
       }
     });
 

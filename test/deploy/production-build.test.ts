@@ -11,7 +11,9 @@ import { parse } from 'yaml';
 import { configSchema } from '../../src/config/config.js';
 import { Spawned } from '../support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { must } from '../support/must.js';
 import { freePort } from '../support/ports.js';
+import { Teardown } from '../support/teardown.js';
 import { preloadedModules } from '../support/workflow-bundle.js';
 
 const run = promisify(execFile);
@@ -25,22 +27,24 @@ const root = path.resolve(import.meta.dirname, '../..');
 describe('production build', () => {
   let outDir: string;
   let database: TestDatabase;
+  let databaseUrl: string;
+  const teardown = new Teardown();
   beforeAll(async () => {
     // Inside the repository, so the compiled files resolve node_modules as dist/ does.
     outDir = await mkdtemp(path.join(root, '.build-test-'));
+    teardown.defer(() => rm(outDir, { recursive: true, force: true }));
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root });
     await run(process.execPath, [path.join(outDir, 'worker/build-bundle.js')], { cwd: root });
     database = await createTestDatabase();
+    teardown.defer(() => database.close());
+    databaseUrl = must(database.url, 'a Postgres database (DATABASE_URL)');
   }, 180_000);
-  afterAll(async () => {
-    await rm(outDir, { recursive: true, force: true });
-    await database?.close();
-  });
+  afterAll(() => teardown.run());
 
   const entry = (file: string, env: Record<string, string>) =>
     run(process.execPath, [path.join(outDir, file)], { cwd: root, env: { PATH: process.env.PATH, ...env } }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => error,
+      (error: unknown) => error as { code: number; stdout: string; stderr: string },
     );
 
   it('prebuilds the workflow bundle next to the worker, preloading the compiled shared modules', async () => {
@@ -74,7 +78,7 @@ describe('production build', () => {
       await copyFile(path.join(root, 'package.json'), path.join(image, 'package.json'));
       await symlink(outDir, path.join(image, 'dist'));
       await symlink(path.join(root, 'node_modules'), path.join(image, 'node_modules'));
-      const { stdout } = await run('npm', ['run', '--silent', 'migrate'], { cwd: image, env: { PATH: process.env.PATH, DATABASE_URL: database.url! } });
+      const { stdout } = await run('npm', ['run', '--silent', 'migrate'], { cwd: image, env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl } });
       expect(stdout).toContain('applied: 0001_initial');
     } finally {
       await rm(image, { recursive: true, force: true });
@@ -90,7 +94,7 @@ describe('production build', () => {
       cwd: root,
       env: {
         PATH: process.env.PATH,
-        DATABASE_URL: database.url!,
+        DATABASE_URL: databaseUrl,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_TASK_QUEUE: `sigterm-${randomBytes(4).toString('hex')}`,
         DATA_DIR: outDir,
@@ -148,7 +152,7 @@ it.each(['start:api', 'start:worker'])('%s without dist/ or the dev dependencies
     await mkdir(path.join(checkout, 'node_modules'));
     const failed = await run('npm', ['run', '--silent', script], { cwd: checkout, env: { PATH: process.env.PATH } }).then(
       () => ({ stderr: 'it started' }),
-      (error: { stderr: string }) => error,
+      (error: unknown) => error as { stderr: string },
     );
     expect(failed.stderr).toContain('printready: dist/ is not built, and building it needs the dev dependencies: run npm ci, then npm run build.');
   } finally {
@@ -164,21 +168,21 @@ describe('docker-compose.yml and Dockerfile', () => {
 
   it('runs the compiled entry points the build produces', async () => {
     const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
-    const commands = ['api', 'worker', 'migrate'].map((name) => compose.services[name]!.command);
+    const commands = ['api', 'worker', 'migrate'].map((name) => must(compose.services[name], `service ${name}`).command);
     expect(commands).toEqual([
       ['node', 'dist/api/main.js'],
       ['node', 'dist/worker/main.js'],
       ['node', 'dist/db/migrate-main.js'],
     ]);
     for (const command of commands) {
-      const source = command![1]!.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+      const source = must(command?.[1], 'the file a command runs').replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
       expect(existsSync(path.join(root, source)), source).toBe(true);
     }
     const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('CMD ["node", "dist/api/main.js"]');
     expect(dockerfile).toContain('RUN npm run build');
     // The volume at DATA_DIR is writable by the user the service runs as.
-    const dataDir = compose.services['worker']!.environment?.['DATA_DIR'];
+    const dataDir = must(compose.services.worker, 'service worker').environment?.DATA_DIR;
     expect(dataDir).toBeDefined();
     expect(dockerfile).toContain(`RUN mkdir -p ${dataDir} && chown node:node ${dataDir}\nUSER node`);
   });
@@ -187,7 +191,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
     const known = new Set(Object.keys(configSchema.shape));
     for (const name of ['api', 'worker', 'migrate']) {
-      const variables = Object.keys(compose.services[name]!.environment ?? {});
+      const variables = Object.keys(must(compose.services[name], `service ${name}`).environment ?? {});
       expect(variables.length, name).toBeGreaterThan(0);
       expect(variables.filter((variable) => !known.has(variable)), name).toEqual([]);
     }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { configSchema, loadConfig } from '../../src/config/config.js';
+import { must } from '../support/must.js';
 
 /** The README's configuration table, as `variable → default column`. */
 async function readmeTable(): Promise<Map<string, string>> {
@@ -9,7 +10,7 @@ async function readmeTable(): Promise<Map<string, string>> {
   const rows = table.split('\n').filter((line) => /^\| `[A-Z_]+` \|/.test(line));
   return new Map(rows.map((row) => {
     const [, name, fallback] = row.split('|').map((cell) => cell.trim());
-    return [name!.replaceAll('`', ''), fallback!];
+    return [must(name, 'a variable').replaceAll('`', ''), must(fallback, `the default of ${name}`)];
   }));
 }
 

@@ -10,6 +10,7 @@ import { signShopifyBody } from '../../src/intake/shopify.js';
 import { sampleOrderPayload } from '../../src/demo/sample-order.js';
 import { freePort } from '../support/ports.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
 
 const SHOP = 'newcomer.myshopify.com';
 const ORDER_ID = '820982911946154508';
@@ -52,8 +53,8 @@ interface Running {
 async function startDev(): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 90_000;
   while (!output.includes('printready ready')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dev did not become ready:\n${output}`);
@@ -64,7 +65,7 @@ async function startDev(): Promise<Running> {
 
 /** SIGTERM, then the process and every child it started must be gone within seconds. */
 async function stopDev({ child }: Running): Promise<number | null> {
-  const children = (await childPids(child.pid!)).filter((pid) => pid !== child.pid);
+  const children = (await childPids(must(child.pid, 'the dev process id'))).filter((pid) => pid !== child.pid);
   expect(children.length).toBeGreaterThan(0);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, memoryOf } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
+import { Teardown } from '../support/teardown.js';
 import { newLine, percentile, PREVIEW_BUCKET, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
@@ -33,6 +35,7 @@ const PREVIEW_FILES = 20;
 
 let server: TemporalDevServer;
 let stack: FaultStack;
+const teardown = new Teardown();
 const shop = uniqueShop('burst');
 const orders = Array.from({ length: ORDERS }, () => {
   const orderId = shopifyId();
@@ -57,6 +60,7 @@ beforeAll(async () => {
     'matching.numTaskqueueWritePartitions=1',
   ]);
   stack = await FaultStack.start({ temporalAddress: server.address, name: 'burst', direct: true });
+  teardown.defer(() => stack.close());
   // A few small preview files, each shared by many jobs: the burst is about intake and workflows.
   const keys: string[] = [];
   for (let index = 0; index < PREVIEW_FILES; index += 1) {
@@ -74,7 +78,7 @@ beforeAll(async () => {
       job_id: `job-${line.order_line_id}`,
       status: 'ready' as const,
       bucket: PREVIEW_BUCKET,
-      path: keys[index % keys.length]!,
+      path: must(keys[index % keys.length], 'a preview file'),
       content_type: 'image/png',
     }));
   for (let start = 0; start < jobs.length; start += 500) {
@@ -85,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await stack?.close();
+  await teardown.run();
 });
 
 /** Runs `tasks` with at most `limit` at a time. */
@@ -93,7 +97,7 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < items.length) await task(items[next++]!);
+      while (next < items.length) await task(must(items[next++], 'an item'));
     }),
   );
 }
@@ -101,7 +105,7 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i -= 1) {
     const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
+    [items[i], items[j]] = [must(items[j], 'an item'), must(items[i], 'an item')];
   }
   return items;
 }
@@ -117,7 +121,7 @@ describe('a burst of 2,000 lines in 200 orders', () => {
     const deliveries: Delivery[] = orders.map((order) => ({ order, topic: 'orders/create', webhookId: `wh-${randomBytes(6).toString('hex')}` }));
     const redelivered = orders.slice(0, Math.round(ORDERS * REDELIVERED_SHARE));
     for (const [index, order] of redelivered.entries()) {
-      const first = deliveries.find((delivery) => delivery.order === order)!;
+      const first = must(deliveries.find((delivery) => delivery.order === order), `the delivery of order ${order.orderId}`);
       deliveries.push(index % 2 === 0 ? { ...first } : { order, topic: 'orders/paid', webhookId: `wh-${randomBytes(6).toString('hex')}` });
     }
     shuffle(deliveries);
@@ -130,9 +134,9 @@ describe('a burst of 2,000 lines in 200 orders', () => {
         const response = await stack.deliver(shop, order.orderId, order.lines, { topic, webhookId });
         latencies.push(performance.now() - sent);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        const body = (await response.json()) as { accepted?: Array<{ order_line_id: string; status: string }>; error?: { code: string } };
+        const body = (await response.json()) as { accepted?: { order_line_id: string; status: string }[]; error?: { code: string } };
         if (response.status === 200) {
-          for (const line of body.accepted!) {
+          for (const line of must(body.accepted, 'the accepted lines')) {
             accepted.add(line.order_line_id);
             if (line.status === 'started') starts.set(line.order_line_id, (starts.get(line.order_line_id) ?? 0) + 1);
           }
@@ -155,8 +159,7 @@ describe('a burst of 2,000 lines in 200 orders', () => {
     );
     const serverTimes = stack.apiLogs
       .map((line) => JSON.parse(line) as { msg?: string; responseTime?: number })
-      .filter((entry) => entry.msg === 'request completed')
-      .map((entry) => entry.responseTime!);
+      .flatMap((entry) => (entry.msg === 'request completed' && entry.responseTime !== undefined ? [entry.responseTime] : []));
     console.log(`burst intake, server side: p50 ${percentile(serverTimes, 50).toFixed(0)} ms, p99 ${percentile(serverTimes, 99).toFixed(0)} ms`);
     expect([...statuses.keys()].every((status) => status === 200 || status === 503)).toBe(true);
     expect(accepted.size).toBe(lines.length);
@@ -174,14 +177,14 @@ describe('a burst of 2,000 lines in 200 orders', () => {
           .groupBy('status')
           .execute();
         const byStatus = Object.fromEntries(counts.map((row) => [row.status, row.count]));
-        return (byStatus['persisted'] ?? 0) + (byStatus['failed'] ?? 0) === lines.length ? byStatus : undefined;
+        return (byStatus.persisted ?? 0) + (byStatus.failed ?? 0) === lines.length ? byStatus : undefined;
       },
       'every line persisted or failed',
       480_000,
       1_000,
     );
     const processingSeconds = (Date.now() - started) / 1000 + intakeSeconds;
-    const memory = await memoryOf(await stack.worker!.commandPid());
+    const memory = await memoryOf(await must(stack.worker, 'the worker').commandPid());
     console.log(
       `burst processed: ${JSON.stringify(rows)} ${processingSeconds.toFixed(1)} s after the first delivery ` +
         `(${(lines.length / processingSeconds).toFixed(0)} lines/s); worker RSS ${memory.rss_mib} MiB, peak ${memory.peak_rss_mib} MiB`,

@@ -3,6 +3,8 @@ import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
+import { Teardown } from '../support/teardown.js';
 import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
@@ -16,6 +18,7 @@ const OUTAGE_MS = 30_000;
 const LINES_PER_ORDER = 4;
 
 let stack: FaultStack;
+const teardown = new Teardown();
 const shop = uniqueShop('dbdown');
 const orders = ['before', 'in-flight', 'during'].map((name) => {
   const orderId = shopifyId();
@@ -29,6 +32,7 @@ const expectedSha = new Map<string, string>();
 
 beforeAll(async () => {
   stack = await FaultStack.start({ temporalAddress: inject('temporalAddress'), name: 'dbdown' });
+  teardown.defer(() => stack.close());
   for (const [index, line] of allLines.entries()) {
     expectedSha.set(line.order_line_id, await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(32 + index, 16)));
   }
@@ -38,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await stack?.close();
+  await teardown.run();
 });
 
 async function statusOf(line: FulfillmentInput): Promise<string | undefined> {
@@ -75,7 +79,7 @@ describe('a 30 s database outage', () => {
     expect(delivered.status, await delivered.clone().text()).toBe(200);
     expect(((await delivered.json()) as { accepted: unknown[] }).accepted).toHaveLength(LINES_PER_ORDER);
 
-    const status = await stack.lineStatus(before.lines[0]!);
+    const status = await stack.lineStatus(must(before.lines[0], 'a line ordered before the outage'));
     expect(status.status).toBe(503);
     expect(await status.json()).toMatchObject({ error: { code: 'not_ready' } });
 

@@ -141,7 +141,7 @@ export function faultConfig(credentials: FaultCredentials, overrides: Record<str
 export const shopifyHmac = (body: string | Buffer, secret: string): string => createHmac('sha256', secret).update(body).digest('base64');
 
 /** An `orders/create` body with exact 18-digit ids (JSON numbers) and personalized lines. */
-export function orderBody(orderId: string, lines: Array<{ order_line_id: string; personalization_id: string }>): string {
+export function orderBody(orderId: string, lines: { order_line_id: string; personalization_id: string }[]): string {
   const items = lines.map(
     (line, index) =>
       `{"id":${line.order_line_id},"admin_graphql_api_id":"gid://shopify/LineItem/${line.order_line_id}","quantity":1,` +

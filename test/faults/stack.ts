@@ -14,6 +14,7 @@ import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { buildTestApp } from '../support/capture-app.js';
 import type { Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { must } from '../support/must.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
@@ -59,9 +60,11 @@ export class FaultStack {
     const creds = faultCredentials();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `printready-${options.name}-`));
     const taskQueue = `${options.name}-${randomBytes(6).toString('hex')}`;
+    const databaseUrl = must(database.url, 'a Postgres database (DATABASE_URL)');
+    const workerDatabaseUrl = options.direct ? databaseUrl : proxy.url(databaseUrl);
     const config = faultConfig(creds, {
       DATA_DIR: dataDir,
-      DATABASE_URL: options.direct ? database.url! : proxy.url(database.url!),
+      DATABASE_URL: workerDatabaseUrl,
       TEMPORAL_ADDRESS: options.temporalAddress,
       TEMPORAL_TASK_QUEUE: taskQueue,
       POSTHOG_HOST: posthog.host,
@@ -78,7 +81,7 @@ export class FaultStack {
     const apiDb = await connectDatabase({
       databaseUrl: options.direct ? TEST_DATABASE_URL : proxy.url(TEST_DATABASE_URL),
       dataDir,
-      schema: database.schema!,
+      schema: must(database.schema, 'the test schema'),
     });
     const apiTelemetry = createTelemetry({ apiKey: creds.posthogKey, host: posthog.host });
     const client = await connectTemporalClient(config, options.temporalAddress);
@@ -96,7 +99,7 @@ export class FaultStack {
     const address = app.server.address();
     const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const workerEnv: WorkerProcessEnv = {
-      DATABASE_URL: config.DATABASE_URL!,
+      DATABASE_URL: workerDatabaseUrl,
       TEMPORAL_ADDRESS: options.temporalAddress,
       TEMPORAL_TASK_QUEUE: taskQueue,
       DATA_DIR: dataDir,
@@ -148,8 +151,8 @@ export class FaultStack {
     for (const { order_line_id } of assets) rows.set(order_line_id, (rows.get(order_line_id) ?? 0) + 1);
     const events = new Map<string, number>();
     for (const event of this.posthog.uniqueByUuid()) {
-      if (event.event !== 'fulfillment.asset.persisted' || event.properties['shop_id'] !== shop) continue;
-      const id = String(event.properties['order_line_id']);
+      if (event.event !== 'fulfillment.asset.persisted' || event.properties.shop_id !== shop) continue;
+      const id = String(event.properties.order_line_id);
       events.set(id, (events.get(id) ?? 0) + 1);
     }
     return { rows, events };

@@ -8,6 +8,7 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
 import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
@@ -23,6 +24,7 @@ import { FaultStack } from './stack.js';
  */
 let server: TemporalDevServer;
 let stack: FaultStack;
+const teardown = new Teardown();
 let workDir: string;
 
 const shop = uniqueShop('tmprl');
@@ -41,8 +43,10 @@ const expectedSha = new Map<string, string>();
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-temporal-'));
+  teardown.defer(() => rm(workDir, { recursive: true, force: true }));
   server = await TemporalDevServer.start(path.join(workDir, 'temporal.db'));
   stack = await FaultStack.start({ temporalAddress: server.address, name: 'tmprl' });
+  teardown.defer(() => stack.close());
   for (const [index, line] of allLines.entries()) {
     expectedSha.set(line.order_line_id, await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(20 + index, 20)));
   }
@@ -51,8 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await stack?.close();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await teardown.run();
 });
 
 async function statusOf(line: FulfillmentInput): Promise<string | undefined> {
@@ -123,7 +126,7 @@ describe('a Temporal server restart', () => {
     const accepted = await eventually(
       async () => {
         const response = await stack.deliver(shop, duringOutage.orderId, duringOutage.lines, { webhookId });
-        return response.status === 200 ? ((await response.json()) as { accepted: Array<{ status: string }> }) : undefined;
+        return response.status === 200 ? ((await response.json()) as { accepted: { status: string }[] }) : undefined;
       },
       'the redelivery accepted',
       30_000,

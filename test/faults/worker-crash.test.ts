@@ -12,8 +12,10 @@ import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { Teardown } from '../support/teardown.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
 import {
   givenReadyPreview,
@@ -53,20 +55,26 @@ const small: FulfillmentInput[] = Array.from({ length: SMALL_LINES }, () => newL
 const large: FulfillmentInput[] = Array.from({ length: LARGE_LINES }, () => newLine(shop));
 const lines = [...small, ...large];
 const expectedSha = new Map<string, string>();
+const teardown = new Teardown();
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  teardown.defer(() => database.close());
   proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
+  teardown.defer(() => proxy.close());
   posthog = await PostHogStandIn.start();
+  teardown.defer(() => posthog.close());
   client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+  teardown.defer(() => client.connection.close());
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'printready-crash-'));
+  teardown.defer(() => rm(dataDir, { recursive: true, force: true }));
   storageRoot = path.join(dataDir, 'storage');
   const signingSecret = randomBytes(32).toString('hex');
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret });
   await storage.ensureBucket(PREVIEW_BUCKET);
   await storage.ensureBucket(PRINT_BUCKET);
   env = {
-    DATABASE_URL: proxy.url(database.url!),
+    DATABASE_URL: proxy.url(must(database.url, 'a Postgres database (DATABASE_URL)')),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `crash-${randomBytes(6).toString('hex')}`,
     DATA_DIR: dataDir,
@@ -87,11 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await client?.connection.close();
-  await posthog?.close();
-  await proxy?.close();
-  await database?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await teardown.run();
 });
 
 /** Temporary files of copies in progress in a line's print folder. */
@@ -136,7 +140,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     await first.kill();
     // A held statement is one autocommit statement: released before its connection is gone, it
     // would still run and record the line. It must die with the worker, as it would unsent.
-    await eventually(async () => (proxy.held === 0 ? true : undefined), 'the killed worker\'s connections closed', 10_000);
+    await eventually(() => (proxy.held === 0 ? true : undefined), 'the killed worker\'s connections closed', 10_000);
     proxy.release();
 
     // Where each line was: copying (only a partial file), or recording (the object is in the
@@ -165,7 +169,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     console.log(`all ${lines.length} lines persisted ${((Date.now() - started) / 1000).toFixed(1)} s after the kill (activity heartbeat timeout 30 s)`);
 
     for (const [index, line] of lines.entries()) {
-      const sha = expectedSha.get(line.order_line_id)!;
+      const sha = must(expectedSha.get(line.order_line_id), `the preview sha256 of line ${line.order_line_id}`);
       expect(results[index]).toMatchObject({ status: 'persisted', final_asset: { sha256: sha } });
 
       const rows = await database.db
@@ -178,16 +182,16 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
 
       const objects = await listFiles(lineFolder(storageRoot, line));
       expect(objects, `print folder of line ${line.order_line_id}`).toEqual([`${sha}.png`]);
-      expect(await sha256File(path.join(lineFolder(storageRoot, line), objects[0]!))).toBe(sha);
+      expect(await sha256File(path.join(lineFolder(storageRoot, line), must(objects[0], 'the print object')))).toBe(sha);
     }
     expect(await listFiles(path.join(storageRoot, PRINT_BUCKET, shop))).toHaveLength(lines.length);
 
     const persistedEvents = () =>
-      posthog.uniqueByUuid().filter((event) => event.event === 'fulfillment.asset.persisted' && event.properties['shop_id'] === shop);
-    await eventually(async () => (persistedEvents().length >= lines.length ? true : undefined), 'persisted events', 10_000);
+      posthog.uniqueByUuid().filter((event) => event.event === 'fulfillment.asset.persisted' && event.properties.shop_id === shop);
+    await eventually(() => (persistedEvents().length >= lines.length ? true : undefined), 'persisted events', 10_000);
     const perLine = new Map<string, number>();
     for (const event of persistedEvents()) {
-      const id = String(event.properties['order_line_id']);
+      const id = String(event.properties.order_line_id);
       perLine.set(id, (perLine.get(id) ?? 0) + 1);
     }
     expect(Object.fromEntries(perLine)).toEqual(Object.fromEntries(lines.map((line) => [line.order_line_id, 1])));

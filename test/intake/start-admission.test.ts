@@ -24,9 +24,9 @@ describe('StartAdmission', () => {
       order.push('b');
       await second.done;
     });
-    const c = admission.run(4, 1_000, async () => void order.push('c'));
+    const c = admission.run(4, 1_000, () => Promise.resolve(void order.push('c')));
     // Smaller than c, but behind it: it waits its turn.
-    const d = admission.run(1, 1_000, async () => void order.push('d'));
+    const d = admission.run(1, 1_000, () => Promise.resolve(void order.push('d')));
     await tick();
     expect(order).toEqual(['a', 'b']);
     first.finish();
@@ -44,28 +44,29 @@ describe('StartAdmission', () => {
     const held = admission.run(2, 1_000, () => holder.done);
     let ran = false;
     await expect(
-      admission.run(1, 20, async () => {
+      admission.run(1, 20, () => {
         ran = true;
+        return Promise.resolve();
       }),
     ).rejects.toBeInstanceOf(AdmissionTimeoutError);
     expect(ran).toBe(false);
     holder.finish();
     await held;
-    await expect(admission.run(2, 20, async () => 'ran')).resolves.toBe('ran');
+    await expect(admission.run(2, 20, () => Promise.resolve('ran'))).resolves.toBe('ran');
   });
 
   it('gives an order larger than the capacity all of it, and frees the room when a start fails', async () => {
     const admission = new StartAdmission(3);
     await expect(admission.run(300, 20, () => Promise.reject(new Error('temporal down')))).rejects.toThrow('temporal down');
-    await expect(admission.run(3, 20, async () => 'ran')).resolves.toBe('ran');
+    await expect(admission.run(3, 20, () => Promise.resolve('ran'))).resolves.toBe('ran');
   });
 
   it('lets smaller waiters through when the blocking one at the head gives up', async () => {
     const admission = new StartAdmission(3);
     const holder = pending();
     const held = admission.run(2, 1_000, () => holder.done);
-    const big = admission.run(3, 20, async () => 'big');
-    const small = admission.run(1, 1_000, async () => 'small');
+    const big = admission.run(3, 20, () => Promise.resolve('big'));
+    const small = admission.run(1, 1_000, () => Promise.resolve('small'));
     await expect(big).rejects.toBeInstanceOf(AdmissionTimeoutError);
     await expect(small).resolves.toBe('small');
     holder.finish();

@@ -7,6 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { createApiLogger } from '../../src/api/plugins/logging.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { runScript } from '../support/child-processes.js';
+import { must } from '../support/must.js';
+
+/** A captured log line, typed as far as the tests look into it. */
+interface LogLine {
+  req?: unknown;
+  err?: { causes?: { message: string }[] };
+  error?: unknown;
+}
+const parse = (line: string): LogLine => JSON.parse(line) as LogLine;
 
 function capture() {
   const lines: string[] = [];
@@ -24,7 +33,7 @@ describe('log redaction', () => {
     logger.info({ secret: 'sec-5', LOCAL_SIGNING_SECRET: 'sign-6', err: error, order_id: '1001' }, 'something');
     // The Temporal SDK's own lines carry their error as `error`.
     logger.warn({ error: Object.assign(new Error('activity failed'), { cause: { signature: 'sig-10' } }) }, 'Activity failed');
-    const line = lines[0]!;
+    const line = must(lines[0], 'a log line');
     for (const secret of ['tok-1', 'key-2', 'pw-4', 'sec-5', 'sign-6']) expect(line).not.toContain(secret);
     expect(lines[1]).not.toContain('sig-10');
     expect(JSON.parse(line)).toMatchObject({ order_id: '1001', secret: '[redacted]', err: { token: '[redacted]', options: { apiKey: '[redacted]' } } });
@@ -36,7 +45,7 @@ describe('log redaction', () => {
     api.info({ req: { method: 'GET', url: '/files/b/a.png?expires=1&signature=sig-7', headers: { authorization: 'Bearer tok-8' } }, token: 'tok-9' }, 'request completed');
     const line = lines.join('');
     for (const secret of ['sig-7', 'tok-8', 'tok-9']) expect(line).not.toContain(secret);
-    expect(JSON.parse(line).req).toEqual({ method: 'GET', url: '/files/b/a.png?expires=1&signature=[redacted]' });
+    expect(parse(line).req).toEqual({ method: 'GET', url: '/files/b/a.png?expires=1&signature=[redacted]' });
   });
 });
 
@@ -58,15 +67,15 @@ describe('logged errors', () => {
       expect(line).not.toMatch(/\bat \S.*:\d+:\d+/);
       expect(line).not.toMatch(/"stack(Trace)?"/);
     }
-    const [first, second, third] = lines.map((line) => JSON.parse(line));
-    expect(first.err).toEqual({
+    const [first, second, third] = lines.map(parse);
+    expect(first?.err).toEqual({
       type: 'Error',
       message: 'storage unreachable: read ECONNRESET',
       code: 'E_STORAGE',
       causes: [{ type: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET' }],
     });
-    expect(second.error).toMatchObject({ type: 'Error', failure_type: 'asset_missing', message: 'gone', failure: { message: 'gone: inner' } });
-    expect(third.err).toMatchObject({ message: 'both failed', aggregateErrors: [{ message: 'first' }, { message: 'second' }] });
+    expect(second?.error).toMatchObject({ type: 'Error', failure_type: 'asset_missing', message: 'gone', failure: { message: 'gone: inner' } });
+    expect(third?.err).toMatchObject({ message: 'both failed', aggregateErrors: [{ message: 'first' }, { message: 'second' }] });
     // The logged error itself is left as it was.
     expect(failure.failure.stackTrace).toBe('at resolve (/srv/a.js:1:2)');
   });
@@ -80,7 +89,7 @@ describe('logged errors', () => {
     const partner = new Error('partner', { cause: looped });
     looped.cause = partner;
     logger.error({ err: looped }, 'cycle of causes');
-    const [long, cycle] = lines.map((line) => JSON.parse(line).err.causes.map((cause: { message: string }) => cause.message));
+    const [long, cycle] = lines.map((line) => parse(line).err?.causes?.map((cause) => cause.message));
     expect(long).toEqual(['cause 1', 'cause 2', 'cause 3', 'cause 4', 'cause 5']);
     expect(cycle).toEqual(['partner']);
   });
@@ -89,9 +98,9 @@ describe('logged errors', () => {
     const { lines, logger } = capture();
     const shared = { bucket: 'previews' };
     const request: Record<string, unknown> = { path: 'a.png' };
-    request['self'] = request;
+    request.self = request;
     logger.error({ err: Object.assign(new Error('copy failed'), { from: shared, to: shared, request }) }, 'cycle');
-    expect(JSON.parse(lines[0]!).err).toMatchObject({
+    expect(parse(must(lines[0], 'a log line')).err).toMatchObject({
       from: { bucket: 'previews' },
       to: { bucket: 'previews' },
       request: { path: 'a.png', self: '[Circular]' },

@@ -15,6 +15,7 @@ import { bigId, hmac, LogCapture, testConfig, testCredentials } from './api.js';
 import { buildTestApp, type TestAppDeps } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { makePng } from './images.js';
+import { Teardown } from './teardown.js';
 import { freePort } from './ports.js';
 
 export const PUBLIC_BASE = 'http://files.printready.test';
@@ -29,11 +30,17 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export const linePath = (line: { shop_id: string; order_line_id: string }, suffix = '') =>
   `/v1/shops/${line.shop_id}/order-lines/${line.order_line_id}${suffix}`;
 
+/** A webhook delivery's answer, as far as the tests read it. */
+export interface WebhookAnswer {
+  accepted: { order_line_id: string; workflow_id: string; status: string }[];
+  ignored: { order_line_id: string; reason: string }[];
+}
+
 /** The error envelope, exactly: status, JSON, `{ error: { code, message, details } }`, no stack. */
 export function expectError(response: LightMyRequestResponse, status: number, code: string) {
   expect(response.statusCode, response.body).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
-  const body = response.json() as { error: { code: string; message: string; details?: unknown } };
+  const body = response.json<{ error: { code: string; message: string; details?: unknown } }>();
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe('string');
   expect(Object.keys(body)).toEqual(['error']);
@@ -68,11 +75,11 @@ export function useApiApp() {
     app: undefined as unknown as FastifyInstance,
     deadApp: undefined as unknown as FastifyInstance,
 
-    webhook(
+    webhook: (
       target: FastifyInstance,
       body: string | Buffer,
       options: { topic?: string; shop?: string; secret?: string | null; hmacHeader?: string; contentType?: string; webhookId?: string } = {},
-    ) {
+    ) => {
       const headers: Record<string, string> = {
         'content-type': options.contentType ?? 'application/json',
         'x-shopify-topic': options.topic ?? 'orders/create',
@@ -86,11 +93,11 @@ export function useApiApp() {
       return target.inject({ method: 'POST', url: '/webhooks/shopify', headers, payload: body });
     },
 
-    newLine(overrides: Partial<OrderLineIdentity> = {}): OrderLineIdentity {
+    newLine: (overrides: Partial<OrderLineIdentity> = {}): OrderLineIdentity => {
       return { shop_id: creds.shop, order_id: bigId(), order_line_id: bigId(), personalization_id: `pers-${randomBytes(4).toString('hex')}`, ...overrides };
     },
 
-    async workflowExists(workflowId: string): Promise<boolean> {
+    workflowExists: async (workflowId: string): Promise<boolean> => {
       try {
         await api.client.workflow.getHandle(workflowId).describe();
         return true;
@@ -100,7 +107,7 @@ export function useApiApp() {
       }
     },
 
-    async signalNames(workflowId: string): Promise<string[]> {
+    signalNames: async (workflowId: string): Promise<string[]> => {
       const history = await api.client.workflow.getHandle(workflowId).fetchHistory();
       return (history.events ?? []).flatMap((event) =>
         event.workflowExecutionSignaledEventAttributes?.signalName ? [event.workflowExecutionSignaledEventAttributes.signalName] : [],
@@ -108,7 +115,7 @@ export function useApiApp() {
     },
 
     /** A persisted line with its asset really in the print bucket. */
-    async persistedLine(bytes = makePng(32, 16)) {
+    persistedLine: async (bytes = makePng(32, 16)) => {
       const line = api.newLine();
       const digest = sha256(bytes);
       const assetPath = `${line.shop_id}/${line.order_line_id}/${digest}.png`;
@@ -131,7 +138,7 @@ export function useApiApp() {
       return { line, bytes, assetPath, digest };
     },
 
-    async failedLine() {
+    failedLine: async () => {
       const line = api.newLine();
       await registerOrderLines(api.database.db, [line]);
       await recordLineFailure(api.database.db, line, {
@@ -145,7 +152,7 @@ export function useApiApp() {
     },
 
     /** No token, secret or unredacted signature in anything the file's apps logged. */
-    expectNoSecretsLogged() {
+    expectNoSecretsLogged: () => {
       const text = logs.text;
       for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
         expect(text).not.toContain(secret);
@@ -155,13 +162,17 @@ export function useApiApp() {
     },
   };
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     api.database = await createTestDatabase();
+    teardown.defer(() => api.database.close());
     api.storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-api-'));
+    teardown.defer(() => rm(api.storageRoot, { recursive: true, force: true }));
     api.storage = new LocalStorage({ root: api.storageRoot, publicBaseUrl: PUBLIC_BASE, signingSecret: creds.signingSecret });
     await api.storage.ensureBucket(config.PREVIEW_BUCKET);
     await api.storage.ensureBucket(config.PRINT_BUCKET);
     api.client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    teardown.defer(() => api.client.connection.close());
     api.taskQueue = `api-${randomBytes(6).toString('hex')}`;
     api.base = {
       config,
@@ -175,6 +186,7 @@ export function useApiApp() {
       failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     };
     api.app = await buildTestApp(api.base);
+    teardown.defer(() => api.app.close());
     api.deadClient = new Client({
       connection: Connection.lazy({
         address: `127.0.0.1:${await freePort()}`,
@@ -183,17 +195,12 @@ export function useApiApp() {
         interceptors: [deadlineAwareRetryInterceptor()],
       }),
     });
+    teardown.defer(() => api.deadClient.connection.close());
     api.deadApp = await buildTestApp({ ...api.base, temporal: { client: api.deadClient, taskQueue: api.taskQueue }, temporalTimeoutMs: 1_000, readinessTimeoutMs: 1_000 });
+    teardown.defer(() => api.deadApp.close());
   });
 
-  afterAll(async () => {
-    await api.app?.close();
-    await api.deadApp?.close();
-    await api.client?.connection.close();
-    await api.deadClient?.connection.close();
-    await api.database?.close();
-    if (api.storageRoot) await rm(api.storageRoot, { recursive: true, force: true });
-  });
+  afterAll(() => teardown.run());
 
   return api;
 }

@@ -40,7 +40,7 @@ export function appendCapture(file: string, text: string): void {
 }
 
 /** Remembers values that must never show up in any captured log line or response. */
-export function registerSecrets(...secrets: Array<string | undefined | null>): void {
+export function registerSecrets(...secrets: (string | undefined | null)[]): void {
   const values = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 8);
   if (values.length > 0) appendCapture(captureFile(`registered${SECRETS_SUFFIX}`), JSON.stringify(values));
 }

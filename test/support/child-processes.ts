@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
 import { captureFile } from './capture.js';
+import { must } from './must.js';
 
 const EXIT_WITH_PARENT = fileURLToPath(new URL('./exit-with-parent.mjs', import.meta.url));
 
@@ -38,7 +40,7 @@ export interface SpawnedOptions {
 
 /** A child process with its output kept (in memory and in the run's capture folder). */
 export class Spawned {
-  readonly child: ChildProcess;
+  readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #output = '';
   readonly #listeners = new Set<() => void>();
@@ -64,12 +66,12 @@ export class Spawned {
       this.#log.write(text);
       for (const listener of this.#listeners) listener();
     };
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
+    this.child.stdout.on('data', collect);
+    this.child.stderr.on('data', collect);
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return must(this.child.pid, `${this.options.name}: a pid (the process was spawned)`);
   }
 
   /** The command's own process (under `exit-with-parent`), for its memory figures. */
@@ -143,7 +145,7 @@ export class Spawned {
 export async function killAll(): Promise<void> {
   const children = [...running];
   for (const child of children) killGroup(child, 'SIGKILL');
-  await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined)));
+  await Promise.all(children.filter((child) => child.exitCode === null && child.signalCode === null).map((child) => once(child, 'exit')));
 }
 
 /** Resident and peak resident memory of a process, in MiB (Linux `/proc`). */

@@ -17,6 +17,7 @@ import { TEST_FAILED_AUTH_LIMIT } from './api-app.js';
 import { buildTestApp } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { makePng } from './images.js';
+import { Teardown } from './teardown.js';
 
 type Headers = Record<string, string | string[]>;
 
@@ -43,6 +44,7 @@ export function useHostileApp() {
   let app: FastifyInstance;
   let config: Config;
   let starts = 0;
+  const teardown = new Teardown();
   const png = makePng(12, 12);
   const persistedLine = newLine(shop);
   const failedLine = newLine(shop);
@@ -51,7 +53,9 @@ export function useHostileApp() {
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    teardown.defer(() => database.close());
     base = await mkdtemp(path.join(os.tmpdir(), 'printready-hostile-'));
+    teardown.defer(() => rm(base, { recursive: true, force: true }));
     const root = path.join(base, 'storage');
     config = faultConfig(creds, {
       DATA_DIR: base,
@@ -86,6 +90,7 @@ export function useHostileApp() {
     });
 
     client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    teardown.defer(() => client.connection.close());
     // Every start the app makes is counted; no worker polls this queue, so nothing runs.
     const start = client.workflow.start.bind(client.workflow);
     client.workflow.start = ((...args: Parameters<typeof start>) => {
@@ -104,15 +109,11 @@ export function useHostileApp() {
       requestTimeoutMs: 1_500,
     failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     });
+    teardown.defer(() => app.close());
     await app.ready();
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await client?.connection.close();
-    await database?.close();
-    if (base) await rm(base, { recursive: true, force: true });
-  });
+  afterAll(() => teardown.run());
 
   const STACK_TRACE = /\bat .+\.(?:ts|js|mjs|cjs):\d+/;
 

@@ -170,8 +170,8 @@ class BitWriter {
   write(value: number, width: number): void {
     for (let bit = 0; bit < width; bit += 1) {
       const byte = this.#bitCount >> 3;
-      if (byte === this.#bytes.length) this.#bytes.push(0);
-      this.#bytes[byte]! |= ((value >> bit) & 1) << (this.#bitCount & 7);
+      // A byte not written yet starts empty; assigning one past the end appends it.
+      this.#bytes[byte] = (this.#bytes[byte] ?? 0) | (((value >> bit) & 1) << (this.#bitCount & 7));
       this.#bitCount += 1;
     }
   }

@@ -52,7 +52,9 @@ export class PostHogStandIn {
     await listen(server, 0);
     const standIn = new PostHogStandIn(server, (server.address() as AddressInfo).port);
     // A client that gives up mid-request only costs that request.
-    server.on('request', (req, res) => standIn.#handle(req, res).catch(() => res.destroy()));
+    server.on('request', (req, res) => {
+      void standIn.#handle(req, res).catch(() => res.destroy());
+    });
     return standIn;
   }
 

@@ -234,7 +234,10 @@ export class SupabaseStorageStandIn {
     this.requests.push(request);
     const fault = this.#takeFault(request);
     if (fault?.kind === 'delay') await sleep(fault.ms);
-    if (fault?.kind === 'fail') return sendBody(res, fault.status, fault.body);
+    if (fault?.kind === 'fail') {
+      sendBody(res, fault.status, fault.body);
+      return;
+    }
     if (fault?.kind === 'reset' && fault.afterBytes === undefined) {
       req.socket.destroy();
       return;
@@ -244,7 +247,8 @@ export class SupabaseStorageStandIn {
     try {
       if (!url.pathname.startsWith(`${STORAGE_PREFIX}/`)) {
         // The gateway's answer for a path no service owns.
-        return sendBody(res, 404, { message: 'no Route matched with those values' });
+        sendBody(res, 404, { message: 'no Route matched with those values' });
+        return;
       }
       await this.#route(req, res, request, url.searchParams, resetAfter, stall);
     } catch (error) {
@@ -271,20 +275,32 @@ export class SupabaseStorageStandIn {
       this.#authenticate(req);
     }
 
-    if (method === 'POST' && path === '/bucket') return this.#createBucket(res, await readJson(req));
-    const bucketRoute = /^\/bucket\/([^/]+)$/.exec(path);
-    if (method === 'GET' && bucketRoute) return this.#getBucket(res, decode(bucketRoute[1]!));
+    if (method === 'POST' && path === '/bucket') {
+      this.#createBucket(res, await readJson(req));
+      return;
+    }
+    const bucketRoute = /^\/bucket\/([^/]+)$/.exec(path)?.[1];
+    if (method === 'GET' && bucketRoute !== undefined) {
+      this.#getBucket(res, decode(bucketRoute));
+      return;
+    }
     if (method === 'POST' && path === '/object/copy') return this.#copy(req, res, await readJson(req));
-    const bulkDelete = /^\/object\/([^/]+)$/.exec(path);
-    if (method === 'DELETE' && bulkDelete) return this.#removeMany(res, decode(bulkDelete[1]!), await readJson(req));
+    const bulkDelete = /^\/object\/([^/]+)$/.exec(path)?.[1];
+    if (method === 'DELETE' && bulkDelete !== undefined) return this.#removeMany(res, decode(bulkDelete), await readJson(req));
 
     if (rawBucket !== undefined && rawKey !== undefined) {
       const bucket = decode(rawBucket);
       const key = decode(rawKey);
       if (method === 'GET' && area === 'sign') return this.#getSigned(req, res, bucket, key, query, resetAfter, stall);
       this.#checkAllowed(bucket);
-      if (method === 'POST' && area === 'sign') return this.#sign(res, bucket, key, await readJson(req));
-      if (method === 'GET' && area?.startsWith('info')) return this.#info(res, bucket, key);
+      if (method === 'POST' && area === 'sign') {
+        this.#sign(res, bucket, key, await readJson(req));
+        return;
+      }
+      if (method === 'GET' && area?.startsWith('info')) {
+        this.#info(res, bucket, key);
+        return;
+      }
       if (method === 'GET' && (area === undefined || area === 'authenticated')) {
         return this.#download(req, res, this.#find(bucket, key), { download: query.get('download'), resetAfter, stall });
       }
@@ -447,15 +463,15 @@ export class SupabaseStorageStandIn {
 
   async #removeMany(res: ServerResponse, bucketId: string, body: Record<string, unknown>): Promise<void> {
     this.#checkAllowed(bucketId);
-    const prefixes = body.prefixes;
+    const prefixes: unknown = body.prefixes;
     if (!Array.isArray(prefixes) || prefixes.length === 0) {
       throw failures.invalidRequest('body/prefixes must NOT have fewer than 1 items');
     }
     const bucket = this.#buckets.get(bucketId);
     const removed = [];
-    for (const key of prefixes) {
+    for (const key of prefixes as unknown[]) {
       const object = typeof key === 'string' ? bucket?.objects.get(key) : undefined;
-      if (!bucket || !object) continue;
+      if (typeof key !== 'string' || !bucket || !object) continue;
       bucket.objects.delete(key);
       await unlink(object.file);
       removed.push({ name: key, bucket_id: bucketId, id: object.id });
@@ -600,7 +616,10 @@ async function measure(source: Readable, sink: Writable): Promise<{ size: number
   return { size, etag: `"${md5.digest('hex')}"` };
 }
 
-type ByteRange = { start: number; end: number };
+interface ByteRange {
+  start: number;
+  end: number;
+}
 
 /** One `bytes=` range, as S3 honours it; anything else is ignored and the whole object sent. */
 function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {

@@ -126,7 +126,7 @@ export class TcpProxy {
     const upstream = new Socket();
     const link = new Link(client, upstream, () => this.#hold, () => this.#onHold.forEach((notify) => notify()));
     this.#links.add(link);
-    link.closed.then(() => this.#links.delete(link));
+    void link.closed.then(() => this.#links.delete(link));
     upstream.connect(this.#target.port, this.#target.host);
   }
 }

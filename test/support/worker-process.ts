@@ -19,7 +19,7 @@ export interface WorkerProcessEnv {
  * of the test process's environment leaks in but PATH and HOME. Resolves once it polls.
  */
 export async function startWorkerProcess(name: string, env: WorkerProcessEnv, timeoutMs = 60_000): Promise<Spawned> {
-  registerSecrets(env.LOCAL_SIGNING_SECRET, env.POSTHOG_API_KEY, env['SUPABASE_SERVICE_ROLE_KEY']);
+  registerSecrets(env.LOCAL_SIGNING_SECRET, env.POSTHOG_API_KEY, env.SUPABASE_SERVICE_ROLE_KEY);
   const worker = new Spawned({
     name,
     command: process.execPath,

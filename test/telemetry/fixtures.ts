@@ -13,7 +13,7 @@ export const lineProperties: FulfillmentEventProperties = {
 };
 
 export interface RecordingLogger extends TelemetryLogger {
-  warnings: Array<{ obj: object; msg: string }>;
+  warnings: { obj: object; msg: string }[];
 }
 
 export const recordingLogger = (): RecordingLogger => {

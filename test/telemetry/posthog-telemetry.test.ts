@@ -111,7 +111,7 @@ describe('PostHogTelemetry against a PostHog stand-in', () => {
     expect(standIn.requestCount()).toBeGreaterThan(1);
     expect(standIn.events()).toEqual([]);
     expect(logger.warnings).toEqual([
-      { obj: { err: expect.objectContaining({ status: 500 }) }, msg: 'telemetry event not delivered' },
+      { obj: { err: expect.objectContaining({ status: 500 }) as unknown }, msg: 'telemetry event not delivered' },
     ]);
     expect(JSON.stringify(logger.warnings)).not.toContain(API_KEY);
   });

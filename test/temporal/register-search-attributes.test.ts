@@ -6,17 +6,18 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { StartupError } from '../../src/entry/startup-error.js';
 import { registerSearchAttributes } from '../../src/temporal/register-search-attributes.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { Teardown } from '../support/teardown.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 let connection: Connection;
+const teardown = new Teardown();
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
+  teardown.defer(() => connection.close());
 });
-afterAll(async () => {
-  await connection?.close();
-});
+afterAll(() => teardown.run());
 
 /** A namespace of its own, holding the given search attributes already. */
 async function namespaceWith(searchAttributes: Record<string, number>): Promise<string> {
@@ -30,7 +31,7 @@ async function namespaceWith(searchAttributes: Record<string, number>): Promise<
 }
 
 async function customAttributes(namespace: string) {
-  return (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+  return (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes;
 }
 
 it('adds every missing attribute as a Keyword, beside one that exists, and again changes nothing', async () => {
@@ -51,9 +52,7 @@ it('refuses to start on one that exists as another type, naming it and its type'
 
 /** A connection whose operator service fails every call as a server would, with `code`. */
 function refusingConnection(code: grpc.status): Connection {
-  const refuse = async () => {
-    throw Object.assign(new Error(`${code} refused`), { code, details: 'refused', metadata: new grpc.Metadata() });
-  };
+  const refuse = () => Promise.reject(Object.assign(new Error(`${code} refused`), { code, details: 'refused', metadata: new grpc.Metadata() }));
   return { operatorService: { listSearchAttributes: refuse, addSearchAttributes: refuse } } as unknown as Connection;
 }
 

@@ -5,7 +5,9 @@ import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { FulfillmentHarness, newLine, onSupabase, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
+import { must } from '../support/must.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+import { Teardown } from '../support/teardown.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -13,16 +15,16 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 describe('FulfillOrderLine on Supabase Storage', () => {
   let standIn: SupabaseStorageStandIn;
   let harness: FulfillmentHarness;
+  const teardown = new Teardown();
   beforeAll(async () => {
     standIn = await SupabaseStorageStandIn.start();
+    teardown.defer(() => standIn.close());
     harness = await FulfillmentHarness.start({
       storage: onSupabase(standIn),
     });
+    teardown.defer(() => harness.close());
   });
-  afterAll(async () => {
-    await harness?.close();
-    await standIn?.close();
-  });
+  afterAll(() => teardown.run());
 
   async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array) {
     const path = `${line.shop_id}/${line.personalization_id}.png`;
@@ -45,7 +47,7 @@ describe('FulfillOrderLine on Supabase Storage', () => {
     const result = await harness.handle(workflow_id).result();
 
     expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png), width: 64, height: 32 } });
-    const copied = await standIn.readObject({ bucket: PRINT_BUCKET, path: result.final_asset!.path });
+    const copied = await standIn.readObject({ bucket: PRINT_BUCKET, path: must(result.final_asset, 'the final asset').path });
     expect(copied && sha256(copied)).toBe(sha256(png));
     expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toEqual([]);
   });

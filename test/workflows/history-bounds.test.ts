@@ -8,6 +8,7 @@ import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
 import { saveHistory } from '../support/histories.js';
+import { Teardown } from '../support/teardown.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
 
 /**
@@ -17,15 +18,15 @@ import { TemporalDevServer } from '../support/temporal-dev-server.js';
  */
 let server: TemporalDevServer;
 let harness: FulfillmentHarness;
+const teardown = new Teardown();
 
 beforeAll(async () => {
   server = await TemporalDevServer.start(undefined, ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=16']);
+  teardown.defer(() => server.stop());
   harness = await FulfillmentHarness.start({ temporalAddress: server.address, previewWaitSeconds: 86_400 });
+  teardown.defer(() => harness.close());
 }, 60_000);
-afterAll(async () => {
-  await harness?.close();
-  await server?.stop();
-});
+afterAll(() => teardown.run());
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -62,11 +63,11 @@ it('goes on in a new run when Temporal suggests it, counting attempts on, until 
   expect(description.typedSearchAttributes.get(FulfillmentStatus)).toBe('persisted');
   // One started event for the line, and each attempt's failure and retry under its own number.
   const events = (name: string) =>
-    harness.posthog.uniqueByUuid().filter((event) => event.event === name && event.properties['order_line_id'] === line.order_line_id);
+    harness.posthog.uniqueByUuid().filter((event) => event.event === name && event.properties.order_line_id === line.order_line_id);
   await expect.poll(() => events('fulfillment.asset.persisted').length, { timeout: 5_000 }).toBe(1);
   expect(events('fulfillment.started')).toHaveLength(1);
-  expect(events('fulfillment.asset.failed').map((event) => event.properties['attempt']).sort()).toEqual([1, 2]);
-  expect(events('fulfillment.retry_requested').map((event) => event.properties['attempt']).sort()).toEqual([2, 3]);
+  expect(events('fulfillment.asset.failed').map((event) => event.properties.attempt).sort()).toEqual([1, 2]);
+  expect(events('fulfillment.retry_requested').map((event) => event.properties.attempt).sort()).toEqual([2, 3]);
   await saveHistory(harness.client.workflow.getHandle(workflow_id, firstRun), 'continued-as-new');
   await saveHistory(harness.client.workflow.getHandle(workflow_id, secondRun), 'resumed-failed-continued-as-new');
   await saveHistory(handle, 'resumed-after-continue-as-new');

@@ -53,7 +53,9 @@ export class ApiLogController extends LogController {
     super({ requestIdLogLabel: 'request_id' });
   }
 
-  override incomingRequest(): void {}
+  override incomingRequest(): void {
+    // Folded into the "request completed" line.
+  }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');

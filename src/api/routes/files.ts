@@ -83,7 +83,7 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
         'cache-control': 'private, no-store',
         'x-content-type-options': 'nosniff',
       };
-      if (etag) headers['etag'] = `"${etag}"`;
+      if (etag) headers.etag = `"${etag}"`;
       if (verdict.download) headers['content-disposition'] = `attachment; filename="${verdict.download}"`;
 
       try {

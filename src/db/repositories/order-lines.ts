@@ -90,17 +90,27 @@ export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatus
   if (!row) return undefined;
   const { asset_bucket, asset_path, asset_sha256, asset_size_bytes, asset_content_type, asset_width, asset_height, ...line } = row;
   const view = toLineStatusView(line, null);
-  if (asset_sha256 === null) return view;
+  // The asset's columns come from a left join: all null when the line has no asset, none null when it has one.
+  if (
+    asset_bucket === null ||
+    asset_path === null ||
+    asset_sha256 === null ||
+    asset_content_type === null ||
+    asset_width === null ||
+    asset_height === null
+  ) {
+    return view;
+  }
   return {
     ...view,
     final_asset: {
-      bucket: asset_bucket!,
-      path: asset_path!,
+      bucket: asset_bucket,
+      path: asset_path,
       sha256: asset_sha256,
       size_bytes: Number(asset_size_bytes),
-      content_type: asset_content_type!,
-      width: asset_width!,
-      height: asset_height!,
+      content_type: asset_content_type,
+      width: asset_width,
+      height: asset_height,
     },
   };
 }
@@ -124,7 +134,7 @@ export function toLineStatusView(line: OrderLineRow, asset: FinalAssetRow | null
     order_line_id: line.order_line_id,
     personalization_id: line.personalization_id,
     workflow_id: line.workflow_id,
-    status: line.status as LineStatus,
+    status: line.status,
     reason_code: line.reason_code,
     reason_message: line.reason_message,
     recovery_guidance: line.recovery_guidance,

@@ -1,14 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, expectError, useApiApp } from '../../support/api-app.js';
+import { must } from '../../support/must.js';
+
+/** The OpenAPI document, as far as these tests read it. */
+interface OpenApiOperation {
+  responses: Record<string, unknown>;
+  security?: unknown;
+  requestBody?: { required?: boolean; content: Record<string, { schema: { required?: string[] } } | undefined> };
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation> | undefined>;
+}
 
 const api = useApiApp();
 const { creds } = api;
 let app: FastifyInstance;
 let deadApp: FastifyInstance;
-let database: typeof api.database;
 beforeAll(() => {
-  ({ app, deadApp, database } = api);
+  ({ app, deadApp } = api);
 });
 
 describe('health, docs and the error envelope', () => {
@@ -30,11 +41,12 @@ describe('health, docs and the error envelope', () => {
   it('serves the OpenAPI document with every route', async () => {
     const response = await app.inject({ url: '/docs' });
     expect(response.statusCode).toBe(200);
-    const document = response.json();
+    const document = response.json<OpenApiDocument>();
     expect(document.openapi).toMatch(/^3\.1/);
-    const routes = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([route, methods]) =>
-      Object.keys(methods).map((method) => `${method.toUpperCase()} ${route}`),
+    const routes = Object.entries(document.paths).flatMap(([route, methods]) =>
+      Object.keys(methods ?? {}).map((method) => `${method.toUpperCase()} ${route}`),
     );
+    const post = (route: string) => must(document.paths[route]?.post, `POST ${route} in the document`);
     expect(routes).toEqual(
       expect.arrayContaining([
         'POST /webhooks/shopify',
@@ -47,13 +59,13 @@ describe('health, docs and the error envelope', () => {
         'GET /files/{*}',
       ]),
     );
-    const webhookDoc = document.paths['/webhooks/shopify'].post;
+    const webhookDoc = post('/webhooks/shopify');
     expect(Object.keys(webhookDoc.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '413', '503']));
-    const signDoc = document.paths['/v1/shops/{shop_id}/order-lines/{order_line_id}/final-asset/signed-url'].post;
-    expect(signDoc.requestBody.required).toBe(false);
-    const previewDoc = document.paths['/v1/previews'].post;
+    const signDoc = post('/v1/shops/{shop_id}/order-lines/{order_line_id}/final-asset/signed-url');
+    expect(signDoc.requestBody?.required).toBe(false);
+    const previewDoc = post('/v1/previews');
     expect(previewDoc.security).toEqual([{ bearerAuth: [] }]);
-    expect(previewDoc.requestBody.content['application/json'].schema.required).toEqual(
+    expect(previewDoc.requestBody?.content['application/json']?.schema.required).toEqual(
       expect.arrayContaining(['shop_id', 'personalization_id', 'job_id', 'status']),
     );
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fulfillmentWorkflowId } from '../../../src/domain/ids.js';
-import { bearer, expectError, linePath, sha256, useApiApp } from '../../support/api-app.js';
+import { bearer, expectError, linePath, useApiApp } from '../../support/api-app.js';
 
 const api = useApiApp();
 const { creds, config, newLine, persistedLine } = api;

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getOrderLineView, registerOrderLines, setLineWorking } from '../../../src/db/repositories/order-lines.js';
 import { fulfillmentWorkflowId } from '../../../src/domain/ids.js';
 import { bigId, orderPayload, personalized } from '../../support/api.js';
-import { bearer, expectError, useApiApp } from '../../support/api-app.js';
+import { bearer, expectError, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 
 const api = useApiApp();
 const { creds, config, webhook, newLine, signalNames } = api;
@@ -26,7 +25,7 @@ describe('POST /v1/previews', () => {
     expect(created.json()).toMatchObject({ ...job, bucket: config.PREVIEW_BUCKET, path: null, outcome: 'created' });
     const unchanged = await post(job);
     expect(unchanged.statusCode).toBe(200);
-    expect(unchanged.json().outcome).toBe('unchanged');
+    expect(unchanged.json<{ outcome: string }>().outcome).toBe('unchanged');
     const ready = { ...job, status: 'ready', path: `${creds.shop}/p.png`, content_type: 'image/png' };
     const updated = await post(ready, creds.operatorToken);
     expect(updated.statusCode).toBe(201);
@@ -124,7 +123,7 @@ describe('POST /v1/previews', () => {
     const line = newLine();
     const workflowId = fulfillmentWorkflowId(line);
     const hook = await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
-    expect(hook.json().accepted[0].status).toBe('started');
+    expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
     await setLineWorking(database.db, line, 'waiting_for_preview');
 
     const job = { shop_id: creds.shop, personalization_id: line.personalization_id, job_id: 'job-w', status: 'rendering' };
@@ -138,7 +137,7 @@ describe('POST /v1/previews', () => {
     const line = newLine();
     const workflowId = fulfillmentWorkflowId(line);
     const hook = await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
-    expect(hook.json().accepted[0].status).toBe('started');
+    expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
     expect(await getOrderLineView(database.db, line)).toMatchObject({ status: 'processing' });
     const job = { shop_id: creds.shop, personalization_id: line.personalization_id, job_id: 'job-p', status: 'ready', path: `${creds.shop}/p.png` };
     expect((await post(job)).statusCode).toBe(201);

@@ -8,16 +8,22 @@ import { registerOrderLines, setLineWorking } from '../../../src/db/repositories
 import { recoveryGuidance } from '../../../src/domain/reasons.js';
 import { signLocalUrl } from '../../../src/storage/local/local-signature.js';
 import { makePng } from '../../support/images.js';
-import { bearer, expectError, linePath, PUBLIC_BASE, sha256, useApiApp } from '../../support/api-app.js';
+import { must } from '../../support/must.js';
+import { bearer, expectError, linePath, PUBLIC_BASE, useApiApp } from '../../support/api-app.js';
+
+/** The signed-URL answer, as far as these tests read it. */
+interface SignedUrl {
+  url: string;
+  expires_at: string;
+}
 
 const api = useApiApp();
 const { creds, config, newLine, persistedLine, failedLine } = api;
 let app: FastifyInstance;
 let database: typeof api.database;
-let storage: typeof api.storage;
 let storageRoot: string;
 beforeAll(() => {
-  ({ app, database, storage, storageRoot } = api);
+  ({ app, database, storageRoot } = api);
 });
 
 describe('POST …/final-asset/signed-url and GET /files', () => {
@@ -35,7 +41,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     const { line, bytes, digest } = await persistedLine(makePng(40, 30));
     const response = await sign(line);
     expect(response.statusCode, response.body).toBe(200);
-    const signed = response.json();
+    const signed = response.json<SignedUrl>();
     expect(signed).toMatchObject({ sha256: digest, size_bytes: bytes.length, content_type: 'image/png' });
     expect(signed.url.startsWith(`${PUBLIC_BASE}/files/${config.PRINT_BUCKET}/`)).toBe(true);
     const expiresIn = (Date.parse(signed.expires_at) - Date.now()) / 1000;
@@ -48,7 +54,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     expect(file.rawPayload.equals(bytes)).toBe(true);
     expect(file.headers['content-type']).toBe('image/png');
     expect(file.headers['content-length']).toBe(String(bytes.length));
-    expect(file.headers['etag']).toBe(`"${digest}"`);
+    expect(file.headers.etag).toBe(`"${digest}"`);
     expect(file.headers['content-disposition']).toBeUndefined();
 
     const head = await get(signed.url, app, 'HEAD');
@@ -65,7 +71,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
 
   it('streams an asset larger than one read with its exact bytes and length', async () => {
     const { line, bytes } = await persistedLine(Buffer.concat([makePng(32, 16), randomBytes(1536 * 1024)]));
-    const file = await get((await sign(line)).json().url);
+    const file = await get((await sign(line)).json<SignedUrl>().url);
     expect(file.statusCode).toBe(200);
     expect(file.headers['content-length']).toBe(String(bytes.length));
     expect(file.rawPayload.equals(bytes)).toBe(true);
@@ -73,7 +79,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
 
   it('serves a single range of the asset, so a supplier can resume a download', async () => {
     const { line, bytes, digest } = await persistedLine(Buffer.concat([makePng(32, 16), randomBytes(1536 * 1024)]));
-    const { url } = (await sign(line)).json();
+    const { url } = (await sign(line)).json<SignedUrl>();
     const size = bytes.length;
     const part = async (range: string, headers: Record<string, string> = {}) => get(url, app, 'GET', { range, ...headers });
 
@@ -87,7 +93,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
       expect(response.statusCode, range).toBe(206);
       expect(response.headers['content-range']).toBe(`bytes ${start}-${end}/${size}`);
       expect(response.headers['content-length']).toBe(String(end - start + 1));
-      expect(response.headers['etag']).toBe(`"${digest}"`);
+      expect(response.headers.etag).toBe(`"${digest}"`);
       expect(response.rawPayload.equals(bytes.subarray(start, end + 1)), range).toBe(true);
     }
     // Resumed with the ETag it started with: the rest; the object is not that one: all of it.
@@ -117,7 +123,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     const { line } = await persistedLine();
     const response = await sign(line, { expires_in: 60, download: true }, creds.operatorToken);
     expect(response.statusCode).toBe(200);
-    const { url, expires_at } = response.json();
+    const { url, expires_at } = response.json<SignedUrl>();
     expect(new URL(url).searchParams.get('download')).toBe(`${line.order_line_id}.png`);
     expect(Date.parse(expires_at) - Date.now()).toBeLessThanOrEqual(60_000);
     const file = await get(url);
@@ -127,7 +133,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
 
   it('refuses any altered URL with 403 invalid_signature, odd paths included, never a 500', async () => {
     const { line } = await persistedLine();
-    const { url } = (await sign(line, { download: true })).json();
+    const { url } = (await sign(line, { download: true })).json<SignedUrl>();
     const parsed = new URL(url);
     const variants: string[] = [];
     const tweak = (change: (u: URL) => void) => {
@@ -140,11 +146,11 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
     tweak((u) => u.searchParams.set('download', 'other.png'));
     tweak((u) => u.searchParams.delete('download'));
     tweak((u) => u.searchParams.delete('signature'));
-    tweak((u) => u.searchParams.set('signature', `${parsed.searchParams.get('signature')!.slice(0, -2)}AA`));
+    tweak((u) => u.searchParams.set('signature', `${must(parsed.searchParams.get('signature'), 'a signature').slice(0, -2)}AA`));
     tweak((u) => (u.pathname = u.pathname.replace(config.PRINT_BUCKET, config.PREVIEW_BUCKET)));
     tweak((u) => (u.pathname = u.pathname.replace('.png', '.jpg')));
     tweak((u) => u.searchParams.append('cache', 'bust'));
-    tweak((u) => u.searchParams.append('signature', parsed.searchParams.get('signature')!));
+    tweak((u) => u.searchParams.append('signature', must(parsed.searchParams.get('signature'), 'a signature')));
     for (const variant of variants) expectError(await get(variant), 403, 'invalid_signature');
 
     const query = parsed.search;
@@ -161,7 +167,7 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
       const response = await app.inject({ url: `${odd}${query}` });
       expect(response.statusCode, `${odd}: ${response.body}`).toBeGreaterThanOrEqual(400);
       expect(response.statusCode, odd).toBeLessThan(500);
-      expect(response.json().error.code).toMatch(/^(invalid_signature|not_found|invalid_request)$/);
+      expect(response.json<{ error: { code: string } }>().error.code).toMatch(/^(invalid_signature|not_found|invalid_request)$/);
     }
   });
 

@@ -5,7 +5,7 @@ import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
 import { TemporalTimeoutError } from '../../../src/intake/temporal-deadline.js';
 import { getOrderLineView } from '../../../src/db/repositories/order-lines.js';
 import { bigId, hmac, orderPayload, personalized } from '../../support/api.js';
-import { bearer, expectError, linePath, useApiApp } from '../../support/api-app.js';
+import { bearer, expectError, linePath, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 import { buildTestApp } from '../../support/capture-app.js';
 
 const api = useApiApp();
@@ -36,7 +36,7 @@ describe('POST /webhooks/shopify', () => {
 
     const response = await webhook(app, body);
     expect(response.statusCode, response.body).toBe(200);
-    const answer = response.json();
+    const answer = response.json<WebhookAnswer>();
     const acceptedAs = (status: string) =>
       [a, b, badId, both].map((line) => ({ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status }));
     expect(answer.accepted).toEqual(acceptedAs('started'));
@@ -64,7 +64,7 @@ describe('POST /webhooks/shopify', () => {
     for (const topic of ['orders/create', 'orders/paid']) {
       const again = await webhook(app, body, { topic });
       expect(again.statusCode).toBe(200);
-      expect(again.json().accepted).toEqual(acceptedAs('duplicate'));
+      expect(again.json<WebhookAnswer>().accepted).toEqual(acceptedAs('duplicate'));
     }
   });
 
@@ -88,7 +88,7 @@ describe('POST /webhooks/shopify', () => {
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-rotation') }]);
     const response = await webhook(app, body, { secret: creds.oldWebhookSecret, contentType: 'text/plain' });
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect(response.json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
   });
 
   it('takes the id from admin_graphql_api_id when the numeric id is missing', async () => {
@@ -96,7 +96,7 @@ describe('POST /webhooks/shopify', () => {
     const body = `{"admin_graphql_api_id":"gid://shopify/Order/${bigId()}","line_items":[{"admin_graphql_api_id":"gid://shopify/LineItem/${line}","properties":[{"name":"_personalization_id","value":"pers-gid"}]}]}`;
     const response = await webhook(app, body);
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json().accepted[0].order_line_id).toBe(line);
+    expect(response.json<WebhookAnswer>().accepted[0]?.order_line_id).toBe(line);
   });
 
   it('refuses a missing, wrong or stale HMAC with 401 invalid_hmac and starts nothing', async () => {
@@ -204,19 +204,19 @@ describe('POST /webhooks/shopify', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(app.services.temporalTimeoutMs / 2 - 50);
     expect(await workflowExists(`${creds.shop}:${line}:fulfillment`)).toBe(false);
     expect(await getOrderLineView(database.db, { shop_id: creds.shop, order_line_id: line })).toBeUndefined();
-    expect(logs.entries().some((entry) => entry['msg'] === 'intake saturated: delivery turned away for Shopify to retry')).toBe(true);
+    expect(logs.entries().some((entry) => entry.msg === 'intake saturated: delivery turned away for Shopify to retry')).toBe(true);
 
     release();
     await held;
     // Shopify's retry finds room.
-    expect((await webhook(app, body)).json().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect((await webhook(app, body)).json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
   });
 });
 
 describe('logs', () => {
   it('carry correlation keys and never a token, secret or signature', async () => {
     const entries = logs.entries();
-    const started = entries.find((entry) => entry['msg'] === 'fulfillment started');
+    const started = entries.find((entry) => entry.msg === 'fulfillment started');
     expect(started).toMatchObject({
       shop_id: creds.shop,
       webhook_id: expect.any(String),
@@ -225,13 +225,13 @@ describe('logs', () => {
       workflow_id: expect.any(String),
       request_id: expect.any(String),
     });
-    const completed = entries.filter((entry) => entry['msg'] === 'request completed' && entry['shop_id'] === creds.shop);
+    const completed = entries.filter((entry) => entry.msg === 'request completed' && entry.shop_id === creds.shop);
     expect(completed.length).toBeGreaterThan(0);
     // A delivery's own line names its order too.
-    expect(completed.find((entry) => entry['request_id'] === started!['request_id'])).toMatchObject({ order_id: started!['order_id'] });
+    expect(completed.find((entry) => entry.request_id === started!.request_id)).toMatchObject({ order_id: started!.order_id });
     // One line per request, standing on its own: what was asked, what was answered, how fast.
     expect(completed[0]).toMatchObject({ req: { method: expect.any(String), url: expect.any(String) }, res: { statusCode: expect.any(Number) }, responseTime: expect.any(Number) });
-    expect(entries.some((entry) => entry['msg'] === 'incoming request')).toBe(false);
+    expect(entries.some((entry) => entry.msg === 'incoming request')).toBe(false);
 
     api.expectNoSecretsLogged();
   });

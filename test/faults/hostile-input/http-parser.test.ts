@@ -31,7 +31,7 @@ describe('hostile input: the HTTP parser', () => {
       const [head = '', body = ''] = raw.split('\r\n\r\n');
       expect(head, raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(head.toLowerCase()).toContain('content-type: application/json');
-      expect(JSON.parse(body)).toEqual({ error: { code, message: expect.any(String), details: null } });
+      expect(JSON.parse(body)).toEqual({ error: { code, message: expect.any(String) as unknown, details: null } });
       expect(ERROR_CODES).toContain(code);
     }
   });

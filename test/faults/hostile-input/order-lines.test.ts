@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on /v1/shops/:shop_id/order-lines/… (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */

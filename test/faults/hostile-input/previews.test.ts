@@ -6,7 +6,7 @@ import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on POST /v1/previews (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */
 const hostile = useHostileApp();
-const { creds, merchantToken, shop, otherShop, png, assetPath, expectSafe, hostileText, hostileValue, deepNesting, hugeArray, contentType, withoutUndefined } = hostile;
+const { creds, merchantToken, shop, otherShop, assetPath, expectSafe, hostileText, hostileValue, deepNesting, hugeArray, contentType, withoutUndefined } = hostile;
 
 describe('hostile input: POST /v1/previews', () => {
   it('refuses an oversized hand-off with 413 before anything else', async () => {

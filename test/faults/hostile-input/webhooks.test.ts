@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
-import { sha256, shopifyHmac, shopifyId } from '../fixtures.js';
+import { shopifyHmac, shopifyId } from '../fixtures.js';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on POST /webhooks/shopify (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */
@@ -46,7 +46,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
           const response = await hostile.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: withoutUndefined(headers), payload: body });
           expectSafe(response, (status) => status === 200);
           if (response.statusCode === 200) {
-            const answer = JSON.parse(response.body) as { accepted: Array<{ order_line_id: string; workflow_id: string; status: string }> };
+            const answer = JSON.parse(response.body) as { accepted: { order_line_id: string; workflow_id: string; status: string }[] };
             // Started only what was accepted, for the shop that signed, with the contract's ids.
             expect(hostile.starts - before).toBe(answer.accepted.length);
             for (const line of answer.accepted) {
@@ -81,8 +81,8 @@ describe('hostile input: POST /webhooks/shopify', () => {
     const items = lines.map((line) => `{"id":${line.order_line_id},"properties":[{"name":"_personalization_id","value":"${line.personalization_id}"}]}`);
     const body = `{"id":${shopifyId()},"line_items":[${items.join(',')}]}`;
     expect(body.length).toBeLessThan(WEBHOOK_BODY_LIMIT);
-    const start = hostile.client.workflow.start;
-    hostile.client.workflow.start = (async () => undefined) as unknown as typeof hostile.client.workflow.start;
+    const start = hostile.client.workflow.start.bind(hostile.client.workflow);
+    hostile.client.workflow.start = (() => Promise.resolve(undefined)) as unknown as typeof hostile.client.workflow.start;
     try {
       const response = await hostile.app.inject({
         method: 'POST',
