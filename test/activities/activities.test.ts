@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +12,11 @@ import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectFolder, ObjectRef, Placement, PlaceCopy, StreamOptions } from '../../src/storage/object-storage.js';
 import type { Telemetry, TelemetryEvent } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { makePng } from '../support/images.js';
 import { must } from '../support/must.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
-import { givenReadyPreview, lineFolder, listFiles, newLine, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../faults/fixtures.js';
+import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, putLocal, sha256, uniqueShop } from '../support/fixtures.js';
+import { lineFolder, listFiles } from '../faults/helpers.js';
 
 class RecordingTelemetry implements Telemetry {
   readonly events: TelemetryEvent[] = [];
@@ -66,14 +66,14 @@ const workflowExecution = () => ({ workflowId: `wf-${randomBytes(4).toString('he
 /** A line's preview, put where the generator would, with its sha256. */
 async function givenPreview(line: FulfillmentInput): Promise<PreviewRef & { bytes: Buffer; sha256: string }> {
   const bytes = makePng(24, 12);
-  await givenReadyPreview(database.db, storageRoot, line, bytes);
+  await givenReadyPreview({ db: database.db, put: putLocal(storageRoot) }, line, bytes);
   const ref = { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: `${line.shop_id}/${line.personalization_id}.png` };
-  return { ...ref, content_type: 'image/png', bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { ...ref, content_type: 'image/png', bytes, sha256: sha256(bytes) };
 }
 
 /** A line with a preview, and its persist step in a mock context of its own, heartbeats recorded. */
 async function persistStep(heartbeatTimeoutMs: number, db = proxiedDb) {
-  const line = newLine(shop);
+  const line = newLine({ shop_id: shop });
   const { bytes, sha256, ...preview } = await givenPreview(line);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs, workflowExecution: workflowExecution() });
   const heartbeats: unknown[] = [];
@@ -116,7 +116,7 @@ describe('activities in their Temporal context', () => {
   });
 
   it('report a commit with when its activity was first scheduled, the same on every retry', async () => {
-    const line = newLine(shop);
+    const line = newLine({ shop_id: shop });
     const execution = workflowExecution();
     const firstScheduled = Date.parse('2026-11-29T23:59:58.000Z');
     telemetry.events.length = 0;

@@ -10,9 +10,8 @@ import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectStorage } from '../../src/storage/object-storage.js';
 import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
-import { givenReadyPreview, newLine, PREVIEW_BUCKET, PRINT_BUCKET, recordReady, sha256, uniqueShop } from '../faults/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { makePng } from '../support/images.js';
+import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, putLocal, recordJob, sha256, uniqueShop } from '../support/fixtures.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
 /**
@@ -77,9 +76,9 @@ it('reads the preview once on the local backend: its bytes, no more', async () =
   const { db, storageRoot } = setUp();
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-here' });
   await storage.ensureBucket(PRINT_BUCKET);
-  const line = newLine(shop);
+  const line = newLine({ shop_id: shop });
   const png = makePng(300, 200);
-  await givenReadyPreview(db, storageRoot, line, png);
+  await givenReadyPreview({ db, put: putLocal(storageRoot) }, line, png);
   const preview = { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: `${line.shop_id}/${line.personalization_id}.png`, content_type: 'image/png' as const };
 
   const read = await fileBytesRead(async () => {
@@ -93,13 +92,13 @@ it('downloads the preview once from Supabase', async () => {
   const storage = new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey });
   await storage.ensureBucket(PREVIEW_BUCKET);
   await storage.ensureBucket(PRINT_BUCKET);
-  const line = newLine(shop);
+  const line = newLine({ shop_id: shop });
   const png = makePng(300, 200);
   const key = `${line.shop_id}/${line.personalization_id}.png`;
   const generator = new StorageClient(`${standIn.url}/storage/v1`, { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}` });
   const { error } = await generator.from(PREVIEW_BUCKET).upload(key, png, { contentType: 'image/png' });
   if (error) throw error;
-  await recordReady(db, line, key);
+  await recordJob(db, line, { path: key });
 
   const before = standIn.requests.length;
   const asset = await persist(storage, line, { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: key, content_type: 'image/png' });

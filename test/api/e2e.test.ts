@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -11,11 +10,11 @@ import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { eventually } from '../support/eventually.js';
-import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal, sha256 } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
-import { makePng } from '../support/images.js';
 import { Teardown } from '../support/teardown.js';
-import { bigId, freePort, hmac, LogCapture, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
+import { freePort, LogCapture, testConfig, testCredentials } from '../support/api.js';
 
 /**
  * The whole path over real HTTP: Shopify's signed delivery → real Temporal dev server and worker
@@ -68,33 +67,15 @@ const acceptedAs = (status: 'started' | 'duplicate') =>
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 const read = (response: Response): Promise<any> => response.json();
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 const json = { 'content-type': 'application/json' };
 const linePath = (line: string, suffix = '') => `${base}/v1/shops/${shop}/order-lines/${line}${suffix}`;
 
-function deliver(payload: string, options: { topic?: string; secret?: string; webhookId?: string } = {}) {
-  return fetch(`${base}/webhooks/shopify`, {
-    method: 'POST',
-    headers: {
-      ...json,
-      'x-shopify-topic': options.topic ?? 'orders/create',
-      'x-shopify-shop-domain': shop,
-      'x-shopify-webhook-id': options.webhookId ?? `wh-${bigId()}`,
-      'x-shopify-api-version': '2025-07',
-      'x-shopify-hmac-sha256': hmac(payload, options.secret ?? creds.webhookSecret),
-    },
-    body: payload,
-  });
-}
+const deliver = (payload: string, options: { topic?: string; secret?: string; webhookId?: string } = {}) =>
+  deliverWebhook(base, shop, payload, options.secret ?? creds.webhookSecret, options);
 
-async function postPreview(personalizationId: string, jobId: string, previewPath: string, token = creds.merchantToken) {
-  return fetch(`${base}/v1/previews`, {
-    method: 'POST',
-    headers: { ...json, ...auth(token) },
-    body: JSON.stringify({ shop_id: shop, personalization_id: personalizationId, job_id: jobId, status: 'ready', path: previewPath, content_type: 'image/png' }),
-  });
-}
+const postPreview = (personalizationId: string, jobId: string, path: string, token = creds.merchantToken) =>
+  postPreviewJob(base, token, { shop_id: shop, personalization_id: personalizationId, job_id: jobId, status: 'ready', path, content_type: 'image/png' });
 
 async function waitForLine(line: string, status: string, timeoutMs = 40_000) {
   const deadline = Date.now() + timeoutMs;
@@ -116,11 +97,7 @@ beforeAll(async () => {
   teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   // The local backend signs URLs for this very app: its public base is where the app listens.
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
-  const put = async (bucket: string, key: string, bytes: Uint8Array) => {
-    const file = path.join(storageRoot, bucket, key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  };
+  const put = putLocal(storageRoot);
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5 });
   teardown.defer(() => harness.close());
   app = await buildTestApp({

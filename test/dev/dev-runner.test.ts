@@ -8,8 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signShopifyBody } from '../../src/intake/shopify.js';
 import { sampleOrderPayload } from '../../src/demo/sample-order.js';
+import { makePng } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
-import { makePng } from '../support/images.js';
 import { must } from '../support/must.js';
 
 const SHOP = 'newcomer.myshopify.com';

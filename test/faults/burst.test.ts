@@ -5,11 +5,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, memoryOf } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
 import { must } from '../support/must.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
 import { Teardown } from '../support/teardown.js';
-import { newLine, percentile, PREVIEW_BUCKET, shopifyId, uniqueShop } from './fixtures.js';
+import { bigId, makePng, newLine, PREVIEW_BUCKET, uniqueShop } from '../support/fixtures.js';
+import { percentile } from './helpers.js';
 import { FaultStack } from './stack.js';
 
 /**
@@ -38,8 +38,8 @@ let stack: FaultStack;
 const teardown = new Teardown();
 const shop = uniqueShop('burst');
 const orders = Array.from({ length: ORDERS }, () => {
-  const orderId = shopifyId();
-  return { orderId, lines: Array.from({ length: LINES_PER_ORDER }, () => newLine(shop, orderId)) };
+  const orderId = bigId();
+  return { orderId, lines: Array.from({ length: LINES_PER_ORDER }, () => newLine({ shop_id: shop, order_id: orderId })) };
 });
 const lines = orders.flatMap((order) => order.lines);
 const withoutPreview = new Set(lines.filter((_, index) => index % Math.round(1 / WITHOUT_PREVIEW_SHARE) === 7).map((line) => line.order_line_id));

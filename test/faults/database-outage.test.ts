@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
 import { must } from '../support/must.js';
 import { Teardown } from '../support/teardown.js';
-import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
+import { bigId, givenReadyPreview, makePng, newLine, uniqueShop } from '../support/fixtures.js';
+import { lineFolder, listFiles } from './helpers.js';
 import { FaultStack } from './stack.js';
 
 /**
@@ -21,22 +21,22 @@ let stack: FaultStack;
 const teardown = new Teardown();
 const shop = uniqueShop('dbdown');
 const orders = ['before', 'in-flight', 'during'].map((name) => {
-  const orderId = shopifyId();
-  return { name, orderId, lines: Array.from({ length: LINES_PER_ORDER }, () => newLine(shop, orderId)) };
+  const orderId = bigId();
+  return { name, orderId, lines: Array.from({ length: LINES_PER_ORDER }, () => newLine({ shop_id: shop, order_id: orderId })) };
 });
 const [before, inFlight, during] = orders as [(typeof orders)[number], (typeof orders)[number], (typeof orders)[number]];
 const allLines = orders.flatMap((order) => order.lines);
-const stalledOrderId = shopifyId();
-const stalled = Array.from({ length: LINES_PER_ORDER }, () => newLine(shop, stalledOrderId));
+const stalledOrderId = bigId();
+const stalled = Array.from({ length: LINES_PER_ORDER }, () => newLine({ shop_id: shop, order_id: stalledOrderId }));
 const expectedSha = new Map<string, string>();
 
 beforeAll(async () => {
   stack = await FaultStack.start({ temporalAddress: inject('temporalAddress'), name: 'dbdown' });
   teardown.defer(() => stack.close());
   for (const [index, line] of allLines.entries()) {
-    expectedSha.set(line.order_line_id, await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(32 + index, 16)));
+    expectedSha.set(line.order_line_id, (await givenReadyPreview(stack, line, makePng(32 + index, 16))).sha256);
   }
-  for (const line of stalled) await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(16, 16));
+  for (const line of stalled) await givenReadyPreview(stack, line, makePng(16, 16));
   await stack.startWorker('dbdown-worker');
 });
 
@@ -45,13 +45,8 @@ afterAll(async () => {
   await teardown.run();
 });
 
-async function statusOf(line: FulfillmentInput): Promise<string | undefined> {
-  const response = await stack.lineStatus(line);
-  return response.status === 200 ? ((await response.json()) as { status: string }).status : undefined;
-}
-
 const allPersisted = (lines: FulfillmentInput[]) => async () => {
-  for (const line of lines) if ((await statusOf(line)) !== 'persisted') return undefined;
+  for (const line of lines) if ((await stack.statusOf(line)) !== 'persisted') return undefined;
   return true;
 };
 

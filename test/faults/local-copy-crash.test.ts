@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { Spawned } from '../support/child-processes.js';
-import { makePng } from '../support/images.js';
-import { expected, sha256 } from '../storage/storage-assertions.js';
+import { expected } from '../storage/storage-assertions.js';
+import { makePng, sha256 } from '../support/fixtures.js';
 
 /**
  * A worker killed (SIGKILL) after the local backend published a copy and before it removed the

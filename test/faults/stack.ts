@@ -15,10 +15,11 @@ import { buildTestApp } from '../support/capture-app.js';
 import type { Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { must } from '../support/must.js';
+import { deliverWebhook, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, putLocal, type PutObject } from '../support/fixtures.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
-import { deliveryHeaders, faultConfig, faultCredentials, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, type FaultCredentials } from './fixtures.js';
+import { faultConfig, faultCredentials, type FaultCredentials } from './helpers.js';
 
 /**
  * printready as it runs in production, for a fault test: the worker as its own process
@@ -118,6 +119,11 @@ export class FaultStack {
     return path.join(this.dataDir, 'storage');
   }
 
+  /** Puts an object into the local backend's folders, as the preview generator would. */
+  get put(): PutObject {
+    return putLocal(this.storageRoot);
+  }
+
   async startWorker(name: string): Promise<Spawned> {
     this.worker = await startWorkerProcess(name, this.workerEnv);
     return this.worker;
@@ -125,12 +131,7 @@ export class FaultStack {
 
   /** Shopify's delivery of an order with these lines; the same `webhookId` for a redelivery. */
   deliver(shop: string, orderId: string, lines: FulfillmentInput[], options: { topic?: string; webhookId?: string } = {}): Promise<Response> {
-    const body = orderBody(orderId, lines);
-    return fetch(`${this.base}/webhooks/shopify`, {
-      method: 'POST',
-      headers: deliveryHeaders(shop, body, this.creds.webhookSecret, options.topic, options.webhookId),
-      body,
-    });
+    return deliverWebhook(this.base, shop, orderBody(orderId, lines), this.creds.webhookSecret, options);
   }
 
   /** `GET /v1/shops/:shop/order-lines/:line` with the operator token. */
@@ -138,6 +139,12 @@ export class FaultStack {
     return fetch(`${this.base}/v1/shops/${line.shop_id}/order-lines/${line.order_line_id}`, {
       headers: { authorization: `Bearer ${this.creds.operatorToken}` },
     });
+  }
+
+  /** The line's status as the API reports it; undefined while it does not know the line. */
+  async statusOf(line: FulfillmentInput): Promise<string | undefined> {
+    const response = await this.lineStatus(line);
+    return response.status === 200 ? ((await response.json()) as { status: string }).status : undefined;
   }
 
   readyz(): Promise<Response> {

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
-import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { retrySignal } from '../../src/workflows/definitions.js';
-import { FulfillmentHarness, newLine, onSupabase, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
-import { makePng } from '../support/images.js';
+import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, sha256 } from '../support/fixtures.js';
+import { FulfillmentHarness, onSupabase } from '../support/fulfillment-harness.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
-import { sha256 } from './fixtures.js';
 
 /**
  * Supabase Storage misbehaving for real, over HTTP, under the real workflow and worker: a
@@ -34,17 +32,6 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array): Promise<string> {
-  const path = `${line.shop_id}/${line.personalization_id}.png`;
-  await harness.put(PREVIEW_BUCKET, path, bytes);
-  await recordPreviewJob(
-    harness.db,
-    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path },
-    PREVIEW_BUCKET,
-  );
-  return path;
-}
-
 /** Runs the line to its end and says how long it took. */
 async function fulfil(line: FulfillmentInput) {
   const started = Date.now();
@@ -60,7 +47,7 @@ describe('Supabase Storage faults', () => {
   it('gives up on a request that is never answered, and retries it at once', async () => {
     const line = newLine();
     const png = makePng(40, 30);
-    const path = await givenReadyPreview(line, png);
+    const { path } = await givenReadyPreview(harness, line, png);
     // The preview's metadata request and the copy into the print bucket each hang once, far
     // longer than the heartbeat timeout (30 s) and the test.
     standIn.delayNext(1, 120_000, { match: on(`/object/info/${PREVIEW_BUCKET}/${path}`) });
@@ -76,7 +63,7 @@ describe('Supabase Storage faults', () => {
   it('gives up on a download that stalls mid-way, and retries it', async () => {
     const line = newLine();
     const png = makePng(600, 600, [10, 200, 90]);
-    const path = await givenReadyPreview(line, png);
+    const { path } = await givenReadyPreview(harness, line, png);
     standIn.stallNext(1, { afterBytes: 100, match: on(`/object/${PREVIEW_BUCKET}/${path}`, 'GET') });
     standIn.stallNext(1, { afterBytes: 100, match: on(`/object/${PRINT_BUCKET}/`, 'GET') });
 
@@ -91,7 +78,7 @@ describe('Supabase Storage faults', () => {
   it('waits out 5 s of 503s and then 5 s of reset connections', async () => {
     const line = newLine();
     const png = makePng(50, 20);
-    await givenReadyPreview(line, png);
+    await givenReadyPreview(harness, line, png);
     const start = Date.now();
     const failing = () => Date.now() - start < 5_000;
     const resetting = () => !failing() && Date.now() - start < 10_000;
@@ -115,7 +102,7 @@ describe('Supabase Storage faults', () => {
   it('gives up after 10 attempts (about 2.5 minutes) as asset_inaccessible, and a retry after the outage persists the line', async () => {
     const line = newLine();
     const png = makePng(24, 24);
-    const path = await givenReadyPreview(line, png);
+    const { path } = await givenReadyPreview(harness, line, png);
     let down = true;
     standIn.failNext(Number.MAX_SAFE_INTEGER, { status: 503, match: (request) => down && on(path)(request) });
 

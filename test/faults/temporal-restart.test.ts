@@ -7,10 +7,10 @@ import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
 import { Teardown } from '../support/teardown.js';
+import { bigId, givenReadyPreview, makePng, newLine, postPreviewJob, previewJob, uniqueShop } from '../support/fixtures.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
-import { givenReadyPreview, lineFolder, listFiles, newLine, shopifyId, uniqueShop } from './fixtures.js';
+import { lineFolder, listFiles } from './helpers.js';
 import { FaultStack } from './stack.js';
 
 /**
@@ -29,8 +29,8 @@ let workDir: string;
 
 const shop = uniqueShop('tmprl');
 const order = (name: string) => {
-  const orderId = shopifyId();
-  return { name, orderId, lines: Array.from({ length: 3 }, () => newLine(shop, orderId)) };
+  const orderId = bigId();
+  return { name, orderId, lines: Array.from({ length: 3 }, () => newLine({ shop_id: shop, order_id: orderId })) };
 };
 const baseline = order('baseline');
 const waiting = order('waiting for previews');
@@ -48,7 +48,7 @@ beforeAll(async () => {
   stack = await FaultStack.start({ temporalAddress: server.address, name: 'tmprl' });
   teardown.defer(() => stack.close());
   for (const [index, line] of allLines.entries()) {
-    expectedSha.set(line.order_line_id, await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(20 + index, 20)));
+    expectedSha.set(line.order_line_id, (await givenReadyPreview(stack, line, makePng(20 + index, 20))).sha256);
   }
   await stack.startWorker('tmprl-worker');
 });
@@ -58,30 +58,14 @@ afterAll(async () => {
   await teardown.run();
 });
 
-async function statusOf(line: FulfillmentInput): Promise<string | undefined> {
-  const response = await stack.lineStatus(line);
-  return response.status === 200 ? ((await response.json()) as { status: string }).status : undefined;
-}
-
 const allIn = (lines: FulfillmentInput[], status: string) => async () => {
-  for (const line of lines) if ((await statusOf(line)) !== status) return undefined;
+  for (const line of lines) if ((await stack.statusOf(line)) !== status) return undefined;
   return true;
 };
 
 /** The generator's hand-off, as it posts it. */
-function postPreview(line: FulfillmentInput, status: 'rendering' | 'ready') {
-  return fetch(`${stack.base}/v1/previews`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.creds.operatorToken}` },
-    body: JSON.stringify({
-      shop_id: line.shop_id,
-      personalization_id: line.personalization_id,
-      job_id: `job-${line.order_line_id}`,
-      status,
-      ...(status === 'ready' ? { path: `${line.shop_id}/${line.personalization_id}.png`, content_type: 'image/png' } : {}),
-    }),
-  });
-}
+const postPreview = (line: FulfillmentInput, status: 'rendering' | 'ready') =>
+  postPreviewJob(stack.base, stack.creds.operatorToken, previewJob(line, { status, content_type: 'image/png' }));
 
 describe('a Temporal server restart', () => {
   it('runs normally before it', async () => {
@@ -100,7 +84,7 @@ describe('a Temporal server restart', () => {
     expect((await stack.deliver(shop, inFlight.orderId, inFlight.lines)).status).toBe(200);
     const stoppedAt = Date.now();
     await server.stop();
-    const caught = (await Promise.all(inFlight.lines.map(statusOf))).filter((status) => status !== 'persisted').length;
+    const caught = (await Promise.all(inFlight.lines.map((line) => stack.statusOf(line)))).filter((status) => status !== 'persisted').length;
     console.log(`Temporal stopped with ${caught} of ${inFlight.lines.length} just-delivered lines not yet persisted`);
 
     const ready = await stack.readyz();

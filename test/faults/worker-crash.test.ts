@@ -11,25 +11,13 @@ import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
 import { must } from '../support/must.js';
+import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, previewPath, PRINT_BUCKET, putLocal, recordJob, sha256File, uniqueShop, writeLargePng } from '../support/fixtures.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
-import {
-  givenReadyPreview,
-  lineFolder,
-  listFiles,
-  newLine,
-  PREVIEW_BUCKET,
-  PRINT_BUCKET,
-  recordReady,
-  resultsOf,
-  sha256File,
-  uniqueShop,
-  writeLargePng,
-} from './fixtures.js';
+import { lineFolder, listFiles, resultsOf } from './helpers.js';
 
 /**
  * `kill -9` of the worker process while some lines are in the middle of copying a large preview
@@ -51,8 +39,8 @@ let storageRoot: string;
 let env: WorkerProcessEnv;
 
 const shop = uniqueShop('crash');
-const small: FulfillmentInput[] = Array.from({ length: SMALL_LINES }, () => newLine(shop));
-const large: FulfillmentInput[] = Array.from({ length: LARGE_LINES }, () => newLine(shop));
+const small: FulfillmentInput[] = Array.from({ length: SMALL_LINES }, () => newLine({ shop_id: shop }));
+const large: FulfillmentInput[] = Array.from({ length: LARGE_LINES }, () => newLine({ shop_id: shop }));
 const lines = [...small, ...large];
 const expectedSha = new Map<string, string>();
 const teardown = new Teardown();
@@ -84,12 +72,11 @@ beforeAll(async () => {
   };
 
   for (const [index, line] of small.entries()) {
-    expectedSha.set(line.order_line_id, await givenReadyPreview(database.db, storageRoot, line, makePng(64 + index, 48)));
+    expectedSha.set(line.order_line_id, (await givenReadyPreview({ db: database.db, put: putLocal(storageRoot) }, line, makePng(64 + index, 48))).sha256);
   }
   for (const line of large) {
-    const key = `${line.shop_id}/${line.personalization_id}.png`;
-    expectedSha.set(line.order_line_id, await writeLargePng(path.join(storageRoot, PREVIEW_BUCKET, key), LARGE_MIB));
-    await recordReady(database.db, line, key);
+    expectedSha.set(line.order_line_id, (await writeLargePng(path.join(storageRoot, PREVIEW_BUCKET, previewPath(line)), LARGE_MIB)).sha256);
+    await recordJob(database.db, line);
   }
 }, 120_000);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hasShopifyHmacShape, parseOrderPayload, verifyShopifyHmac } from '../../src/intake/shopify.js';
 import { linePersonalizationIdSchema, personalizationIdSchema } from '../../src/domain/ids.js';
 import { AppError } from '../../src/services/errors.js';
-import { hmac } from '../support/api.js';
+import { hmac } from '../support/fixtures.js';
 
 const order = (lineItems: string) => Buffer.from(`{"id": 820982911946154508, "line_items": [${lineItems}]}`);
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultMaxCachedWorkflows, BYTES_PER_CACHED_WORKFLOW } from '../../src/worker/workflow-cache.js';
-import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { PREVIEW_BUCKET } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { freePort } from '../support/ports.js';
 import { scrape, total } from './prometheus-text.js';
 import { startWaitingLines, untilInStatus, wakeAll, type WaitingLinesTarget } from './waiting-lines.js';

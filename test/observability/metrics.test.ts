@@ -1,14 +1,14 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
+import { freePort, testConfig, testCredentials } from '../support/api.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
-import { makePng } from '../support/images.js';
+import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { parseSamples, scrape, total, type Sample } from './prometheus-text.js';
 
 /**
@@ -38,11 +38,7 @@ beforeAll(async () => {
   workerMetrics = `127.0.0.1:${await freePort()}`;
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-metrics-'));
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
-  const put = async (bucket: string, key: string, bytes: Uint8Array) => {
-    const file = path.join(storageRoot, bucket, key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  };
+  const put = putLocal(storageRoot);
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5, workerMetricsAddress: workerMetrics });
   app = await buildTestApp({
     config: testConfig(creds, { LOG_LEVEL: 'warn' }),
@@ -61,25 +57,10 @@ afterAll(async () => {
   if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
 });
 
-const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) =>
-  fetch(`${base}/webhooks/shopify`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-topic': topic,
-      'x-shopify-shop-domain': shop,
-      'x-shopify-webhook-id': `wh-${bigId()}`,
-      'x-shopify-hmac-sha256': hmac(payload, secret),
-    },
-    body: payload,
-  });
+const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) => deliverWebhook(base, shop, payload, secret, { topic });
 
-const postPreview = (personalizationId: string, previewPath: string) =>
-  fetch(`${base}/v1/previews`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.merchantToken}` },
-    body: JSON.stringify({ shop_id: shop, personalization_id: personalizationId, job_id: `job-${personalizationId}`, status: 'ready', path: previewPath, content_type: 'image/png' }),
-  });
+const postPreview = (personalizationId: string, path: string) =>
+  postPreviewJob(base, creds.merchantToken, { shop_id: shop, personalization_id: personalizationId, job_id: `job-${personalizationId}`, status: 'ready', path, content_type: 'image/png' });
 
 /** How much each count moved between two scrapes. */
 const moved = (before: Sample[], after: Sample[]) => (name: string, labels: Record<string, string> = {}) =>

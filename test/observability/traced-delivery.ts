@@ -12,10 +12,10 @@ import { tracingClientInterceptors } from '../../src/telemetry/tracing/temporal-
 import { startTracing, type Tracing } from '../../src/telemetry/tracing/tracing.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
-import { bigId, freePort, hmac, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
+import { freePort, testConfig, testCredentials } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
+import { bigId, hmac, makePng, orderPayload, personalized } from '../support/fixtures.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 /** The value, or a failed test naming what was missing. */

@@ -8,7 +8,7 @@ import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { LineStatus } from '../../src/domain/line-status.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { previewReadySignal } from '../../src/workflows/definitions.js';
-import { makePng } from '../support/images.js';
+import { makePng } from '../support/fixtures.js';
 
 /** Where the workload runs: the service's database and Temporal, and a way to drop a preview into storage. */
 export interface WaitingLinesTarget {

@@ -1,12 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectInspection, ObjectStorage } from '../../src/storage/object-storage.js';
 import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
-import { makePng } from '../support/images.js';
+import { writeLargePng } from '../support/fixtures.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
 /**
@@ -29,7 +28,7 @@ describe(`a ${SIZE_MIB} MB object`, () => {
     await mkdir(join(base, 'storage', 'previews'), { recursive: true });
     await mkdir(join(base, 'storage', 'print-assets'));
     file = join(base, 'storage', 'previews', 'large.png');
-    expected = await writeLargePng(file, SIZE_MIB);
+    expected = await writeLargePng(file, SIZE_MIB, { incompressible: true });
     standIn = await SupabaseStorageStandIn.start();
   });
   afterAll(async () => {
@@ -80,35 +79,6 @@ describe(`a ${SIZE_MIB} MB object`, () => {
     await exercise('supabase', storage);
   });
 });
-
-/**
- * A file that starts and ends as a PNG and goes on with one repeated random MiB between: quick
- * to write, costly to compress.
- */
-async function writeLargePng(path: string, sizeMib: number): Promise<ObjectInspection> {
-  const png = makePng(3000, 2000);
-  const iend = png.subarray(png.length - 12);
-  const filler = randomBytes(MIB);
-  const first = Buffer.concat([png, filler.subarray(png.length)]);
-  const last = Buffer.concat([filler.subarray(0, MIB - iend.length), iend]);
-  const hash = createHash('sha256');
-  const handle = await open(path, 'w');
-  try {
-    for (let i = 0; i < sizeMib; i += 1) {
-      const chunk = i === 0 ? first : i === sizeMib - 1 ? last : filler;
-      hash.update(chunk);
-      await handle.write(chunk);
-    }
-  } finally {
-    await handle.close();
-  }
-  return {
-    size_bytes: sizeMib * MIB,
-    sha256: hash.digest('hex'),
-    image: { content_type: 'image/png', width: 3000, height: 2000 },
-    truncated: false,
-  };
-}
 
 /**
  * Runs `operation` while sampling memory, and says how far above its start it went: the

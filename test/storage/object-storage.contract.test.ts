@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_EXTENSIONS, type ObjectFolder, type ObjectInspection, type ObjectRef } from '../../src/storage/object-storage.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect/inspect-stream.js';
-import { makeJpeg, makePng, makeWebp } from '../support/images.js';
+import { makeJpeg, makePng, makeWebp, sha256 } from '../support/fixtures.js';
 import { localHarness, supabaseHarness, type HarnessFactory, type StorageHarness } from './harnesses.js';
-import { expectStorageError, expected, rejection, sha256 } from './storage-assertions.js';
+import { expectStorageError, expected, rejection } from './storage-assertions.js';
 
 /** The behaviour every backend owes `ObjectStorage`, run against each. */
 describe.each<{ backend: string; start: HarnessFactory }>([

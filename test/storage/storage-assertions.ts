@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import type { ExpectedObject, ImageContentType } from '../../src/storage/object-storage.js';
 import { StorageError, type StorageErrorKind } from '../../src/storage/storage-error.js';
-
-export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+import { sha256 } from '../support/fixtures.js';
 
 /** Settles `promise` and returns what it rejected with, failing the test if it resolved. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {

@@ -11,11 +11,11 @@ import { registerOrderLines, type OrderLineIdentity } from '../../src/db/reposit
 import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
-import { bigId, hmac, LogCapture, testConfig, testCredentials } from './api.js';
+import { LogCapture, testConfig, testCredentials } from './api.js';
 import { buildTestApp, type TestAppDeps } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { makePng } from './images.js';
 import { Teardown } from './teardown.js';
+import { bigId, hmac, makePng } from './fixtures.js';
 import { freePort } from './ports.js';
 
 export const PUBLIC_BASE = 'http://files.printready.test';

@@ -1,4 +1,5 @@
-import { randomBytes, randomInt } from 'node:crypto';
+/** Credentials, config and log capture of the API tests; test data is in `./fixtures.ts`. */
+import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/config.js';
 
 export { freePort } from './ports.js';
@@ -49,20 +50,3 @@ export class LogCapture {
     return this.lines.flatMap((line) => line.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 }
-
-export { signShopifyBody as hmac } from '../../src/intake/shopify.js';
-
-/** An 18-digit Shopify-like id above 2^53, unique enough for a test run. */
-export function bigId(): string {
-  const id = `${randomInt(1, 10)}${String(randomInt(0, 1e8)).padStart(8, '0')}${String(randomInt(0, 1e9)).padStart(9, '0')}`;
-  if (BigInt(id) <= 2n ** 53n) return bigId();
-  return id;
-}
-
-export { sampleOrderPayload as orderPayload, type LineSpec } from '../../src/demo/sample-order.js';
-
-
-export const personalized = (id: string, key = '_personalization_id') => [
-  { name: 'Engraving', value: 'For Ada' },
-  { name: key, value: id },
-];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -19,14 +19,10 @@ import { statusQuery } from '../../src/workflows/definitions.js';
 import type { FulfillOrderLine } from '../../src/workflows/fulfill-order-line.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { PREVIEW_BUCKET, PRINT_BUCKET, putLocal, type PutObject } from './fixtures.js';
 import { PostHogStandIn } from './posthog-stand-in.js';
 import type { SupabaseStorageStandIn } from './supabase-storage-stand-in.js';
 
-export const PREVIEW_BUCKET = 'previews';
-export const PRINT_BUCKET = 'print-assets';
-
-/** Puts an object where the generator would: tests write previews around the service, as it does. */
-export type PutObject = (bucket: string, key: string, bytes: Uint8Array) => Promise<void>;
 
 export interface HarnessOptions {
   /** Defaults to the local filesystem backend in a temporary folder. */
@@ -72,11 +68,7 @@ export class FulfillmentHarness {
         publicBaseUrl: 'http://127.0.0.1:9',
         signingSecret: randomBytes(32).toString('hex'),
       }),
-      put: async (bucket: string, key: string, bytes: Uint8Array) => {
-        const file = path.join(storageRoot, bucket, key);
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, bytes);
-      },
+      put: putLocal(storageRoot),
     };
     await storage.ensureBucket(PREVIEW_BUCKET);
     await storage.ensureBucket(PRINT_BUCKET);
@@ -151,27 +143,11 @@ function quietRuntime(metricsAddress: string | null): void {
   runtimeInstalled = true;
 }
 
-let lineCounter = 0;
 
-/** A line of its own for each test: ids are unique within the run. */
 /** The harness's storage on Supabase, over HTTP to the stand-in; previews are put as PNGs. */
 export function onSupabase(standIn: SupabaseStorageStandIn, options: { idleTimeoutMs?: number } = {}): NonNullable<HarnessOptions['storage']> {
   return {
     storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, ...options }),
     put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
-  };
-}
-
-export function newLine(overrides: Partial<FulfillmentInput> = {}): FulfillmentInput {
-  lineCounter += 1;
-  const unique = `${Date.now()}${String(lineCounter).padStart(3, '0')}`;
-  return {
-    shop_id: 'acme.myshopify.com',
-    order_id: `9${unique}`,
-    order_line_id: `8${unique}`,
-    personalization_id: `pers-${unique}`,
-    webhook_id: `webhook-${unique}`,
-    received_at: new Date().toISOString(),
-    ...overrides,
   };
 }

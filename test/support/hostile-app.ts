@@ -12,12 +12,12 @@ import { registerOrderLines } from '../../src/db/repositories/order-lines.js';
 import { ERROR_CODES } from '../../src/services/errors.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { NoopTelemetry } from '../../src/telemetry/telemetry.js';
-import { faultConfig, faultCredentials, newLine, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, sha256, shopifyId, uniqueShop } from '../faults/fixtures.js';
+import { faultConfig, faultCredentials } from '../faults/helpers.js';
 import { TEST_FAILED_AUTH_LIMIT } from './api-app.js';
 import { buildTestApp } from './capture-app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { makePng } from './images.js';
 import { Teardown } from './teardown.js';
+import { bigId, makePng, newLine, orderBody, PREVIEW_BUCKET, PRINT_BUCKET, sha256, uniqueShop } from './fixtures.js';
 
 type Headers = Record<string, string | string[]>;
 
@@ -46,8 +46,8 @@ export function useHostileApp() {
   let starts = 0;
   const teardown = new Teardown();
   const png = makePng(12, 12);
-  const persistedLine = newLine(shop);
-  const failedLine = newLine(shop);
+  const persistedLine = newLine({ shop_id: shop });
+  const failedLine = newLine({ shop_id: shop });
   // Where the persisted line's asset lies in the print bucket.
   const assetPath = `${shop}/${persistedLine.order_line_id}/${sha256(png)}.png`;
 
@@ -195,19 +195,19 @@ export function useHostileApp() {
 
   /** Bodies of every kind: JSON of any shape, orders with holes, truncated orders, bytes, text. */
   const validOrder = fc.array(fc.constant(null), { minLength: 1, maxLength: 5 }).map((lines) =>
-    orderBody(shopifyId(), lines.map(() => ({ order_line_id: shopifyId(), personalization_id: `pers-${randomBytes(3).toString('hex')}` }))),
+    orderBody(bigId(), lines.map(() => ({ order_line_id: bigId(), personalization_id: `pers-${randomBytes(3).toString('hex')}` }))),
   );
   const hostileValue = fc.oneof(fc.jsonValue(), hostileText, fc.constantFrom(null, true, 0, -1, 1e308, '', [], {}));
   const brokenOrder = fc.record(
     {
-      id: fc.oneof(fc.constant(shopifyId()), hostileValue),
+      id: fc.oneof(fc.constant(bigId()), hostileValue),
       admin_graphql_api_id: fc.oneof(hostileValue, fc.constant('gid://shopify/Order/../1')),
       line_items: fc.oneof(
         hostileValue,
         fc.array(
           fc.record(
             {
-              id: fc.oneof(fc.constant(shopifyId()), hostileValue),
+              id: fc.oneof(fc.constant(bigId()), hostileValue),
               properties: fc.oneof(
                 hostileValue,
                 fc.array(fc.record({ name: fc.oneof(fc.constantFrom('personalization_id', '_personalization_id'), hostileValue), value: hostileValue }), { maxLength: 4 }),

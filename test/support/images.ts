@@ -4,6 +4,7 @@ import { crc32, deflateSync } from 'node:zlib';
  * Minimal image files built byte by byte, for tests that need real PNG, JPEG and WebP bytes
  * without fixtures on disk. PNG, JPEG and lossless or extended WebP are complete, decodable
  * images of one flat colour; lossy WebP is header-accurate only (its frame data is zeros).
+ * Tests import them from `fixtures.ts`, with the rest of their data.
  */
 
 export type Rgb = readonly [red: number, green: number, blue: number];

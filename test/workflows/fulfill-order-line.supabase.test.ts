@@ -1,15 +1,10 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
-import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
-import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { FulfillmentHarness, newLine, onSupabase, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
-import { makePng } from '../support/images.js';
+import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, recordJob, sha256 } from '../support/fixtures.js';
+import { FulfillmentHarness, onSupabase } from '../support/fulfillment-harness.js';
 import { must } from '../support/must.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 import { Teardown } from '../support/teardown.js';
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** The same workflow on Supabase Storage, over HTTP, through the stand-in's fault switches. */
 describe('FulfillOrderLine on Supabase Storage', () => {
@@ -26,20 +21,10 @@ describe('FulfillOrderLine on Supabase Storage', () => {
   });
   afterAll(() => teardown.run());
 
-  async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array) {
-    const path = `${line.shop_id}/${line.personalization_id}.png`;
-    await harness.put(PREVIEW_BUCKET, path, bytes);
-    await recordPreviewJob(
-      harness.db,
-      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-1', status: 'ready', path },
-      PREVIEW_BUCKET,
-    );
-  }
-
   it('persists through storage answering 503 and resetting connections for a while', async () => {
     const line = newLine();
     const png = makePng(64, 32);
-    await givenReadyPreview(line, png);
+    await givenReadyPreview(harness, line, png);
     standIn.failNext(2, { status: 503 });
     standIn.resetNext(1);
 
@@ -54,7 +39,7 @@ describe('FulfillOrderLine on Supabase Storage', () => {
 
   it('fails asset_inaccessible when the bucket refuses the service, and persists after access is fixed', async () => {
     const line = newLine();
-    await givenReadyPreview(line, makePng(8, 8));
+    await givenReadyPreview(harness, line, makePng(8, 8));
     standIn.deny(PREVIEW_BUCKET);
     try {
       const { workflow_id } = await harness.start(line);
@@ -70,11 +55,7 @@ describe('FulfillOrderLine on Supabase Storage', () => {
 
   it('fails asset_missing on a permanent 404 without endless retrying', async () => {
     const line = newLine();
-    await recordPreviewJob(
-      harness.db,
-      { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-x', status: 'ready', path: 'nowhere.png' },
-      PREVIEW_BUCKET,
-    );
+    await recordJob(harness.db, line, { path: 'nowhere.png', jobId: 'job-x' });
     const before = standIn.requests.length;
     const { workflow_id } = await harness.start(line);
     expect((await harness.waitForStatus(workflow_id, 'failed')).reason_code).toBe('asset_missing');

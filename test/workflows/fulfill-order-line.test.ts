@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +11,11 @@ import { restartFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { FULFILL_ORDER_LINE, previewReadySignal, retrySignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { FulfillOrderLine } from '../../src/workflows/fulfill-order-line.js';
 import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
-import { FulfillmentHarness, newLine, PREVIEW_BUCKET, PRINT_BUCKET } from '../support/fulfillment-harness.js';
-import { makeJpeg, makePng } from '../support/images.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { must } from '../support/must.js';
 import { Teardown } from '../support/teardown.js';
+import { givenReadyPreview, makeJpeg, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, recordJob, sha256 } from '../support/fixtures.js';
 import { saveHistory } from '../support/histories.js';
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 let harness: FulfillmentHarness;
 const teardown = new Teardown();
@@ -27,23 +25,9 @@ beforeAll(async () => {
 });
 afterAll(() => teardown.run());
 
-/** Registers a ready job for the line's personalization, at `path`, as the generator does. */
-async function recordReadyJob(db: FulfillmentHarness['db'], line: FulfillmentInput, path: string, jobName: string, content_type?: 'image/png' | 'image/jpeg') {
-  const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${jobName}`, status: 'ready' as const, path, content_type };
-  await recordPreviewJob(db, job, PREVIEW_BUCKET);
-  return path;
-}
-
-/** Puts a preview into storage and registers its job. */
-async function givenReadyPreview(line: FulfillmentInput, bytes: Uint8Array, content_type?: 'image/png' | 'image/jpeg') {
-  const path = `${line.shop_id}/${line.personalization_id}.png`;
-  await harness.put(PREVIEW_BUCKET, path, bytes);
-  return recordReadyJob(harness.db, line, path, line.order_line_id, content_type);
-}
-
 /** Registers a ready job whose object is not in storage (yet): the line fails asset_missing until it is put there. */
 const givenMissingPreview = (db: FulfillmentHarness['db'], line: FulfillmentInput, name: string): Promise<string> =>
-  recordReadyJob(db, line, `${line.shop_id}/${name}.png`, name);
+  recordJob(db, line, { path: `${line.shop_id}/${name}.png`, jobId: `job-${name}` });
 
 async function expectFailedWith(line: FulfillmentInput, reason: ReasonCode) {
   const workflowId = (await harness.start(line)).workflow_id;
@@ -67,7 +51,7 @@ describe('FulfillOrderLine', () => {
   it('persists the verified preview as the line’s final asset', async () => {
     const line = newLine();
     const png = makePng(640, 480);
-    await givenReadyPreview(line, png, 'image/png');
+    await givenReadyPreview(harness, line, png, { content_type: 'image/png' });
 
     const started = await harness.start(line);
     expect(started.status).toBe('started');
@@ -111,7 +95,7 @@ describe('FulfillOrderLine', () => {
 
   it('persists a line cheaply: at most 20 history events, 3 workflow tasks and one activity task', async () => {
     const line = newLine();
-    await givenReadyPreview(line, makePng(8, 8), 'image/png');
+    await givenReadyPreview(harness, line, makePng(8, 8), { content_type: 'image/png' });
     const handle = harness.handle((await harness.start(line)).workflow_id);
     expect(await handle.result()).toMatchObject({ status: 'persisted' });
     const { events } = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: { eventType: string }[] };
@@ -127,7 +111,7 @@ describe('FulfillOrderLine', () => {
     const png = makePng(16, 16);
     const filler = randomBytes(2 * 1024 * 1024);
     const bytes = Buffer.concat([png.subarray(0, png.length - 12), filler, png.subarray(png.length - 12)]);
-    await givenReadyPreview(line, bytes, 'image/png');
+    await givenReadyPreview(harness, line, bytes, { content_type: 'image/png' });
     const { workflow_id } = await harness.start(line);
     expect(await harness.handle(workflow_id).result()).toMatchObject({ status: 'persisted', final_asset: { size_bytes: bytes.length } });
 
@@ -139,7 +123,7 @@ describe('FulfillOrderLine', () => {
 
   it('a late run for a persisted line (Temporal had forgotten its id) finds the asset and does nothing, showing what the status route shows', async () => {
     const line = newLine();
-    await givenReadyPreview(line, makePng(6, 6));
+    await givenReadyPreview(harness, line, makePng(6, 6));
     const firstRun = harness.handle((await harness.start(line)).workflow_id);
     const first = await firstRun.result();
     const firstRunId = (await firstRun.describe()).runId;
@@ -153,7 +137,7 @@ describe('FulfillOrderLine', () => {
 
   it('starts one run per line, however often it is started', async () => {
     const line = newLine();
-    await givenReadyPreview(line, makePng(8, 8));
+    await givenReadyPreview(harness, line, makePng(8, 8));
     const [first, second] = await Promise.all([harness.start(line), harness.start(line)]);
     expect([first.status, second.status].sort()).toEqual(['duplicate', 'started']);
     await harness.handle(first.workflow_id).result();
@@ -168,27 +152,19 @@ describe('FulfillOrderLine', () => {
 
     it('shop_mismatch: the personalization belongs to another shop', async () => {
       const line = newLine();
-      await givenReadyPreview({ ...line, shop_id: 'other.myshopify.com' }, makePng(4, 4));
+      await givenReadyPreview(harness, { ...line, shop_id: 'other.myshopify.com' }, makePng(4, 4));
       await expectFailedWith(line, 'shop_mismatch');
     });
 
     it('preview_failed: the generator reported failure', async () => {
       const line = newLine();
-      await recordPreviewJob(
-        harness.db,
-        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-failed', status: 'failed' },
-        PREVIEW_BUCKET,
-      );
+      await recordJob(harness.db, line, { status: 'failed', jobId: 'job-failed' });
       await expectFailedWith(line, 'preview_failed');
     });
 
     it('preview_not_ready: still rendering when the wait runs out', async () => {
       const line = newLine();
-      await recordPreviewJob(
-        harness.db,
-        { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-slow', status: 'rendering' },
-        PREVIEW_BUCKET,
-      );
+      await recordJob(harness.db, line, { status: 'rendering', jobId: 'job-slow' });
       const workflowId = await expectFailedWith(line, 'preview_not_ready');
       await saveHistory(harness.handle(workflowId), 'preview-not-ready');
     });
@@ -208,21 +184,21 @@ describe('FulfillOrderLine', () => {
 
     it('asset_invalid: empty, not an image, not the declared type, or cut short', async () => {
       const empty = newLine();
-      await givenReadyPreview(empty, new Uint8Array());
+      await givenReadyPreview(harness, empty, new Uint8Array());
       await expectFailedWith(empty, 'asset_invalid');
 
       const text = newLine();
-      await givenReadyPreview(text, new TextEncoder().encode('<html>not an image</html>'));
+      await givenReadyPreview(harness, text, new TextEncoder().encode('<html>not an image</html>'));
       await expectFailedWith(text, 'asset_invalid');
 
       const mislabelled = newLine();
-      await givenReadyPreview(mislabelled, makeJpeg(32, 32), 'image/png');
+      await givenReadyPreview(harness, mislabelled, makeJpeg(32, 32), { content_type: 'image/png' });
       await expectFailedWith(mislabelled, 'asset_invalid');
 
       // An interrupted upload: a good header, no end. Printed, it would be a broken image.
       const cut = newLine();
       const jpeg = makeJpeg(32, 32);
-      await givenReadyPreview(cut, jpeg.subarray(0, jpeg.length - 10), 'image/jpeg');
+      await givenReadyPreview(harness, cut, jpeg.subarray(0, jpeg.length - 10), { content_type: 'image/jpeg' });
       await expectFailedWith(cut, 'asset_invalid');
       const { reason_message } = must(await getOrderLineView(harness.db, cut), 'the line\'s view');
       expect(reason_message).toMatch(/is not a complete image\/jpeg: it does not end with its end-of-image marker \(cut short\?\)$/);
@@ -231,7 +207,7 @@ describe('FulfillOrderLine', () => {
     it('checksum_mismatch: a different object already holds the asset’s place', async () => {
       const line = newLine();
       const png = makePng(16, 16);
-      await givenReadyPreview(line, png);
+      await givenReadyPreview(harness, line, png);
       await harness.put(PRINT_BUCKET, `${line.shop_id}/${line.order_line_id}/${sha256(png)}.png`, makePng(17, 17));
       await expectFailedWith(line, 'checksum_mismatch');
     });
@@ -273,13 +249,13 @@ describe('FulfillOrderLine', () => {
       expect(cause).toMatchObject({ type: 'invalid_input', nonRetryable: true });
     }
     const line = newLine();
-    await givenReadyPreview(line, makePng(2, 2));
+    await givenReadyPreview(harness, line, makePng(2, 2));
     expect(await harness.handle((await harness.start(line)).workflow_id).result()).toMatchObject({ status: 'persisted' });
   });
 
   it('runs when started by hand with the contract’s input alone (the preview wait left to its default)', async () => {
     const line = newLine();
-    await givenReadyPreview(line, makePng(3, 3));
+    await givenReadyPreview(harness, line, makePng(3, 3));
     const handle = await harness.client.workflow.start(FULFILL_ORDER_LINE, {
       taskQueue: harness.taskQueue,
       workflowId: `${line.shop_id}:${line.order_line_id}:fulfillment`,

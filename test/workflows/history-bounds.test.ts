@@ -1,12 +1,9 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
-import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
-import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { previewReadySignal, retrySignal } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus, ShopId } from '../../src/workflows/search-attributes.js';
-import { FulfillmentHarness, newLine, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
-import { makePng } from '../support/images.js';
+import { makePng, newLine, PREVIEW_BUCKET, recordJob, sha256 } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { saveHistory } from '../support/histories.js';
 import { Teardown } from '../support/teardown.js';
 import { TemporalDevServer } from '../support/temporal-dev-server.js';
@@ -28,17 +25,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => teardown.run());
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-async function givenJob(line: FulfillmentInput, status: 'ready' | 'rendering', path = `${line.shop_id}/${line.personalization_id}.png`) {
-  const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status, path };
-  await recordPreviewJob(harness.db, status === 'ready' ? job : { ...job, path: undefined }, PREVIEW_BUCKET);
-  return path;
-}
-
 it('goes on in a new run when Temporal suggests it, counting attempts on, until the line is persisted', async () => {
   const line = newLine();
-  const path = await givenJob(line, 'ready');
+  const path = await recordJob(harness.db, line);
   const { workflow_id } = await harness.start(line);
   const handle = harness.handle(workflow_id);
   const firstRun = (await handle.describe()).runId;
@@ -75,7 +64,7 @@ it('goes on in a new run when Temporal suggests it, counting attempts on, until 
 
 it('polls a day-long wait a hundred times, not every minute', async () => {
   const line = newLine();
-  const path = await givenJob(line, 'rendering');
+  const path = await recordJob(harness.db, line, { status: 'rendering' });
   const { workflow_id } = await harness.start(line);
   await harness.waitForStatus(workflow_id, 'waiting_for_preview');
   const handle = harness.handle(workflow_id);
@@ -90,7 +79,7 @@ it('polls a day-long wait a hundred times, not every minute', async () => {
   expect(timers[0]).toBe(864);
 
   await harness.put(PREVIEW_BUCKET, path, makePng(8, 8));
-  await givenJob(line, 'ready', path);
+  await recordJob(harness.db, line, { path });
   await handle.signal(previewReadySignal);
   expect(await handle.result()).toMatchObject({ status: 'persisted' });
   await saveHistory(handle, 'long-wait-polls');

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getOrderLineView, registerOrderLines, setLineWorking } from '../../../src/db/repositories/order-lines.js';
 import { fulfillmentWorkflowId } from '../../../src/domain/ids.js';
-import { bigId, orderPayload, personalized } from '../../support/api.js';
 import { bearer, expectError, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
+import { bigId, orderPayload, personalized } from '../../support/fixtures.js';
 
 const api = useApiApp();
 const { creds, config, webhook, newLine, signalNames } = api;

@@ -3,8 +3,8 @@ import type { Client } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordLineFailure } from '../../../src/db/repositories/failures.js';
 import { fulfillmentWorkflowId } from '../../../src/domain/ids.js';
-import { orderPayload, personalized } from '../../support/api.js';
 import { bearer, expectError, linePath, useApiApp } from '../../support/api-app.js';
+import { orderPayload, personalized } from '../../support/fixtures.js';
 
 const api = useApiApp();
 const { creds, webhook, newLine, workflowExists, signalNames, persistedLine, failedLine } = api;

@@ -7,9 +7,9 @@ import { persistFinalAsset } from '../../../src/db/repositories/final-assets.js'
 import { registerOrderLines, setLineWorking } from '../../../src/db/repositories/order-lines.js';
 import { recoveryGuidance } from '../../../src/domain/reasons.js';
 import { signLocalUrl } from '../../../src/storage/local/local-signature.js';
-import { makePng } from '../../support/images.js';
 import { must } from '../../support/must.js';
 import { bearer, expectError, linePath, PUBLIC_BASE, useApiApp } from '../../support/api-app.js';
+import { makePng } from '../../support/fixtures.js';
 
 /** The signed-URL answer, as far as these tests read it. */
 interface SignedUrl {

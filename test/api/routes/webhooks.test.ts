@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
 import { TemporalTimeoutError } from '../../../src/intake/temporal-deadline.js';
 import { getOrderLineView } from '../../../src/db/repositories/order-lines.js';
-import { bigId, hmac, orderPayload, personalized } from '../../support/api.js';
 import { bearer, expectError, linePath, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 import { buildTestApp } from '../../support/capture-app.js';
+import { bigId, hmac, orderPayload, personalized } from '../../support/fixtures.js';
 
 const api = useApiApp();
 const { creds, logs, webhook, workflowExists } = api;

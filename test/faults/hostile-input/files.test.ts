@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signLocalUrl } from '../../../src/storage/local/local-signature.js';
-import { PREVIEW_BUCKET, PRINT_BUCKET, sha256 } from '../fixtures.js';
+import { PREVIEW_BUCKET, PRINT_BUCKET, sha256 } from '../../support/fixtures.js';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on GET /files/:bucket/* (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PREVIEW_BUCKET, PRINT_BUCKET } from '../fixtures.js';
+import { PREVIEW_BUCKET, PRINT_BUCKET } from '../../support/fixtures.js';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on POST /v1/previews (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */

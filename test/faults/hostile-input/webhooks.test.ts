@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
-import { shopifyHmac, shopifyId } from '../fixtures.js';
+import { bigId, hmac } from '../../support/fixtures.js';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on POST /webhooks/shopify (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */
@@ -17,11 +17,11 @@ describe('hostile input: POST /webhooks/shopify', () => {
         fc.constant(undefined),
         fc.constant(''),
         headerText,
-        fc.constant(shopifyHmac(body, 'whsec_not_the_secret')),
-        fc.constant(shopifyHmac(`${body.toString()} `, creds.webhookSecret)),
-        fc.constant<string[]>([shopifyHmac(body, creds.webhookSecret), shopifyHmac(body, creds.webhookSecret)]),
-        fc.constant(shopifyHmac(body, creds.webhookSecret).toLowerCase() + '='),
-        fc.constant(Buffer.from(shopifyHmac(body, creds.webhookSecret), 'base64').toString('hex')),
+        fc.constant(hmac(body, 'whsec_not_the_secret')),
+        fc.constant(hmac(`${body.toString()} `, creds.webhookSecret)),
+        fc.constant<string[]>([hmac(body, creds.webhookSecret), hmac(body, creds.webhookSecret)]),
+        fc.constant(hmac(body, creds.webhookSecret).toLowerCase() + '='),
+        fc.constant(Buffer.from(hmac(body, creds.webhookSecret), 'base64').toString('hex')),
       );
     await fc.assert(
       fc.asyncProperty(
@@ -40,7 +40,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
   it('answers a signed but hostile delivery with 200 or 4xx, starting only valid lines', async () => {
     await fc.assert(
       fc.asyncProperty(
-        hostileBody.chain((body) => fc.tuple(fc.constant(body), webhookHeaders(fc.constant(shopifyHmac(body, creds.webhookSecret))))),
+        hostileBody.chain((body) => fc.tuple(fc.constant(body), webhookHeaders(fc.constant(hmac(body, creds.webhookSecret))))),
         async ([body, headers]) => {
           const before = hostile.starts;
           const response = await hostile.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: withoutUndefined(headers), payload: body });
@@ -67,7 +67,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
     const webhook = await hostile.app.inject({
       method: 'POST',
       url: '/webhooks/shopify',
-      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': shopifyHmac(big, creds.webhookSecret) },
+      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': hmac(big, creds.webhookSecret) },
       payload: big,
     });
     expectSafe(webhook);
@@ -77,9 +77,9 @@ describe('hostile input: POST /webhooks/shopify', () => {
   it('takes a signed order with more personalized lines than one SQL statement can hold', async () => {
     // Shopify's body limit leaves room for tens of thousands of line items. Starts are stubbed
     // here: the point is the intake's own handling, not 12,000 workflows on the shared server.
-    const lines = Array.from({ length: 12_000 }, () => ({ order_line_id: shopifyId(), personalization_id: `p${randomBytes(3).toString('hex')}` }));
+    const lines = Array.from({ length: 12_000 }, () => ({ order_line_id: bigId(), personalization_id: `p${randomBytes(3).toString('hex')}` }));
     const items = lines.map((line) => `{"id":${line.order_line_id},"properties":[{"name":"_personalization_id","value":"${line.personalization_id}"}]}`);
-    const body = `{"id":${shopifyId()},"line_items":[${items.join(',')}]}`;
+    const body = `{"id":${bigId()},"line_items":[${items.join(',')}]}`;
     expect(body.length).toBeLessThan(WEBHOOK_BODY_LIMIT);
     const start = hostile.client.workflow.start.bind(hostile.client.workflow);
     hostile.client.workflow.start = (() => Promise.resolve(undefined)) as unknown as typeof hostile.client.workflow.start;
@@ -87,7 +87,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
       const response = await hostile.app.inject({
         method: 'POST',
         url: '/webhooks/shopify',
-        headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': shopifyHmac(body, creds.webhookSecret) },
+        headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret) },
         payload: body,
       });
       expectSafe(response, (status) => status === 200);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sniffImage, sniffImagePrefix, type SniffedImage } from '../../../src/storage/inspect/image-sniff.js';
-import { makeJpeg, makePng, makeWebp } from '../../support/images.js';
+import { makeJpeg, makePng, makeWebp } from '../../support/fixtures.js';
 
 const images: Array<{ name: string; bytes: Buffer; image: SniffedImage }> = [
   { name: 'PNG', bytes: makePng(640, 480), image: { content_type: 'image/png', width: 640, height: 480 } },

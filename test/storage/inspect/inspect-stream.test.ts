@@ -8,8 +8,8 @@ import {
   SNIFF_PREFIX_LIMIT,
   inspectStream,
 } from '../../../src/storage/inspect/inspect-stream.js';
-import { makeJpeg, makePng, makeWebp } from '../../support/images.js';
-import { rejection, sha256 } from '../storage-assertions.js';
+import { makeJpeg, makePng, makeWebp, sha256 } from '../../support/fixtures.js';
+import { rejection } from '../storage-assertions.js';
 
 /** A Node stream that hands `bytes` over in chunks of `size`. */
 function chunked(bytes: Uint8Array, size: number): Readable {

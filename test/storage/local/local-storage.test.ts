@@ -10,8 +10,8 @@ import { classifyFsError } from '../../../src/storage/local/fs-errors.js';
 import { PROGRESS_INTERVAL_BYTES } from '../../../src/storage/inspect/inspect-stream.js';
 import { LocalPaths } from '../../../src/storage/local/local-paths.js';
 import { LocalStorage } from '../../../src/storage/local/local-storage.js';
-import { makePng } from '../../support/images.js';
-import { expectStorageError, expected, sha256 } from '../storage-assertions.js';
+import { makePng, sha256 } from '../../support/fixtures.js';
+import { expectStorageError, expected } from '../storage-assertions.js';
 
 describe('LocalStorage on disk', () => {
   let base: string;

@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../../src/storage/storage-error.js';
 import { classifySupabaseError } from '../../../src/storage/supabase/supabase-errors.js';
 import { SupabaseStorage } from '../../../src/storage/supabase/supabase-storage.js';
-import { makePng } from '../../support/images.js';
+import { makePng, sha256 } from '../../support/fixtures.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../../support/supabase-storage-stand-in.js';
-import { expectStorageError, expected, rejection, sha256 } from '../storage-assertions.js';
+import { expectStorageError, expected, rejection } from '../storage-assertions.js';
 
 describe('classifySupabaseError', () => {
   it.each([
