@@ -66,7 +66,6 @@ export type Intake = ReturnType<typeof createIntake>;
  * `admitOrder` takes an order already read, so a reconciliation sweep feeds it the same way.
  */
 export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
-  const start = { taskQueue: temporal.taskQueue, previewWaitSeconds };
   const startAdmission = new StartAdmission(startCapacity);
   // Deliveries arriving while an insert runs share the next one, instead of a statement each.
   const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
@@ -80,7 +79,7 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
     return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
       const outcomes = await Promise.allSettled(
         inputs.map(async (input) => {
-          const outcome = await startFulfillment(temporal.client, start, input);
+          const outcome = await startFulfillment(temporal.client, { taskQueue: temporal.taskQueue, previewWaitSeconds }, input);
           taken.push(input);
           return { order_line_id: input.order_line_id, ...outcome };
         }),
