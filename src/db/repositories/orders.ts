@@ -178,14 +178,16 @@ export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promi
     const reason = await lineClosure(trx, line);
     const now = new Date();
     if (reason) {
-      await trx
+      const inserted = await trx
         .insertInto('order_lines')
         .values({ ...orderLineValues(line), status: 'cancelled', updated_at: now })
         .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
-        .execute();
+        .returning('order_line_id')
+        .executeTakeFirst();
       const [closed] = await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] });
       if (!closed) throw new Error(`line ${line.order_line_id} neither closed nor found`);
-      return { state: 'closed', status: closed.status, reason, changed: closed.changed, line_updated_at: closed.updated_at };
+      const changed = inserted !== undefined || closed.changed;
+      return { state: 'closed', status: closed.status, reason, changed, line_updated_at: closed.updated_at };
     }
     const working = { status: 'processing' as const, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now };
     const opened = await trx
