@@ -12,9 +12,8 @@ export interface OrderKey {
   order_id: string;
 }
 
-/** A line the closure reached: its status now, and when its row last changed. */
-export interface ClosedLine {
-  order_line_id: string;
+/** A line the closure reached: who it is, its status now, and when its row last changed. */
+export interface ClosedLine extends OrderLineIdentity {
   workflow_id: string;
   status: ClosedStatus;
   /** The closure changed the row now (false: it was closed before, e.g. a redelivery). */
@@ -98,7 +97,7 @@ async function closeLines(
     .where('status', 'not in', CLOSED_STATUSES);
   let select = trx
     .selectFrom('order_lines')
-    .select(['order_line_id', 'workflow_id', 'status', 'updated_at'])
+    .select(['order_id', 'order_line_id', 'personalization_id', 'workflow_id', 'status', 'updated_at'])
     .where('shop_id', '=', shopId)
     .where('status', 'in', CLOSED_STATUSES);
   if ('order_id' in which) {
@@ -112,7 +111,10 @@ async function closeLines(
   const changed = new Set((await update.returning('order_line_id').execute()).map((row) => row.order_line_id));
   const rows = await select.orderBy('order_line_id').execute();
   return rows.map((row) => ({
+    shop_id: shopId,
+    order_id: row.order_id,
     order_line_id: row.order_line_id,
+    personalization_id: row.personalization_id,
     workflow_id: row.workflow_id,
     status: row.status as ClosedStatus,
     changed: changed.has(row.order_line_id),
