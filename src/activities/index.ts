@@ -10,7 +10,7 @@ import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
-import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
+import { closureEvent, emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
@@ -148,9 +148,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type FulfillmentActivities = ReturnType<typeof createActivities>;
-
-/** The event of a line's closure: `fulfillment.asset.withheld` once its asset exists, `fulfillment.line.cancelled` before. */
-export const closureEvent = (status: ClosedStatus, reason: CloseReason | null): FulfillmentEvent => ({
-  name: status === 'withheld' ? TELEMETRY_EVENTS.assetWithheld : TELEMETRY_EVENTS.lineCancelled,
-  closure_reason: reason,
-});

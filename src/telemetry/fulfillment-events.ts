@@ -1,6 +1,6 @@
 import type { LineIdentity } from '../domain/line-identity.js';
 import { finalAssetKey, fulfillmentWorkflowId } from '../domain/ids.js';
-import type { CloseReason } from '../domain/line-status.js';
+import type { ClosedStatus, CloseReason } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import { TELEMETRY_EVENTS } from './events.js';
 import type { Telemetry, TelemetryEvent } from './telemetry.js';
@@ -51,6 +51,12 @@ export function fulfillmentEvent({ runId, occurredAt }: EventOrigin, line: LineI
     },
   };
 }
+
+/** The event of a line's closure: `fulfillment.asset.withheld` once its asset exists, `fulfillment.line.cancelled` before. */
+export const closureEvent = (status: ClosedStatus, reason: CloseReason | null): FulfillmentEvent => ({
+  name: status === 'withheld' ? TELEMETRY_EVENTS.assetWithheld : TELEMETRY_EVENTS.lineCancelled,
+  closure_reason: reason,
+});
 
 /** Telemetry never fails a fulfillment: the client swallows delivery errors. */
 export async function emitFulfillmentEvent(
