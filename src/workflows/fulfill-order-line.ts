@@ -43,6 +43,8 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   let recordingFailure = false;
   let previewPosted = false;
   let closeRequested: CloseReason | undefined;
+  // Read through a call: the signal handler sets it between awaits, which narrowing cannot see.
+  const closing = (): CloseReason | undefined => closeRequested;
   setHandler(statusQuery, () => line.view);
   setHandler(closeSignal, (request) => {
     // A malformed argument (typed by hand in the UI) still closes the line: failing the
@@ -80,7 +82,8 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
       line.persisted(outcome.asset, outcome.recorded_at);
       // Closed while it copied, by a signal the recording did not see (an operator's, or an
       // order closed just after the asset was recorded): the line ends withheld all the same.
-      return closeRequested ? close(closeRequested) : line.view;
+      const reason = closing();
+      return reason ? close(reason) : line.view;
     }
     // A line closed while it failed is closed, not failed: it waits for no retry.
     if ('closing' in outcome) return close(outcome.closing);
@@ -93,15 +96,16 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     recordingFailure = false;
     line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS), recorded.line_updated_at);
 
-    const woken = await condition(() => retryRequested || closeRequested !== undefined, RETRY_WINDOW_MS, {
+    const woken = await condition(() => retryRequested || closing() !== undefined, RETRY_WINDOW_MS, {
       summary: 'Wait for an operator retry',
     });
-    if (closeRequested) return close(closeRequested);
+    const reason = closing();
+    if (reason) return close(reason);
     if (!woken) return line.view;
     line.processing((await reopenLine(input, { attempt: attempt + 1, reason_code: failure.reason_code })).line_updated_at);
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
-    if (workflowInfo().continueAsNewSuggested && !closeRequested) {
+    if (workflowInfo().continueAsNewSuggested && closing() === undefined) {
       await continueAsNew<typeof FulfillOrderLine>(input, { attempt: attempt + 1 });
     }
   }
@@ -121,12 +125,13 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     let preview: PreviewRef | undefined;
     try {
       preview = await awaitReadyPreview();
-      if (!preview || closeRequested) return { closing: closeRequested ?? 'operator' };
+      if (!preview || closing()) return { closing: closing() ?? 'operator' };
       const { line_updated_at, withheld, ...asset } = await persistPreview(input, preview);
       return { asset, recorded_at: line_updated_at, ...(withheld ? { withheld } : {}) };
     } catch (error) {
       const failure = asLineFailure(error);
-      if (closeRequested) return { closing: closeRequested };
+      const reason = closing();
+      if (reason) return { closing: reason };
       const jobId = preview?.job_id ?? failure.details.job_id;
       return { failure, job_id: typeof jobId === 'string' ? jobId : null };
     }
@@ -136,7 +141,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   async function awaitReadyPreview(): Promise<PreviewRef | undefined> {
     let deadline: number | undefined;
     for (;;) {
-      if (closeRequested) return undefined;
+      if (closing()) return undefined;
       previewPosted = false;
       const resolution = await resolvePreview(input);
       if (resolution.state === 'ready') {
@@ -159,7 +164,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
         line.waitingForPreview(resolution.job_id, new Date(deadline), marked.line_updated_at);
       }
       const pollMs = Math.max(PREVIEW_POLL_MS, (input.preview_wait_seconds * 1000) / PREVIEW_POLLS_PER_WAIT);
-      await condition(() => previewPosted || closeRequested !== undefined, Math.min(remaining, pollMs), {
+      await condition(() => previewPosted || closing() !== undefined, Math.min(remaining, pollMs), {
         summary: 'Wait for the preview to finish rendering',
       });
     }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
+import type { LineStatusView } from '../../src/domain/line-status.js';
 import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
@@ -114,7 +115,7 @@ const createPayload = (orderId: string, lines: string[]) =>
   orderPayload(orderId, lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })), shop);
 
 const workflowOf = (line: string) => fulfillmentWorkflowId({ shop_id: shop, order_line_id: line });
-const lineView = async (line: string) => (await app.inject({ url: `/v1/shops/${shop}/order-lines/${line}`, headers: { authorization: `Bearer ${creds.operatorToken}` } })).json();
+const lineView = async (line: string): Promise<LineStatusView> => (await app.inject({ url: `/v1/shops/${shop}/order-lines/${line}`, headers: { authorization: `Bearer ${creds.operatorToken}` } })).json();
 const signedUrl = (line: string) =>
   app.inject({ method: 'POST', url: `/v1/shops/${shop}/order-lines/${line}/final-asset/signed-url`, headers: { authorization: `Bearer ${creds.merchantToken}` }, payload: {} });
 const retry = (line: string) =>
@@ -122,7 +123,10 @@ const retry = (line: string) =>
 
 async function givenPreview(line: string, state: 'ready' | 'rendering'): Promise<void> {
   const job = { shop_id: shop, personalization_id: `pers-${line}`, job_id: `job-${line}` };
-  if (state === 'rendering') return void (await recordPreviewJob(harness.db, { ...job, status: 'rendering' }, PREVIEW_BUCKET));
+  if (state === 'rendering') {
+    await recordPreviewJob(harness.db, { ...job, status: 'rendering' }, PREVIEW_BUCKET);
+    return;
+  }
   const key = `${shop}/pers-${line}.png`;
   await harness.put(PREVIEW_BUCKET, key, makePng(24, 12));
   await recordPreviewJob(harness.db, { ...job, status: 'ready', path: key }, PREVIEW_BUCKET);
@@ -138,7 +142,7 @@ async function outcome(line: string): Promise<string | undefined> {
   }
 }
 
-const eventsOf = (name: string, line: string) => harness.posthog.events().filter((e) => e.event === name && e.properties['order_line_id'] === line);
+const eventsOf = (name: string, line: string) => harness.posthog.events().filter((e) => e.event === name && e.properties.order_line_id === line);
 const assetsOf = (line: string) => harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', line).execute();
 const byLine = <T extends { order_line_id: string }>(rows: T[]) => [...rows].sort((a, b) => (a.order_line_id < b.order_line_id ? -1 : 1));
 
@@ -172,7 +176,7 @@ describe('orders/cancelled', () => {
     expect((await harness.handle(workflowOf(waiting)).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('cancelled');
     const views = await Promise.all([persisted, waiting, failed].map(lineView));
     expect(views.map((view) => view.status)).toEqual(['withheld', 'cancelled', 'cancelled']);
-    expect(views[0].final_asset).toMatchObject({ width: 24, height: 12 });
+    expect(views[0]?.final_asset).toMatchObject({ width: 24, height: 12 });
     expect(views[2]).toMatchObject({ reason_code: null, final_asset: null });
 
     expectError(await signedUrl(persisted), 409, 'line_withheld');
@@ -180,7 +184,7 @@ describe('orders/cancelled', () => {
     expectError(await retry(failed), 409, 'not_failed');
     expectError(await retry(persisted), 409, 'not_failed');
 
-    await harness.posthog.waitFor((e) => e.event === 'fulfillment.asset.withheld' && e.properties['order_line_id'] === persisted, 5_000);
+    await harness.posthog.waitFor((e) => e.event === 'fulfillment.asset.withheld' && e.properties.order_line_id === persisted, 5_000);
     expect(eventsOf('fulfillment.line.cancelled', waiting)[0]?.properties).toMatchObject({ closure_reason: 'order_cancelled', order_id: orderId });
 
     const again = await deliver('orders/cancelled', cancelledPayload(orderId, [persisted, waiting, failed]));
@@ -239,7 +243,7 @@ describe('refunds/create', () => {
     const second = await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line: twoMugs, quantity: 1, of: 2 }]));
     expect(second.json()).toEqual({ accepted: [], ignored: [], closed: [{ order_line_id: twoMugs, status: 'cancelled' }] });
     expect(await outcome(twoMugs)).toBe('cancelled');
-    expect((await harness.posthog.waitFor((e) => e.event === 'fulfillment.line.cancelled' && e.properties['order_line_id'] === twoMugs, 5_000)).properties).toMatchObject({ closure_reason: 'line_refunded' });
+    expect((await harness.posthog.waitFor((e) => e.event === 'fulfillment.line.cancelled' && e.properties.order_line_id === twoMugs, 5_000)).properties).toMatchObject({ closure_reason: 'line_refunded' });
   });
 
   it('before its orders/create: a line refunded in full is ignored as line_refunded, the others start', async () => {
@@ -273,7 +277,7 @@ describe('cancellation racing orders/create', () => {
       ]);
       expect(created.statusCode, created.body).toBe(200);
       expect(cancelled.statusCode, cancelled.body).toBe(200);
-      const answer = created.json() as { accepted: { order_line_id: string }[]; ignored: { order_line_id: string; reason: string }[] };
+      const answer = created.json<{ accepted: { order_line_id: string }[]; ignored: { order_line_id: string; reason: string }[] }>();
       for (const line of lines) {
         const started = answer.accepted.some((accepted) => accepted.order_line_id === line);
         const ended = await outcome(line);

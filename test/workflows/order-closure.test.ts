@@ -24,7 +24,7 @@ const givenRenderingPreview = (line: FulfillmentInput) =>
   recordPreviewJob(harness.db, { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'rendering' }, PREVIEW_BUCKET);
 
 const eventOf = (h: FulfillmentHarness, name: string, line: FulfillmentInput) =>
-  h.posthog.waitFor((event) => event.event === name && event.properties['order_line_id'] === line.order_line_id, 5_000);
+  h.posthog.waitFor((event) => event.event === name && event.properties.order_line_id === line.order_line_id, 5_000);
 
 const order = (line: FulfillmentInput) => ({ shop_id: line.shop_id, order_id: line.order_id });
 
@@ -66,7 +66,7 @@ describe('FulfillOrderLine closed by its order', () => {
     expect(await getOrderLineView(harness.db, line)).toMatchObject({ status: 'cancelled', final_asset: null });
     const event = await eventOf(harness, 'fulfillment.line.cancelled', line);
     expect(event.properties).toMatchObject({ closure_reason: 'order_cancelled' });
-    expect(harness.posthog.events().some((e) => e.event === 'fulfillment.started' && e.properties['order_line_id'] === line.order_line_id)).toBe(false);
+    expect(harness.posthog.events().some((e) => e.event === 'fulfillment.started' && e.properties.order_line_id === line.order_line_id)).toBe(false);
   });
 
   it('refunds add up: a partly refunded line is fulfilled, a line refunded in full by two partial refunds is closed', async () => {
@@ -129,7 +129,7 @@ describe('FulfillOrderLine closed by its order', () => {
       expect(await getOrderLineView(held.db, line)).toEqual(result);
       expect((await held.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('withheld');
       await eventOf(held, 'fulfillment.asset.withheld', line);
-      expect(held.posthog.events().some((e) => e.event === 'fulfillment.asset.persisted' && e.properties['order_line_id'] === line.order_line_id)).toBe(false);
+      expect(held.posthog.events().some((e) => e.event === 'fulfillment.asset.persisted' && e.properties.order_line_id === line.order_line_id)).toBe(false);
     } finally {
       release();
       await held.close();
