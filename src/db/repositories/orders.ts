@@ -1,9 +1,13 @@
+// The order around its lines, and the one lock that keeps a closure and a line's progress from
+// missing each other: the order row's. Every write that takes it is here (over 200 lines on
+// purpose), so the protocol reads in one place: the line's start, its asset's recording, the
+// cancellation, the refund and the close signal's own step.
 import { sql, type Transaction } from 'kysely';
 import type { LineKey } from '../../domain/ids.js';
-import { CLOSED_STATUSES, SETTLED_STATUSES, type ClosedStatus, type ClosureReason } from '../../domain/line-status.js';
+import { CLOSED_STATUSES, type ClosedStatus, type ClosureReason } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { Database } from '../schema.js';
-import { orderLineValues, type OrderLineIdentity } from './order-lines.js';
+import { orderLineValues, setLineWorking, type OrderLineIdentity } from './order-lines.js';
 
 type Trx = Transaction<Database>;
 
@@ -191,16 +195,8 @@ export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promi
       const changed = inserted !== undefined || closed.changed;
       return { state: 'closed', status: closed.status, reason, changed, line_updated_at: closed.updated_at };
     }
-    const working = { status: 'processing' as const, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now };
-    const opened = await trx
-      .insertInto('order_lines')
-      .values({ ...orderLineValues(line), ...working })
-      .onConflict((oc) =>
-        oc.columns(['shop_id', 'order_line_id']).doUpdateSet(working).where('order_lines.status', 'not in', SETTLED_STATUSES),
-      )
-      .returning('updated_at')
-      .executeTakeFirst();
-    if (opened) return { state: 'open', line_updated_at: opened.updated_at.toISOString() };
+    const openedAt = await setLineWorking(trx, line, 'processing');
+    if (openedAt !== null) return { state: 'open', line_updated_at: openedAt };
     const row = await lineRow(trx, line);
     if (row.status === 'persisted') return { state: 'persisted' };
     return {
