@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import type { LineStatusView } from '../../src/domain/line-status.js';
+import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
 import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
@@ -300,7 +301,7 @@ describe('cancellation racing orders/create', () => {
 });
 
 describe('malformed closures', () => {
-  it('get the envelope and close nothing', async () => {
+  it('malformed, wrongly typed and oversized bodies get the envelope and close nothing', async () => {
     const orderId = bigId();
     const line = bigId();
     await givenPreview(line, 'rendering');
@@ -322,6 +323,9 @@ describe('malformed closures', () => {
       ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": true, "quantity": 1, "line_item": {"quantity": 1}}]}`],
     ];
     for (const [topic, body] of bodies) expectError(await deliver(topic, body), 400, 'invalid_payload');
+    const padding = ' '.repeat(WEBHOOK_BODY_LIMIT);
+    expectError(await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line, quantity: 1, of: 1 }]) + padding), 413, 'payload_too_large');
+    expectError(await deliver('orders/cancelled', cancelledPayload(orderId, [line]) + padding), 413, 'payload_too_large');
     expect((await lineView(line)).status).toBe('waiting_for_preview');
     const recorded = await harness.db.selectFrom('orders').select('cancelled_at').where('shop_id', '=', shop).where('order_id', '=', orderId).executeTakeFirst();
     expect(recorded?.cancelled_at ?? null).toBeNull();
