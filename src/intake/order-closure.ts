@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { cancelOrder, closureReasons, recordRefund, type ClosedLine } from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
+import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { ERRORS } from '../services/errors.js';
@@ -84,16 +85,25 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
 
   /**
    * The lines of an order delivery that were closed before it arrived (the cancellation or
-   * refund came first): they start nothing. Read without the lock: a closure recorded just
-   * after this is found by the line's own first step, which takes it.
+   * refund came first): they start nothing. Read without the lock, and given a quarter of the
+   * delivery's budget: a closure recorded just after this, or not read because the database is
+   * away or slow, is found by the line's own first step, which takes the lock.
    */
   async function closedBeforeStart(shopId: string, orderId: string, lineIds: readonly string[], log: RequestLog): Promise<Map<string, ClosureReason>> {
+    const read = closureReasons(db, { shop_id: shopId, order_id: orderId }, lineIds);
+    const unread = (error?: unknown) => {
+      log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
+      return new Map<string, ClosureReason>();
+    };
+    if (!(await settlesWithin(read, temporalTimeoutMs / 4))) {
+      read.catch(() => undefined);
+      return unread();
+    }
     try {
-      return await closureReasons(db, { shop_id: shopId, order_id: orderId }, lineIds);
+      return await read;
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
-      return new Map();
+      return unread(error);
     }
   }
 
