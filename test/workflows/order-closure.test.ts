@@ -6,6 +6,7 @@ import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { closeSignal, retrySignal } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { saveHistory } from '../support/histories.js';
 import { makePng } from '../support/images.js';
 
 let harness: FulfillmentHarness;
@@ -43,6 +44,7 @@ describe('FulfillOrderLine closed by its order', () => {
     expect(await getOrderLineView(harness.db, line)).toEqual(result);
     expect((await harness.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('cancelled');
     expect(await harness.db.selectFrom('final_assets').selectAll().where('order_line_id', '=', line.order_line_id).execute()).toEqual([]);
+    await saveHistory(harness.handle(workflow_id), 'cancelled-while-waiting');
   });
 
   it('an operator’s close signal without an argument (as the Temporal UI sends it) ends a failed line waiting for its retry, reported once', async () => {
@@ -129,6 +131,7 @@ describe('FulfillOrderLine closed by its order', () => {
       expect(await getOrderLineView(held.db, line)).toEqual(result);
       expect((await held.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('withheld');
       await eventOf(held, 'fulfillment.asset.withheld', line);
+      await saveHistory(held.handle(workflow_id), 'withheld-during-copy');
       expect(held.posthog.events().some((e) => e.event === 'fulfillment.asset.persisted' && e.properties.order_line_id === line.order_line_id)).toBe(false);
     } finally {
       release();
