@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 import { givenReadyPreview, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
@@ -11,19 +12,21 @@ import { FaultStack } from './stack.js';
  * answered within Shopify's 5 s, and the lines start: each checks its order at its first step.
  */
 let stack: FaultStack;
+const teardown = new Teardown();
 const shop = uniqueShop('closure-stall');
 const orderId = shopifyId();
 const lines = [newLine(shop, orderId), newLine(shop, orderId)];
 
 beforeAll(async () => {
   stack = await FaultStack.start({ temporalAddress: inject('temporalAddress'), name: 'closurestall' });
+  teardown.defer(() => stack.close());
   for (const line of lines) await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(16, 16));
   await stack.startWorker('closurestall-worker');
 });
 
 afterAll(async () => {
   await killAll();
-  await stack?.close();
+  await teardown.run();
 });
 
 it('answers within Shopify’s 5 s while the read of the order’s closures stalls, and the lines are fulfilled', async () => {

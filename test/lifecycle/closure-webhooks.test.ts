@@ -17,6 +17,7 @@ import { expectError } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 import { freePort } from '../support/ports.js';
 
 /**
@@ -33,9 +34,11 @@ let app: FastifyInstance;
 let deadApp: FastifyInstance;
 let deadClient: Client;
 let storageRoot: string;
+const teardown = new Teardown();
 
 beforeAll(async () => {
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-closure-'));
+  teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://files.printready.test', signingSecret: creds.signingSecret });
   const put = async (bucket: string, key: string, bytes: Uint8Array) => {
     const file = path.join(storageRoot, bucket, key);
@@ -44,6 +47,7 @@ beforeAll(async () => {
   };
   // Long enough that a rendering preview keeps its line waiting for the whole file.
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 600 });
+  teardown.defer(() => harness.close());
   const deps = {
     config,
     db: harness.db,
@@ -53,19 +57,16 @@ beforeAll(async () => {
     localSigningSecret: creds.signingSecret,
   };
   app = await buildTestApp(deps);
+  teardown.defer(() => app.close());
   deadClient = new Client({
     connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: '1s', interceptors: [deadlineAwareRetryInterceptor()] }),
   });
+  teardown.defer(() => deadClient.connection.close());
   deadApp = await buildTestApp({ ...deps, temporal: { client: deadClient, taskQueue: harness.taskQueue }, temporalTimeoutMs: 1_000 });
+  teardown.defer(() => deadApp.close());
 });
 
-afterAll(async () => {
-  await app?.close();
-  await deadApp?.close();
-  await deadClient?.connection.close();
-  await harness?.close();
-  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
-});
+afterAll(() => teardown.run());
 
 function deliver(topic: string, body: string, target = app) {
   return target.inject({

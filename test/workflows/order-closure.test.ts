@@ -8,12 +8,15 @@ import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
 import { FulfillmentHarness, newLine, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
 import { saveHistory } from '../support/histories.js';
 import { makePng } from '../support/images.js';
+import { Teardown } from '../support/teardown.js';
 
 let harness: FulfillmentHarness;
+const teardown = new Teardown();
 beforeAll(async () => {
   harness = await FulfillmentHarness.start({ previewWaitSeconds: 600 });
+  teardown.defer(() => harness.close());
 });
-afterAll(() => harness?.close());
+afterAll(() => teardown.run());
 
 async function givenReadyPreview(h: FulfillmentHarness, line: FulfillmentInput): Promise<void> {
   const path = `${line.shop_id}/${line.personalization_id}.png`;
