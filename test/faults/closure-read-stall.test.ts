@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { killAll } from '../support/child-processes.js';
 import { eventually } from '../support/eventually.js';
-import { makePng } from '../support/images.js';
+import { bigId, givenReadyPreview, makePng, newLine, uniqueShop } from '../support/fixtures.js';
 import { Teardown } from '../support/teardown.js';
-import { givenReadyPreview, newLine, shopifyId, uniqueShop } from './fixtures.js';
 import { FaultStack } from './stack.js';
 
 /**
@@ -14,13 +13,13 @@ import { FaultStack } from './stack.js';
 let stack: FaultStack;
 const teardown = new Teardown();
 const shop = uniqueShop('closure-stall');
-const orderId = shopifyId();
-const lines = [newLine(shop, orderId), newLine(shop, orderId)];
+const orderId = bigId();
+const lines = [newLine({ shop_id: shop, order_id: orderId }), newLine({ shop_id: shop, order_id: orderId })];
 
 beforeAll(async () => {
   stack = await FaultStack.start({ temporalAddress: inject('temporalAddress'), name: 'closurestall' });
   teardown.defer(() => stack.close());
-  for (const line of lines) await givenReadyPreview(stack.db, stack.storageRoot, line, makePng(16, 16));
+  for (const line of lines) await givenReadyPreview(stack, line, makePng(16, 16));
   await stack.startWorker('closurestall-worker');
 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -12,11 +12,11 @@ import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
 import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
-import { bigId, hmac, orderPayload, personalized, testConfig, testCredentials } from '../support/api.js';
+import { testConfig, testCredentials } from '../support/api.js';
 import { expectError } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { FulfillmentHarness, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
-import { makePng } from '../support/images.js';
+import { bigId, hmac, makePng, orderPayload, personalized, PREVIEW_BUCKET, putLocal } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { Teardown } from '../support/teardown.js';
 import { freePort } from '../support/ports.js';
 
@@ -40,11 +40,7 @@ beforeAll(async () => {
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-closure-'));
   teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://files.printready.test', signingSecret: creds.signingSecret });
-  const put = async (bucket: string, key: string, bytes: Uint8Array) => {
-    const file = path.join(storageRoot, bucket, key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  };
+  const put = putLocal(storageRoot);
   // Long enough that a rendering preview keeps its line waiting for the whole file.
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 600 });
   teardown.defer(() => harness.close());

@@ -5,9 +5,9 @@ import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { closeSignal, retrySignal } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
-import { FulfillmentHarness, newLine, PREVIEW_BUCKET } from '../support/fulfillment-harness.js';
+import { makePng, newLine, PREVIEW_BUCKET } from '../support/fixtures.js';
+import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { saveHistory } from '../support/histories.js';
-import { makePng } from '../support/images.js';
 import { Teardown } from '../support/teardown.js';
 
 let harness: FulfillmentHarness;
