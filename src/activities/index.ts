@@ -1,15 +1,16 @@
 import { Context } from '@temporalio/activity';
 import { setLineWorking } from '../db/repositories/order-lines.js';
+import { closeLine } from '../db/repositories/orders.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
 import type { LineFailure } from '../domain/errors.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
-import type { FinalAsset, LineStatus } from '../domain/line-status.js';
+import type { ClosedStatus, CloseReason, FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
-import { emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
+import { closureEvent, emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
@@ -88,12 +89,28 @@ export function createActivities(deps: ActivityDeps) {
   const { db, storage, telemetry } = deps;
   const report = (line: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), line, event);
   const activities = {
-    /** Opens the line (or finds its asset); a new line's first run announces it. */
+    /** Opens the line (or finds its asset, or finds it closed); a new line's first run announces it. */
     openLine: async (input: FulfillmentInput, announce: boolean) => {
       const begun = await beginFulfillment(db, input);
+      if (begun.closed) {
+        if (begun.closed.changed) {
+          linesTotal.inc({ status: begun.closed.status });
+          await report(input, closureEvent(begun.closed.status, begun.closed.reason));
+        }
+        return begun;
+      }
       if (begun.final_asset) return begun;
       if (announce) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
       return counted('processing', begun);
+    },
+    /** Closes the line on its `close` signal: `withheld` when its asset exists, `cancelled` otherwise. */
+    closeLine: async (input: FulfillmentInput, reason: CloseReason): Promise<{ status: ClosedStatus } & LineRecorded> => {
+      const closed = await closeLine(db, input);
+      if (closed.changed) {
+        linesTotal.inc({ status: closed.status });
+        await report(input, closureEvent(closed.status, reason));
+      }
+      return { status: closed.status, line_updated_at: closed.updated_at };
     },
     resolvePreview: (input: FulfillmentInput) => resolvePreview(db, input),
     markLineWorking: async (input: FulfillmentInput, status: 'processing' | 'waiting_for_preview'): Promise<LineRecorded> =>
@@ -104,9 +121,16 @@ export function createActivities(deps: ActivityDeps) {
       await report(input, { name: TELEMETRY_EVENTS.retryRequested, ...retry });
       return counted('processing', { line_updated_at });
     },
-    /** Verifies the preview, copies it into the print bucket, records it and reports it. */
-    persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded> => {
-      const recorded = await persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait());
+    /**
+     * Verifies the preview, copies it into the print bucket, records it and reports it: as
+     * `withheld` when the line's order was closed while it copied.
+     */
+    persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded & { withheld?: true }> => {
+      const { line_status, ...recorded } = await persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait());
+      if (line_status === 'withheld') {
+        await report(input, closureEvent('withheld', null));
+        return { ...recorded, withheld: true };
+      }
       const { sha256, size_bytes } = recorded;
       await report(input, { name: TELEMETRY_EVENTS.assetPersisted, job_id: preview.job_id, sha256, size_bytes });
       return recorded;

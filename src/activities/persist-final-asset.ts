@@ -33,7 +33,7 @@ export async function persistFinalAsset(
   preview: PreviewRef,
   stream: StreamOptions,
   databaseWait: DatabaseWait = {},
-): Promise<FinalAsset & LineRecorded> {
+): Promise<FinalAsset & LineRecorded & Pick<RecordedAsset, 'line_status'>> {
   const existing = await whileDatabaseUnavailable(() => findFinalAsset(db, input), databaseWait);
   if (existing) return flat(existing);
 
@@ -69,9 +69,10 @@ export async function persistFinalAsset(
     databaseWait,
   );
   assetBytesTotal.inc({ step: 'copied' }, asset.size_bytes);
-  linesTotal.inc({ status: 'persisted' });
-  lineDurationSeconds.observe((Date.now() - Date.parse(input.received_at)) / 1000);
+  linesTotal.inc({ status: recorded.line_status });
+  // Received → persisted: a line withheld on the way is no fulfillment to time.
+  if (recorded.line_status === 'persisted') lineDurationSeconds.observe((Date.now() - Date.parse(input.received_at)) / 1000);
   return flat(recorded);
 }
 
-const flat = ({ asset, line_updated_at }: RecordedAsset): FinalAsset & LineRecorded => ({ ...asset, line_updated_at });
+const flat = ({ asset, line_updated_at, line_status }: RecordedAsset) => ({ ...asset, line_updated_at, line_status });

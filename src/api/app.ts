@@ -49,6 +49,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     intake: createIntake({
       db: deps.db,
       temporal: deps.temporal,
+      telemetry: deps.telemetry,
       temporalTimeoutMs,
       previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS,
       startCapacity: deps.startCapacity ?? 256,

@@ -68,7 +68,29 @@ export interface FulfillmentFailuresTable {
   created_at: CreatedAt;
 }
 
+/** The order around its lines: what a line's start and the order's closure lock against each other. */
+export interface OrdersTable {
+  shop_id: string;
+  order_id: string;
+  cancelled_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** A refund's quantity of one line item, with the line item's quantity as the refund carried it. */
+export interface OrderRefundsTable {
+  shop_id: string;
+  refund_id: string;
+  order_line_id: string;
+  order_id: string;
+  quantity: number;
+  line_quantity: number;
+  created_at: CreatedAt;
+}
+
 export interface Database {
+  orders: OrdersTable;
+  order_refunds: OrderRefundsTable;
   preview_jobs: PreviewJobsTable;
   order_lines: OrderLinesTable;
   final_assets: FinalAssetsTable;

@@ -2,9 +2,31 @@ import { z } from 'zod';
 import { lineIdentitySchema } from './line-identity.js';
 import { reasonCodeSchema } from './reasons.js';
 
-export const LINE_STATUSES = ['processing', 'waiting_for_preview', 'persisted', 'failed'] as const;
+export const LINE_STATUSES = ['processing', 'waiting_for_preview', 'persisted', 'failed', 'cancelled', 'withheld'] as const;
 export const lineStatusSchema = z.enum(LINE_STATUSES);
 export type LineStatus = z.infer<typeof lineStatusSchema>;
+
+/**
+ * A line whose order was cancelled or which was refunded in full: `cancelled` before its asset
+ * existed (none will be made), `withheld` after (kept, never handed out). Nothing reopens it.
+ */
+export const CLOSED_STATUSES = ['cancelled', 'withheld'] as const satisfies readonly LineStatus[];
+export type ClosedStatus = (typeof CLOSED_STATUSES)[number];
+
+/** Statuses no later step of the line's workflow may overwrite. */
+export const SETTLED_STATUSES = ['persisted', ...CLOSED_STATUSES] as const satisfies readonly LineStatus[];
+
+/** Why a line was closed: the contract's `ignored` reasons for a line that arrives closed. */
+export const closureReasonSchema = z.enum(['order_cancelled', 'line_refunded']);
+export type ClosureReason = z.infer<typeof closureReasonSchema>;
+
+/** Why a line's workflow was told to close: the order's closure, or an operator (the Temporal UI's default). */
+export const closeReasonSchema = z.enum([...closureReasonSchema.options, 'operator']);
+export type CloseReason = z.infer<typeof closeReasonSchema>;
+
+/** The `close` signal's argument, `{ "reason": … }`; an operator may send it without one. */
+export const closeRequestSchema = z.object({ reason: closeReasonSchema.default('operator') });
+export type CloseRequest = z.input<typeof closeRequestSchema>;
 
 export const finalAssetSchema = z.object({
   bucket: z.string(),

@@ -8,6 +8,7 @@ import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { ERRORS } from '../services/errors.js';
 import { startFulfillment } from '../temporal/start-fulfillment.js';
+import { closedLinesSchema, createOrderClosure, isClosureTopic } from './order-closure.js';
 import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
 import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
@@ -22,6 +23,9 @@ export const intakeAnswerSchema = z.object({
     }),
   ),
   ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
+  closed: closedLinesSchema
+    .optional()
+    .describe('orders/cancelled and refunds/create only: the personalized lines they closed (or found closed), with their status now'),
 });
 export type IntakeAnswer = z.infer<typeof intakeAnswerSchema>;
 
@@ -52,7 +56,7 @@ export const linesToStart = (source: OrderSource, order: ParsedOrder): Fulfillme
     received_at: source.received_at,
   }));
 
-export interface IntakeDeps extends Pick<ServiceDeps, 'db' | 'temporal' | 'temporalTimeoutMs'> {
+export interface IntakeDeps extends Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'> {
   /** `PREVIEW_WAIT_SECONDS`, told to each line's run at its start. */
   previewWaitSeconds: number;
   /** Workflow starts in flight at once before deliveries wait for room (see `StartAdmission`). */
@@ -65,7 +69,8 @@ export type Intake = ReturnType<typeof createIntake>;
  * The intake: what a Shopify delivery starts. `receiveDelivery` takes a webhook's bytes;
  * `admitOrder` takes an order already read, so a reconciliation sweep feeds it the same way.
  */
-export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
+export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
+  const closure = createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs });
   const startAdmission = new StartAdmission(startCapacity);
   // Deliveries arriving while an insert runs share the next one, instead of a statement each.
   const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
@@ -113,8 +118,12 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
     }
   }
 
-  /** Starts the order's personalized lines (a redelivery finds them `duplicate`) and registers those Temporal took. */
-  async function admitOrder(source: OrderSource, order: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
+  /**
+   * Starts the order's personalized lines (a redelivery finds them `duplicate`) and registers
+   * those Temporal took. Lines closed before the order came (cancelled, refunded) start nothing.
+   */
+  async function admitOrder(source: OrderSource, received: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
+    const order = await withoutClosedLines(source, received, log);
     const inputs = linesToStart(source, order);
     // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
     // the starts then get what is left of it, and the registration after them too, its
@@ -146,9 +155,28 @@ export function createIntake({ db, temporal, temporalTimeoutMs, previewWaitSecon
     return { accepted, ignored: order.ignored };
   }
 
-  /** A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted; other topics start nothing. */
+  /** The order with its lines closed before it came moved to `ignored`, with the closure as the reason. */
+  async function withoutClosedLines(source: OrderSource, order: ParsedOrder, log: RequestLog): Promise<ParsedOrder> {
+    if (order.personalized.length === 0) return order;
+    const lineIds = order.personalized.map((line) => line.order_line_id);
+    const closed = await closure.closedBeforeStart(source.shop_id, order.order_id, lineIds, log);
+    if (closed.size === 0) return order;
+    return {
+      ...order,
+      personalized: order.personalized.filter((line) => !closed.has(line.order_line_id)),
+      ignored: [...order.ignored, ...[...closed].map(([order_line_id, reason]) => ({ order_line_id, reason }))],
+    };
+  }
+
+  /**
+   * A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted, a
+   * cancellation or refund closes lines; other topics start nothing.
+   */
   async function receiveDelivery(delivery: Delivery, log: RequestLog): Promise<IntakeAnswer> {
     log.bind({ shop_id: delivery.shop_id, webhook_id: delivery.webhook_id });
+    if (isClosureTopic(delivery.topic)) {
+      return { accepted: [], ignored: [], closed: await closure.receive(delivery.topic, delivery.shop_id, delivery.body, log) };
+    }
     if (!ORDER_TOPICS.has(delivery.topic)) {
       log.logger.info({ topic: delivery.topic }, 'webhook topic ignored');
       return { accepted: [], ignored: [] };

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLosslessNumber, parse } from 'lossless-json';
 import { z } from 'zod';
 import { linePersonalizationId, shopifyIdSchema } from '../domain/ids.js';
+import { closureReasonSchema } from '../domain/line-status.js';
 import { ERRORS } from '../services/errors.js';
 
 /** The topics that start fulfillment; every other topic is acknowledged and ignored. */
@@ -42,8 +43,11 @@ export interface PersonalizedLine {
   personalization_id: string;
 }
 
-/** Why a line item starts nothing: it is not personalized, has no usable id, or repeats one. */
-export const ignoredReasonSchema = z.enum(['not_personalized', 'invalid_line_item_id', 'duplicate_line_item']);
+/**
+ * Why a line item starts nothing: it is not personalized, has no usable id, or repeats one; or
+ * its order was cancelled, or the line refunded in full, before this delivery came.
+ */
+export const ignoredReasonSchema = z.enum(['not_personalized', 'invalid_line_item_id', 'duplicate_line_item', ...closureReasonSchema.options]);
 
 export interface IgnoredLine {
   order_line_id: string;

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'asset_not_ready',
   'asset_missing',
   'fulfillment_failed',
+  'line_cancelled',
+  'line_withheld',
   'not_failed',
   'invalid_signature',
   'url_expired',
@@ -73,6 +75,9 @@ export const ERRORS = {
       reason_message: line.reason_message,
       recovery_guidance: line.recovery_guidance,
     }),
+  lineCancelled: () => new AppError(409, 'line_cancelled', 'The line was cancelled (its order cancelled or the line refunded) before an asset was made'),
+  lineWithheld: () =>
+    new AppError(409, 'line_withheld', 'The line’s asset is withheld: its order was cancelled or the line refunded; no signed URL is issued for it'),
   assetNotReady: (status: string) => new AppError(409, 'asset_not_ready', 'The final asset is not persisted yet', { status }),
   assetMissing: () => new AppError(409, 'asset_missing', 'The recorded final asset is missing from storage; an operator must restore it'),
   notFailed: (status: string) => new AppError(409, 'not_failed', `The line is ${status}, not failed`, { status }),

@@ -37,6 +37,8 @@ export const signedUrlResponseSchema = z.object({
 export async function issueFinalAssetUrl(deps: ServiceDeps, principal: Principal, key: LineKey, options: SignedUrlOptions, log: RequestLog): Promise<z.infer<typeof signedUrlResponseSchema>> {
   const line = await lineView(deps.db, principal, key, log);
   if (line.status === 'failed') throw ERRORS.fulfillmentFailed(line);
+  if (line.status === 'cancelled') throw ERRORS.lineCancelled();
+  if (line.status === 'withheld') throw ERRORS.lineWithheld();
   const asset = line.final_asset;
   if (line.status !== 'persisted' || !asset) throw ERRORS.assetNotReady(line.status);
   const download = options.download ? `${line.order_line_id}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}` : undefined;

@@ -1,5 +1,6 @@
 import { v5 as uuidV5 } from 'uuid';
 import type { LineIdentity } from '../domain/line-identity.js';
+import type { CloseReason } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 
 /** The contract's PostHog events, named `domain.action`. */
@@ -8,6 +9,8 @@ export const TELEMETRY_EVENTS = {
   assetPersisted: 'fulfillment.asset.persisted',
   assetFailed: 'fulfillment.asset.failed',
   retryRequested: 'fulfillment.retry_requested',
+  lineCancelled: 'fulfillment.line.cancelled',
+  assetWithheld: 'fulfillment.asset.withheld',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -22,6 +25,8 @@ export interface FulfillmentEventProperties extends LineIdentity {
   attempt?: number;
   sha256?: string;
   size_bytes?: number;
+  /** Set on a line's closure when known: `order_cancelled`, `line_refunded` or `operator`. */
+  closure_reason?: CloseReason | null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { LineStatusView } from '../domain/line-status.js';
+import type { CloseRequest, LineStatusView } from '../domain/line-status.js';
 
 export const FULFILL_ORDER_LINE = 'FulfillOrderLine';
 
@@ -11,3 +11,10 @@ export const retrySignal = defineSignal('retry');
 
 /** The generator posted the preview the line waits for: look again now, not at the next poll. */
 export const previewReadySignal = defineSignal('preview_ready');
+
+/**
+ * The line's order was cancelled or the line refunded (or an operator closes it, e.g. from the
+ * Temporal UI with `{"reason": "operator"}` or no argument): a waiting line ends `cancelled` at
+ * once, a line in the middle of its copy finishes it and ends `withheld`.
+ */
+export const closeSignal = defineSignal<[CloseRequest?]>('close');

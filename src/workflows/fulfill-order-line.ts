@@ -3,10 +3,20 @@ import type { z } from 'zod';
 import type { PreviewRef } from '../activities/types.js';
 import type { LineFailure } from '../domain/errors.js';
 import { resumptionSchema, workflowInputSchema, type Resumption, type WorkflowInput } from '../domain/fulfillment-input.js';
-import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
-import { previewReadySignal, retrySignal, statusQuery } from './definitions.js';
+import { closeRequestSchema, type CloseReason, type FinalAsset, type LineStatusView } from '../domain/line-status.js';
+import { closeSignal, previewReadySignal, retrySignal, statusQuery } from './definitions.js';
 import { LineState, type RecordedAt } from './line-state.js';
-import { asLineFailure, LineFailed, markLineWorking, openLine, persistPreview, recordFailure, reopenLine, resolvePreview } from './steps.js';
+import {
+  asLineFailure,
+  closeLine,
+  LineFailed,
+  markLineWorking,
+  openLine,
+  persistPreview,
+  recordFailure,
+  reopenLine,
+  resolvePreview,
+} from './steps.js';
 
 /** How long a failed line waits for an operator's retry before the workflow completes, the line failed. */
 const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
@@ -22,6 +32,8 @@ const PREVIEW_POLLS_PER_WAIT = 100;
  * One personalized order line, from its preview to its final print-ready asset: resolve the
  * preview (waiting while it renders), verify it, copy it into the print bucket and record it.
  * A failure is recorded with its reason and guidance, and the line waits for an operator's retry.
+ * A `close` signal (the order cancelled, the line refunded) ends a waiting line `cancelled`, and
+ * a line in the middle of its copy `withheld` once the copy is done.
  */
 export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: Resumption): Promise<LineStatusView> {
   const input = parseInput(workflowInputSchema, rawInput);
@@ -30,7 +42,15 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   let retryRequested = false;
   let recordingFailure = false;
   let previewPosted = false;
+  let closeRequested: CloseReason | undefined;
+  // Read through a call: the signal handler sets it between awaits, which narrowing cannot see.
+  const closing = (): CloseReason | undefined => closeRequested;
   setHandler(statusQuery, () => line.view);
+  setHandler(closeSignal, (request) => {
+    // A malformed argument (typed by hand in the UI) still closes the line: failing the
+    // workflow task over it would leave the line open.
+    closeRequested ??= closeRequestSchema.safeParse(request ?? {}).data?.reason ?? 'operator';
+  });
   setHandler(retrySignal, () => {
     // The retry route acts on the database, which says failed as soon as recordFailure commits,
     // before the workflow has the activity's result: a retry sent then must count too.
@@ -42,6 +62,10 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
 
   // A run that continued as new goes on with a line already announced.
   const begun = await openLine(input, !resumed);
+  if (begun.closed) {
+    line.closed(begun.closed.status, begun.final_asset, begun.line_updated_at);
+    return line.view;
+  }
   if (begun.final_asset) {
     line.persisted(begun.final_asset, begun.line_updated_at);
     return line.view;
@@ -50,10 +74,19 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
 
   for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();
-    if ('asset' in outcome) {
-      line.persisted(outcome.asset, outcome.recorded_at);
+    if ('withheld' in outcome) {
+      line.closed('withheld', outcome.asset, outcome.recorded_at);
       return line.view;
     }
+    if ('asset' in outcome) {
+      line.persisted(outcome.asset, outcome.recorded_at);
+      // Closed while it copied, by a signal the recording did not see (an operator's, or an
+      // order closed just after the asset was recorded): the line ends withheld all the same.
+      const reason = closing();
+      return reason ? close(reason) : line.view;
+    }
+    // A line closed while it failed is closed, not failed: it waits for no retry.
+    if ('closing' in outcome) return close(outcome.closing);
 
     const { failure, job_id } = outcome;
     // Cleared before the failure is recorded: a retry sent from then on is never lost.
@@ -63,36 +96,52 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     recordingFailure = false;
     line.failed(failure, new Date(Date.now() + RETRY_WINDOW_MS), recorded.line_updated_at);
 
-    if (!(await condition(() => retryRequested, RETRY_WINDOW_MS, { summary: 'Wait for an operator retry' }))) {
-      return line.view;
-    }
+    const woken = await condition(() => retryRequested || closing() !== undefined, RETRY_WINDOW_MS, {
+      summary: 'Wait for an operator retry',
+    });
+    const reason = closing();
+    if (reason) return close(reason);
+    if (!woken) return line.view;
     line.processing((await reopenLine(input, { attempt: attempt + 1, reason_code: failure.reason_code })).line_updated_at);
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
-    if (workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().continueAsNewSuggested && closing() === undefined) {
       await continueAsNew<typeof FulfillOrderLine>(input, { attempt: attempt + 1 });
     }
   }
 
+  /** Ends the line closed, as the database has it (`withheld` when its asset exists). */
+  async function close(reason: CloseReason): Promise<LineStatusView> {
+    const closed = await closeLine(input, reason);
+    line.closed(closed.status, line.view.final_asset, closed.line_updated_at);
+    return line.view;
+  }
+
   async function attemptFulfillment(): Promise<
-    { asset: FinalAsset; recorded_at: RecordedAt } | { failure: LineFailure; job_id: string | null }
+    | { asset: FinalAsset; recorded_at: RecordedAt; withheld?: true }
+    | { failure: LineFailure; job_id: string | null }
+    | { closing: CloseReason }
   > {
     let preview: PreviewRef | undefined;
     try {
       preview = await awaitReadyPreview();
-      const { line_updated_at, ...asset } = await persistPreview(input, preview);
-      return { asset, recorded_at: line_updated_at };
+      if (!preview || closing()) return { closing: closing() ?? 'operator' };
+      const { line_updated_at, withheld, ...asset } = await persistPreview(input, preview);
+      return { asset, recorded_at: line_updated_at, ...(withheld ? { withheld } : {}) };
     } catch (error) {
       const failure = asLineFailure(error);
+      const reason = closing();
+      if (reason) return { closing: reason };
       const jobId = preview?.job_id ?? failure.details.job_id;
       return { failure, job_id: typeof jobId === 'string' ? jobId : null };
     }
   }
 
-  /** Resolves the preview; while it renders, waits durably up to the configured time. */
-  async function awaitReadyPreview(): Promise<PreviewRef> {
+  /** Resolves the preview; while it renders, waits durably up to the configured time (undefined: closed meanwhile). */
+  async function awaitReadyPreview(): Promise<PreviewRef | undefined> {
     let deadline: number | undefined;
     for (;;) {
+      if (closing()) return undefined;
       previewPosted = false;
       const resolution = await resolvePreview(input);
       if (resolution.state === 'ready') {
@@ -115,7 +164,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
         line.waitingForPreview(resolution.job_id, new Date(deadline), marked.line_updated_at);
       }
       const pollMs = Math.max(PREVIEW_POLL_MS, (input.preview_wait_seconds * 1000) / PREVIEW_POLLS_PER_WAIT);
-      await condition(() => previewPosted, Math.min(remaining, pollMs), {
+      await condition(() => previewPosted || closing() !== undefined, Math.min(remaining, pollMs), {
         summary: 'Wait for the preview to finish rendering',
       });
     }

@@ -1,7 +1,7 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { LineFailure } from '../domain/errors.js';
 import type { LineIdentity } from '../domain/line-identity.js';
-import type { FinalAsset, LineStatusView } from '../domain/line-status.js';
+import type { ClosedStatus, FinalAsset, LineStatusView } from '../domain/line-status.js';
 import { recoveryGuidance } from '../domain/reasons.js';
 import { codeSpan } from './markdown.js';
 import { FulfillmentStatus, lineSearchAttributes } from './search-attributes.js';
@@ -66,6 +66,17 @@ export class LineState {
       { status: 'persisted', final_asset: asset },
       recordedAt,
       `Persisted ${codeSpan(`${asset.bucket}/${asset.path}`)} (${asset.width}×${asset.height}, sha256 ${asset.sha256}).`,
+    );
+  }
+
+  /** The line was closed (its order cancelled, the line refunded, or by an operator): it ends here. */
+  closed(status: ClosedStatus, asset: FinalAsset | null, recordedAt: RecordedAt): void {
+    this.update(
+      { status, reason_code: null, reason_message: null, recovery_guidance: null, final_asset: status === 'withheld' ? asset : null },
+      recordedAt,
+      status === 'withheld'
+        ? 'Withheld: the order was cancelled or the line refunded after its asset was made; no signed URL is issued for it.'
+        : 'Cancelled: the order was cancelled or the line refunded before an asset was made; none will be.',
     );
   }
 

@@ -59,6 +59,7 @@ export const markLineWorking = step('markLineWorking', bookkeeping, 'Record the 
 export const reopenLine = step('reopenLine', bookkeeping, 'Reopen the line for the retry');
 export const persistPreview = step('persistPreview', streaming, 'Verify the preview (image, size, sha256), copy it to the print bucket, record the asset');
 export const recordFailure = step('recordFailure', bookkeeping, 'Record the failure with its guidance');
+export const closeLine = step('closeLine', bookkeeping, 'Close the line: its order was cancelled or the line refunded');
 
 /** The line's own failure, raised in the workflow: the preview wait ran out, or storage never answered. */
 export class LineFailed extends Error {

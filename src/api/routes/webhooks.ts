@@ -10,7 +10,11 @@ import { failure } from '../schemas.js';
 
 const headersSchema = z.looseObject({
   'x-shopify-hmac-sha256': z.string().describe('base64 HMAC-SHA256 of the raw body with the app secret'),
-  'x-shopify-topic': z.string().min(1).max(100).describe('orders/create and orders/paid start work; other topics are acknowledged'),
+  'x-shopify-topic': z
+    .string()
+    .min(1)
+    .max(100)
+    .describe('orders/create and orders/paid start work; orders/cancelled and refunds/create close lines; other topics are acknowledged'),
   'x-shopify-shop-domain': shopIdSchema.describe('The shop: becomes shop_id'),
   'x-shopify-webhook-id': z.string().max(200).optional().describe('Per delivery; recorded with the workflow'),
 });
@@ -49,17 +53,21 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Shopify order webhook',
         description:
           'Verifies the HMAC over the raw body against every secret in SHOPIFY_WEBHOOK_SECRETS, then starts one ' +
-          '`FulfillOrderLine` workflow per personalized line item (idempotent: a redelivery answers `duplicate`). ' +
+          '`FulfillOrderLine` workflow per personalized line item (idempotent: a redelivery answers `duplicate`); lines whose ' +
+          'order was cancelled or which were refunded in full before the order came are `ignored` (`order_cancelled`, ' +
+          '`line_refunded`). `orders/cancelled` closes every personalized line of the order and `refunds/create` each line ' +
+          'its refunds now cover in full: a line not yet persisted ends `cancelled`, a persisted one `withheld`; the answer ' +
+          'lists them in `closed` once that is recorded (a redelivery answers the same and changes nothing). ' +
           `Body limit ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB.`,
         security: [{ shopifyHmac: [] }],
         headers: headersSchema,
         body: z.any().describe('The Shopify order (JSON, any content type), verified byte for byte; ids may exceed 2^53'),
         response: {
           200: intakeAnswerSchema.describe('Lines started or already running (duplicate), and lines ignored with the reason'),
-          400: failure('invalid_payload: not JSON, not an order, or a missing/invalid Shopify header'),
+          400: failure('invalid_payload: not JSON, not an order (or cancelled order, or refund), or a missing/invalid Shopify header'),
           401: failure('invalid_hmac'),
           413: failure('payload_too_large'),
-          503: failure('temporal_unavailable: Shopify retries the delivery'),
+          503: failure('temporal_unavailable, or not_ready (the database, for a closure): Shopify retries the delivery'),
         },
       },
     },

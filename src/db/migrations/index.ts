@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001_initial.js';
+import * as orderLifecycle from './0002_order_lifecycle.js';
 
 /** Listed, not globbed from disk, so the same code runs from `src`, `dist` and a bundle. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_order_lifecycle': orderLifecycle,
 };
 
 export const migrationProvider: MigrationProvider = {

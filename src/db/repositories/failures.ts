@@ -1,4 +1,5 @@
 import type { LineFailure } from '../../domain/errors.js';
+import { SETTLED_STATUSES } from '../../domain/line-status.js';
 import { recoveryGuidance } from '../../domain/reasons.js';
 import type { Db } from '../connect.js';
 import type { FailureRow } from '../schema.js';
@@ -12,7 +13,7 @@ export interface FailureRecord extends LineFailure {
 
 /**
  * Appends to the failure log and marks the line failed, atomically. Says when the line's row
- * changed (null when it was persisted already and stays so).
+ * changed (null when it was persisted or closed already and stays so).
  */
 export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure: FailureRecord): Promise<string | null> {
   const guidance = recoveryGuidance(failure.reason_code);
@@ -26,7 +27,7 @@ export async function recordLineFailure(db: Db, line: OrderLineIdentity, failure
         oc
           .columns(['shop_id', 'order_line_id'])
           .doUpdateSet({ status: 'failed', ...reason, updated_at: now })
-          .where('order_lines.status', '<>', 'persisted'),
+          .where('order_lines.status', 'not in', SETTLED_STATUSES),
       )
       .returning('updated_at')
       .executeTakeFirst();

@@ -1,6 +1,6 @@
 import { fulfillmentWorkflowId, type LineKey } from '../../domain/ids.js';
 import type { LineIdentity } from '../../domain/line-identity.js';
-import type { FinalAsset, LineStatus, LineStatusView } from '../../domain/line-status.js';
+import { SETTLED_STATUSES, type FinalAsset, type LineStatus, type LineStatusView } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { FinalAssetRow, OrderLineRow } from '../schema.js';
 
@@ -56,9 +56,9 @@ export async function setLineWorking(
   const row = await db
     .insertInto('order_lines')
     .values({ ...orderLineValues(line), ...working })
-    // A persisted line stays persisted, whatever a late duplicate run does.
+    // A persisted or closed line stays so, whatever a late duplicate run or a step in flight does.
     .onConflict((oc) =>
-      oc.columns(['shop_id', 'order_line_id']).doUpdateSet(working).where('order_lines.status', '<>', 'persisted'),
+      oc.columns(['shop_id', 'order_line_id']).doUpdateSet(working).where('order_lines.status', 'not in', SETTLED_STATUSES),
     )
     .returning('updated_at')
     .executeTakeFirst();

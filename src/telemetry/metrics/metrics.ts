@@ -15,7 +15,7 @@ collectDefaultMetrics({ register: registry });
 
 export const linesTotal = new Counter({
   name: 'printready_lines_total',
-  help: 'Lines moved into each status (processing, waiting_for_preview, persisted, failed)',
+  help: 'Lines moved into each status (processing, waiting_for_preview, persisted, failed, cancelled, withheld)',
   labelNames: ['status'] as const,
   registers: [registry],
 });

@@ -1,0 +1,247 @@
+// The order around its lines, and the one lock that keeps a closure and a line's progress from
+// missing each other: the order row's. Every write that takes it is here (over 200 lines on
+// purpose), so the protocol reads in one place: the line's start, its asset's recording, the
+// cancellation, the refund and the close signal's own step.
+import { sql, type Transaction } from 'kysely';
+import type { LineKey } from '../../domain/ids.js';
+import { CLOSED_STATUSES, type ClosedStatus, type ClosureReason } from '../../domain/line-status.js';
+import type { Db } from '../connect.js';
+import type { Database } from '../schema.js';
+import { orderLineValues, setLineWorking, type OrderLineIdentity } from './order-lines.js';
+
+type Trx = Transaction<Database>;
+
+export interface OrderKey {
+  shop_id: string;
+  order_id: string;
+}
+
+/** A line the closure reached: who it is, its status now, and when its row last changed. */
+export interface ClosedLine extends OrderLineIdentity {
+  workflow_id: string;
+  status: ClosedStatus;
+  /** The closure changed the row now (false: it was closed before, e.g. a redelivery). */
+  changed: boolean;
+  updated_at: string;
+}
+
+/** One line item of a refund: how much of it was refunded, out of how much the line holds. */
+export interface RefundedItem {
+  order_line_id: string;
+  quantity: number;
+  line_quantity: number;
+}
+
+/**
+ * Takes the order row's lock (creating the row) and says whether the order is cancelled. Every
+ * write that could miss a closure, or be missed by one, runs after this in its transaction: the
+ * line's start, the asset's recording, the cancellation and the refund.
+ */
+async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolean }> {
+  const row = await trx
+    .insertInto('orders')
+    .values({ shop_id: order.shop_id, order_id: order.order_id })
+    .onConflict((oc) => oc.columns(['shop_id', 'order_id']).doUpdateSet({ order_id: (eb) => eb.ref('excluded.order_id') }))
+    .returning('cancelled_at')
+    .executeTakeFirstOrThrow();
+  return { cancelled: row.cancelled_at !== null };
+}
+
+/** Lines of `line_ids` that refunds cover in full (refunded quantity reaches the line's quantity). */
+async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly string[]): Promise<Set<string>> {
+  if (lineIds.length === 0) return new Set();
+  const rows = await trx
+    .selectFrom('order_refunds')
+    .select('order_line_id')
+    .where('shop_id', '=', shopId)
+    .where('order_line_id', 'in', lineIds)
+    .groupBy('order_line_id')
+    .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
+    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0))
+    .execute();
+  return new Set(rows.map((row) => row.order_line_id));
+}
+
+/**
+ * Why these lines of one order are closed, if they are (without locking: what the intake reads
+ * to answer `ignored`; the line's own start checks again under the lock).
+ */
+export async function closureReasons(db: Db, order: OrderKey, lineIds: readonly string[]): Promise<Map<string, ClosureReason>> {
+  const cancelled = await db
+    .selectFrom('orders')
+    .select('cancelled_at')
+    .where('shop_id', '=', order.shop_id)
+    .where('order_id', '=', order.order_id)
+    .executeTakeFirst();
+  if (cancelled?.cancelled_at) return new Map(lineIds.map((id) => [id, 'order_cancelled']));
+  const refunded = await refundedInFull(db, order.shop_id, lineIds);
+  return new Map([...refunded].map((id) => [id, 'line_refunded']));
+}
+
+/** Under the order's lock: why the line is closed, or null when it is open. */
+async function lineClosure(trx: Trx, line: OrderLineIdentity): Promise<ClosureReason | null> {
+  if ((await lockOrder(trx, line)).cancelled) return 'order_cancelled';
+  return (await refundedInFull(trx, line.shop_id, [line.order_line_id])).has(line.order_line_id) ? 'line_refunded' : null;
+}
+
+/** Closing a line: a persisted one is withheld, any other open one cancelled, a closed one stays. */
+const closedStatus = sql<ClosedStatus>`case when order_lines.status = 'persisted' then 'withheld' else 'cancelled' end`;
+
+/** Closes lines of one shop (all of one order, or the ones named) and answers every closed line among them. */
+async function closeLines(
+  trx: Trx,
+  shopId: string,
+  which: { order_id: string } | { order_line_ids: readonly string[] },
+): Promise<ClosedLine[]> {
+  const now = new Date();
+  let update = trx
+    .updateTable('order_lines')
+    .set({ status: closedStatus, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now })
+    .where('shop_id', '=', shopId)
+    .where('status', 'not in', CLOSED_STATUSES);
+  let select = trx
+    .selectFrom('order_lines')
+    .select(['order_id', 'order_line_id', 'personalization_id', 'workflow_id', 'status', 'updated_at'])
+    .where('shop_id', '=', shopId)
+    .where('status', 'in', CLOSED_STATUSES);
+  if ('order_id' in which) {
+    update = update.where('order_id', '=', which.order_id);
+    select = select.where('order_id', '=', which.order_id);
+  } else {
+    if (which.order_line_ids.length === 0) return [];
+    update = update.where('order_line_id', 'in', which.order_line_ids);
+    select = select.where('order_line_id', 'in', which.order_line_ids);
+  }
+  const changed = new Set((await update.returning('order_line_id').execute()).map((row) => row.order_line_id));
+  const rows = await select.orderBy('order_line_id').execute();
+  return rows.map((row) => ({
+    shop_id: shopId,
+    order_id: row.order_id,
+    order_line_id: row.order_line_id,
+    personalization_id: row.personalization_id,
+    workflow_id: row.workflow_id,
+    status: row.status as ClosedStatus,
+    changed: changed.has(row.order_line_id),
+    updated_at: row.updated_at.toISOString(),
+  }));
+}
+
+/**
+ * `orders/cancelled`: records the cancellation (once: a cancelled order is never un-cancelled)
+ * and closes the order's lines known so far, in one transaction under the order's lock. A line
+ * not known yet finds the cancellation when it starts.
+ */
+export async function cancelOrder(db: Db, order: OrderKey, cancelledAt: Date): Promise<ClosedLine[]> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrder(trx, order);
+    await trx
+      .updateTable('orders')
+      .set({ cancelled_at: cancelledAt, updated_at: new Date() })
+      .where('shop_id', '=', order.shop_id)
+      .where('order_id', '=', order.order_id)
+      .where('cancelled_at', 'is', null)
+      .execute();
+    return closeLines(trx, order.shop_id, { order_id: order.order_id });
+  });
+}
+
+/**
+ * `refunds/create`: records the refund's line items (a redelivery adds nothing) and closes the
+ * lines the order's refunds now cover in full, under the order's lock. Answers the closed lines
+ * among those this refund names.
+ */
+export async function recordRefund(db: Db, order: OrderKey, refundId: string, items: readonly RefundedItem[]): Promise<ClosedLine[]> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrder(trx, order);
+    if (items.length > 0) {
+      await trx
+        .insertInto('order_refunds')
+        .values(items.map((item) => ({ shop_id: order.shop_id, order_id: order.order_id, refund_id: refundId, ...item })))
+        .onConflict((oc) => oc.columns(['shop_id', 'refund_id', 'order_line_id']).doNothing())
+        .execute();
+    }
+    const full = await refundedInFull(
+      trx,
+      order.shop_id,
+      items.map((item) => item.order_line_id),
+    );
+    return closeLines(trx, order.shop_id, { order_line_ids: [...full] });
+  });
+}
+
+/** What a line's start found: it is open (its row now working), or closed, or persisted before. */
+export type LineOpening =
+  | { state: 'open'; line_updated_at: string | null }
+  | { state: 'persisted' }
+  | { state: 'closed'; status: ClosedStatus; reason: ClosureReason | null; changed: boolean; line_updated_at: string };
+
+/**
+ * A line's start, under its order's lock: a line of a cancelled order or refunded in full is
+ * recorded closed (and never works), any other one is opened for work unless it is settled.
+ */
+export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promise<LineOpening> {
+  return db.transaction().execute(async (trx) => {
+    const reason = await lineClosure(trx, line);
+    const now = new Date();
+    if (reason) {
+      const inserted = await trx
+        .insertInto('order_lines')
+        .values({ ...orderLineValues(line), status: 'cancelled', updated_at: now })
+        .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
+        .returning('order_line_id')
+        .executeTakeFirst();
+      const [closed] = await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] });
+      if (!closed) throw new Error(`line ${line.order_line_id} neither closed nor found`);
+      const changed = inserted !== undefined || closed.changed;
+      return { state: 'closed', status: closed.status, reason, changed, line_updated_at: closed.updated_at };
+    }
+    const openedAt = await setLineWorking(trx, line, 'processing');
+    if (openedAt !== null) return { state: 'open', line_updated_at: openedAt };
+    const row = await lineRow(trx, line);
+    if (row.status === 'persisted') return { state: 'persisted' };
+    return {
+      state: 'closed',
+      status: row.status as ClosedStatus,
+      reason: null,
+      changed: false,
+      line_updated_at: row.updated_at.toISOString(),
+    };
+  });
+}
+
+/**
+ * Closes one line on its workflow's `close` signal (an operator's, or the order's closure that
+ * reached it): under the order's lock, so it cannot cross the asset's recording.
+ */
+export async function closeLine(db: Db, line: OrderLineIdentity): Promise<ClosedLine> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrder(trx, line);
+    const [closed] = await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] });
+    if (!closed) throw new Error(`line ${line.order_line_id} not found to close`);
+    return closed;
+  });
+}
+
+/**
+ * Under the order's lock: the status an asset being recorded now gives its line, `withheld`
+ * when the order was closed first (or the line closed by hand), `persisted` otherwise.
+ */
+export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promise<'persisted' | 'withheld'> {
+  if (await lineClosure(trx, line)) return 'withheld';
+  const row = await trx
+    .selectFrom('order_lines')
+    .select('status')
+    .where('shop_id', '=', line.shop_id)
+    .where('order_line_id', '=', line.order_line_id)
+    .executeTakeFirst();
+  return row && (CLOSED_STATUSES as readonly string[]).includes(row.status) ? 'withheld' : 'persisted';
+}
+
+async function lineRow(trx: Trx, key: LineKey) {
+  return trx
+    .selectFrom('order_lines')
+    .select(['status', 'updated_at'])
+    .where('shop_id', '=', key.shop_id)
+    .where('order_line_id', '=', key.order_line_id)
+    .executeTakeFirstOrThrow();
+}
