@@ -68,6 +68,8 @@ describe('production build', () => {
   });
 
   it('migrates a database with the compiled migrations, by `npm run migrate` where only dist/ is, as in the image', async () => {
+    await database.db.schema.dropTable('order_refunds').execute();
+    await database.db.schema.dropTable('orders').execute();
     await database.db.schema.dropTable('fulfillment_failures').execute();
     await database.db.schema.dropTable('final_assets').execute();
     await database.db.schema.dropTable('order_lines').execute();
@@ -80,6 +82,7 @@ describe('production build', () => {
       await symlink(path.join(root, 'node_modules'), path.join(image, 'node_modules'));
       const { stdout } = await run('npm', ['run', '--silent', 'migrate'], { cwd: image, env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl } });
       expect(stdout).toContain('applied: 0001_initial');
+      expect(stdout).toContain('0002_order_lifecycle');
     } finally {
       await rm(image, { recursive: true, force: true });
     }
