@@ -118,24 +118,24 @@ export class BenchChild<Info = unknown> {
   }
 }
 
-export type Handlers = Record<string, (args: never) => Promise<unknown> | unknown>;
+export type Handlers = Record<string, (args: never) => unknown>;
 
 /**
  * The child's side: reads its options, runs `init`, announces `ready` with `info`, then serves
  * the handlers. `shutdown` (or the parent going away) runs `close` and exits.
  */
-export function serveChild<Options>(
-  init: (options: Options) => Promise<{ info?: unknown; handlers: Handlers; close: () => Promise<void> }>,
+export function serveChild(
+  // `never`: each child's init names its own options; the JSON handed over is not checked.
+  init: (options: never) => Promise<{ info?: unknown; handlers: Handlers; close: () => Promise<void> }>,
 ): void {
   const send = (message: FromChild) => process.send?.(message);
-  const options = JSON.parse(process.env.BENCH_CHILD_OPTIONS ?? '{}') as Options;
+  const options = JSON.parse(process.env.BENCH_CHILD_OPTIONS ?? '{}') as never;
   init(options).then(
     ({ info, handlers, close }) => {
       let closing: Promise<void> | undefined;
       const shutdown = () => (closing ??= close().catch((error: unknown) => console.error('bench child close failed:', error)));
       process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));
       process.on('message', (message: ToChild) => {
-        if (message.type !== 'call') return;
         if (message.command === 'shutdown') {
           void shutdown().finally(() => {
             send({ type: 'reply', id: message.id, ok: true, result: null });

@@ -6,6 +6,7 @@ import type { AppProcessOptions } from '../processes/app.js';
 import { BenchChild } from './child.js';
 import type { BenchEnvironment, DatabaseSpec } from './environment.js';
 import { freePort } from './ports.js';
+import { must } from '../../test/support/must.js';
 
 export const APP_PROCESS = fileURLToPath(new URL('../processes/app.ts', import.meta.url));
 
@@ -44,7 +45,7 @@ export async function newStorageRoot(ctx: BenchContext, name: string): Promise<s
 }
 
 /** The pid a bench child announced. */
-export const pidOf = (child: BenchChild): number => child.process.pid!;
+export const pidOf = (child: BenchChild): number => must(child.process.pid, 'the child pid');
 
 /** Starts an app process (API and/or worker) on the run's credentials. */
 export async function startApp(

@@ -1,4 +1,5 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { must } from '../../test/support/must.js';
 
 /**
  * What a run cost each component, from the processes' own accounting in /proc (Linux; the
@@ -57,9 +58,9 @@ function treeOf(table: Map<number, Proc>, root: number): Proc[] {
   const children = new Map<number, Proc[]>();
   for (const proc of table.values()) children.set(proc.ppid, [...(children.get(proc.ppid) ?? []), proc]);
   const out: Proc[] = [];
-  const stack = table.has(root) ? [table.get(root)!] : [];
+  const stack = table.has(root) ? [must(table.get(root), 'the root process')] : [];
   while (stack.length > 0) {
-    const proc = stack.pop()!;
+    const proc = must(stack.pop(), 'a process');
     out.push(proc);
     stack.push(...(children.get(proc.pid) ?? []));
   }
@@ -81,7 +82,7 @@ async function tcpTable(): Promise<Map<string, { local: number; remote: number }
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10) continue;
       const port = (address: string) => parseInt(address.split(':')[1] ?? '0', 16);
-      byInode.set(cols[9]!, { local: port(cols[1]!), remote: port(cols[2]!) });
+      byInode.set(must(cols[9], 'the inode'), { local: port(must(cols[1], 'the local address')), remote: port(must(cols[2], 'the remote address')) });
     }
   }
   return byInode;
@@ -157,14 +158,14 @@ export async function metered<T>(
   for (const name of Object.keys(after.pids)) {
     // Counted per process: one in both censuses by its difference, a new one from zero.
     const known = new Set(before.pids[name] ?? []);
-    const ticks = after.pids[name]!.reduce((sum, pid) => {
+    const ticks = must(after.pids[name], `${name} pids`).reduce((sum, pid) => {
       const now = last.get(pid)?.ticks ?? 0;
       return sum + (known.has(pid) ? Math.max(0, now - (first.get(pid)?.ticks ?? 0)) : now);
     }, 0);
     cpuMs[name] = (ticks * 1000) / TICKS_PER_S;
   }
   cpuMs.load = (load.user + load.system) / 1000;
-  return { result: result!, cost: { cpuMs, peakRssMiB: Object.fromEntries(Object.entries(peak).map(([name, mib]) => [name, Math.round(mib)])) } };
+  return { result, cost: { cpuMs, peakRssMiB: Object.fromEntries(Object.entries(peak).map(([name, mib]) => [name, Math.round(mib)])) } };
 }
 
 /** CPU ms per unit of each component, and their total (the load generator and the whole server left out). */

@@ -1,5 +1,6 @@
 import { COMPONENTS, perUnit, type Cost } from './cpu.js';
 import { bootstrapMedianInterval, format, median, renderTable, round } from './stats.js';
+import { must } from '../../test/support/must.js';
 
 /**
  * What a row's target is about: the paired ratio to the baseline (at least or at most a
@@ -45,7 +46,7 @@ export function summarize(row: Row): SummarizedRow {
   let kept = row.printready.length;
   if (row.baseline && baselineMedian) {
     const ratios = row.baseline.flatMap((base, index) =>
-      Math.abs(base - baselineMedian) <= BASELINE_TOLERANCE * baselineMedian && base > 0 ? [row.printready[index]! / base] : [],
+      Math.abs(base - baselineMedian) <= BASELINE_TOLERANCE * baselineMedian && base > 0 ? [must(row.printready[index], 'a printready sample') / base] : [],
     );
     kept = ratios.length;
     ratio = median(ratios);
@@ -92,7 +93,7 @@ export function renderRows(rows: readonly SummarizedRow[]): string {
       row.metric,
       format(row.printready_median),
       row.baseline_median === null ? '—' : format(row.baseline_median),
-      row.ratio === null ? '—' : `${row.ratio.toFixed(2)} [${format(row.ratio_interval![0])}–${format(row.ratio_interval![1])}]`,
+      row.ratio === null ? '—' : `${row.ratio.toFixed(2)} [${format(must(row.ratio_interval, 'the ratio interval')[0])}–${format(must(row.ratio_interval, 'the ratio interval')[1])}]`,
       row.baseline ? `${row.pairs_kept}${row.pairs_dropped ? ` (−${row.pairs_dropped})` : ''}` : String(row.printready.length),
       describeTarget(row.target),
       row.met === null ? '' : row.met ? 'met' : 'MISSED',
@@ -130,7 +131,7 @@ export function summarizeCost(row: CostRow): SummarizedCost {
 }
 
 export function renderCosts(costs: readonly SummarizedCost[]): string {
-  const cell = (record: Record<string, number>, key: string) => (key in record ? format(record[key]!) : '—');
+  const cell = (record: Record<string, number>, key: string) => (record[key] === undefined ? '—' : format(record[key]));
   return renderTable(
     ['scenario', 'side', 'CPU ms per', ...COMPONENTS, 'total', 'load gen', 'peak RSS MiB api/worker/temporal/postgres'],
     costs.map((cost) => [

@@ -30,6 +30,7 @@ import { lineInput, nextId } from '../lib/ids.js';
 import { pngWithFiller } from '../lib/images.js';
 import type { WorkerSettings } from '../lib/worker-settings.js';
 import { createNoopActivities } from '../workflows/noop-activities.js';
+import { must } from '../../test/support/must.js';
 
 /**
  * One bench process: printready's API (real Fastify app, listening), a worker (FulfillOrderLine
@@ -80,6 +81,7 @@ const EventType = proto.temporal.api.enums.v1.EventType;
  * `pg.Pool#connect`, which Kysely calls for every query, timed from call to hand-over.
  */
 const poolWait = { acquisitions: 0, totalMs: 0, maxMs: 0 };
+// eslint-disable-next-line @typescript-eslint/unbound-method -- the original method, called below with the pool as `this`
 const connect = pg.Pool.prototype.connect as (this: pg.Pool) => Promise<pg.PoolClient>;
 pg.Pool.prototype.connect = function timedConnect(this: pg.Pool, ...args: unknown[]) {
   const asked = performance.now();
@@ -96,7 +98,7 @@ pg.Pool.prototype.connect = function timedConnect(this: pg.Pool, ...args: unknow
   return acquired;
 } as typeof pg.Pool.prototype.connect;
 
-serveChild<AppProcessOptions>(async (options) => {
+serveChild(async (options: AppProcessOptions) => {
   const port = options.api?.port ?? 0;
   const config = loadConfig({
     PORT: String(port),
@@ -125,7 +127,7 @@ serveChild<AppProcessOptions>(async (options) => {
   await storage.ensureBucket(PRINT_BUCKET);
   const telemetry = createTelemetry({ apiKey: options.posthogHost ? 'phc_bench' : undefined, host: options.posthogHost ?? 'http://127.0.0.1:9' });
   closers.push(() => telemetry.shutdown());
-  const services: Adapters = { db, storage, telemetry, close: async () => undefined };
+  const services: Adapters = { db, storage, telemetry, close: () => Promise.resolve() };
 
   let client: Client | undefined;
   let app: FastifyInstance | undefined;
@@ -303,7 +305,7 @@ serveChild<AppProcessOptions>(async (options) => {
       await Promise.all(
         Array.from({ length: Math.min(args.concurrency, units.length) }, async () => {
           while (next < units.length) {
-            const unit = units[next++]!;
+            const unit = must(units[next++], 'a unit');
             const sent = performance.now();
             await Promise.all(unit.map(start));
             latenciesMs.push(performance.now() - sent);

@@ -30,7 +30,7 @@ export interface LargeAssetResult {
   finalPaths: string[];
 }
 
-serveChild<LargeAssetOptions>(async (options) => {
+serveChild(async (options: LargeAssetOptions) => {
   const db = await openDatabase(options.database, Math.max(2, options.previewPaths.length));
   const storage = new LocalStorage({ root: options.storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'bench-large-asset' });
   // Load everything the run touches before the first RSS reading.

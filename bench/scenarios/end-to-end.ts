@@ -12,6 +12,7 @@ import { describeSettings, productDefaults, type WorkerSettings } from '../lib/w
 import type { StartWorkflowsResult } from '../processes/app.js';
 import type { DatabaseSpec } from '../lib/environment.js';
 import { NOOP_WORKFLOW } from '../workflows/noop-steps.js';
+import { must } from '../../test/support/must.js';
 
 /**
  * Scenario 2, end to end: lines from signed webhook to workflow completion (small PNG
@@ -70,9 +71,9 @@ const nextTag = () => `${Date.now().toString(36)}${++runCounter}`;
 
 /** Waits until the server counts `lines` completed workflows on `taskQueue`; `alongside` (the sender) must not fail meanwhile. */
 async function untilCompleted(rig: Rig, taskQueue: string, lines: number, alongside: Promise<unknown>, check?: () => Promise<void>): Promise<void> {
-  let failure: unknown;
+  let failure: Error | undefined;
   alongside.catch((error: unknown) => {
-    failure = error;
+    failure = error instanceof Error ? error : new Error(String(error));
   });
   const deadline = Date.now() + Math.max(300_000, lines * 200);
   for (;;) {
@@ -101,7 +102,7 @@ function sendAll(rig: Rig, deliveries: Awaited<ReturnType<typeof prepareDeliveri
   return Promise.all(
     Array.from({ length: DELIVERY_CONCURRENCY }, async () => {
       while (next < deliveries.length) {
-        const { ids, delivery } = deliveries[next++]!;
+        const { ids, delivery } = must(deliveries[next++], 'a delivery');
         const now = Date.now();
         for (const id of ids) sentAt.set(id, now);
         // A 503 (Temporal slower than the API's budget, on a loaded machine) is sent again after
@@ -120,7 +121,7 @@ function sendAll(rig: Rig, deliveries: Awaited<ReturnType<typeof prepareDeliveri
 
 async function latencies(rig: Rig, shop: string, sentAt: Map<string, number>): Promise<number[]> {
   const persisted = await rig.api.call<[string, number][]>('persistedAt', { shop });
-  return persisted.flatMap(([id, at]) => (sentAt.has(id) ? [at - sentAt.get(id)!] : []));
+  return persisted.flatMap(([id, at]) => (sentAt.has(id) ? [at - must(sentAt.get(id), 'the send time')] : []));
 }
 
 /** `lines` lines as signed webhooks until all their workflows have completed, on fresh workers and a fresh task queue. */
@@ -185,7 +186,7 @@ export async function e2eScenario(ctx: BenchContext): Promise<ScenarioResult> {
       await runPrintready(ctx, rig, settings, 20);
       await runBaseline(ctx, rig, settings, 20);
     }
-    const temporalMs = (run: RunResult) => perUnit(run.cost, run.lines).temporal!;
+    const temporalMs = (run: RunResult) => must(perUnit(run.cost, run.lines).temporal, 'Temporal CPU');
     const pairs = await runPairs(
       ctx.pairs,
       () => runBaseline(ctx, rig, settings, lines),
@@ -284,7 +285,7 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
     await posthog.close();
   }
   const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
-  const temporalMs = (run: (typeof runs)[number]) => perUnit(run.cost, run.lines).temporal!;
+  const temporalMs = (run: (typeof runs)[number]) => must(perUnit(run.cost, run.lines).temporal, 'Temporal CPU');
   const rows: Row[] = [
     {
       scenario: `backlog drain, ${large.lines} lines (against ${small.lines})`,

@@ -7,6 +7,7 @@ import { lineInput, nextId, shopFor } from '../lib/ids.js';
 import { runPairs } from '../lib/pairs.js';
 import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
 import { median } from '../lib/stats.js';
+import { must } from '../../test/support/must.js';
 
 const CONNECTIONS = 50;
 /** Seconds of load per closed-loop run, about (sized from the warm-up). */
@@ -51,12 +52,12 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
     await freshQueue();
     const bodies = prepare(count, side);
     let next = 0;
-    return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, count, (agent) => send(agent, side, bodies[next++]!)));
+    return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, count, (agent) => send(agent, side, must(bodies[next++], 'a body'))));
   };
   const open = async (side: 'printready' | 'baseline', rate: number, count: number) => {
     await freshQueue();
     const bodies = prepare(count, side);
-    return metered({ api: pidOf(app) }, () => openLoop(rate, count, CONNECTIONS, (agent, index) => send(agent, side, bodies[index]!)));
+    return metered({ api: pidOf(app) }, () => openLoop(rate, count, CONNECTIONS, (agent, index) => send(agent, side, must(bodies[index], 'a body'))));
   };
 
   try {
@@ -78,7 +79,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
     const openCount = ctx.quick ? Math.max(50, rate * 2) : Math.max(200, rate * RUN_SECONDS * 2);
     const openRuns = await runPairs(ctx.pairs, () => open('baseline', rate, openCount), () => open('printready', rate, openCount), log(`open ${rate}/s`));
 
-    const apiMs = (run: Run) => perUnit(run.cost, run.result.iterations).api!;
+    const apiMs = (run: Run) => must(perUnit(run.cost, run.result.iterations).api, 'API CPU');
     const label = 'intake, 1 line/delivery';
     const rows: Row[] = [
       {

@@ -10,6 +10,7 @@ import { writePngWithFiller } from '../lib/images.js';
 import { runPairs } from '../lib/pairs.js';
 import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
 import type { LargeAssetOptions, LargeAssetResult } from '../processes/large-asset.js';
+import { must } from '../../test/support/must.js';
 
 const run = promisify(execFile);
 const LARGE_ASSET_PROCESS = fileURLToPath(new URL('../processes/large-asset.ts', import.meta.url));
@@ -57,7 +58,7 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
       const childrenBefore = await reapedChildrenMs();
       const begin = performance.now();
       const { cost } = await metered({}, () =>
-        Promise.all(sources.map((source, index) => run('sh', ['-c', 'openssl dgst -sha256 "$1" >/dev/null && cp "$1" "$2" && sync "$2"', 'sh', source, copies[index]!]))),
+        Promise.all(sources.map((source, index) => run('sh', ['-c', 'openssl dgst -sha256 "$1" >/dev/null && cp "$1" "$2" && sync "$2"', 'sh', source, must(copies[index], 'a copy')]))),
       );
       const elapsedS = (performance.now() - begin) / 1000;
       // The tools are this process's children: their CPU is the "worker" of this side.

@@ -8,6 +8,7 @@ import { closedLoop, httpCall, type LoopResult } from '../lib/http-load.js';
 import { shopFor } from '../lib/ids.js';
 import { runPairs } from '../lib/pairs.js';
 import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
+import { must } from '../../test/support/must.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -52,7 +53,7 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
           collect: true,
         });
         if (answer.status !== 200) throw new Error(`signed-url answered ${answer.status}: ${answer.body?.toString()}`);
-        return (JSON.parse(answer.body!.toString()) as { url: string }).url;
+        return (JSON.parse(must(answer.body, 'the answer body').toString()) as { url: string }).url;
       };
       const bareIssue = async (agent: Agent, line: string) => {
         const answer = await httpCall(agent, `http://127.0.0.1:${barePort}/bare/sign/${shop}/${line}`, { method: 'POST', collect: true });
@@ -78,7 +79,7 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
       const fetchRun = async (urls: string[]) => {
         await evict();
         let next = 0;
-        return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, urls.length, (agent) => fetchOnce(agent, urls[next++ % urls.length]!)));
+        return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, urls.length, (agent) => fetchOnce(agent, must(urls[next++ % urls.length], 'a URL'))));
       };
       const sizeLabel = size === MiB + 1 ? '1 MiB + 1 B' : `${size / MiB} MiB`;
       const logPair = (what: string) => (pair: number, result: { baseline: Run; printready: Run }) =>
@@ -105,7 +106,7 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
           let next = 0;
           return metered({ api: pidOf(app) }, () =>
             closedLoop(CONNECTIONS, count, async (agent) => {
-              const line = seeded[next++ % seeded.length]!.orderLineId;
+              const line = must(seeded[next++ % seeded.length], 'a seeded line').orderLineId;
               if (side === 'printready') await issue(agent, line);
               else await bareIssue(agent, line);
             }),

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { must } from '../../test/support/must.js';
 
 /**
  * Summarizes a V8 .cpuprofile (from `BENCH_PROFILE_DIR=dir npm run bench`, which runs the bench
@@ -34,14 +35,15 @@ const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 const selfUs = new Map<number, number>();
 const samples = profile.samples ?? [];
 const deltas = profile.timeDeltas ?? [];
-for (let i = 0; i < samples.length; i++) selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+for (let i = 0; i < samples.length; i++) selfUs.set(must(samples[i], 'a sample'), (selfUs.get(must(samples[i], 'a sample')) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
 
 const packageOf = (url: string): string => {
   if (!url) return '(native/vm)';
   const modules = url.lastIndexOf('node_modules/');
   if (modules >= 0) {
     const rest = url.slice(modules + 'node_modules/'.length).split('/');
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    const first = must(rest[0], 'a path segment');
+    return first.startsWith('@') ? `${first}/${rest[1]}` : first;
   }
   if (url.startsWith('node:')) return url;
   const src = url.indexOf('/src/');

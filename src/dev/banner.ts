@@ -11,7 +11,7 @@ export interface BannerFacts {
 
 /** What a newcomer needs to start using the running service; configured secrets are never shown. */
 export function printBanner({ apiUrl, temporalUiUrl, dataDir, config, generated }: BannerFacts): void {
-  const rows: Array<[string, string]> = [
+  const rows: [string, string][] = [
     ['API', apiUrl],
     ['API docs', `${apiUrl}/docs`],
     ['Metrics', `${apiUrl}/metrics`],

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [], telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });
 
   // Whatever has started is stopped again, last first, on a signal or a failed start.
-  const stack: Array<() => Promise<unknown>> = [];
+  const stack: (() => Promise<unknown>)[] = [];
   const unwind = () => stack.reverse().reduce<Promise<unknown>>((done, stop) => done.then(stop, stop), Promise.resolve());
   try {
     const temporal = config.TEMPORAL_ADDRESS

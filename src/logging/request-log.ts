@@ -9,6 +9,7 @@ export type LogContext = Partial<Record<'shop_id' | 'order_id' | 'order_line_id'
  * closing line included. Services log without knowing what carried the work to them.
  */
 export interface RequestLog {
-  readonly logger: Logger;
+  // The levels alone: Fastify's request logger is one, without being a pino instance.
+  readonly logger: Pick<Logger, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'>;
   bind(context: LogContext): void;
 }

@@ -6,8 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
+import { errorBodySchema } from '../../src/api/plugins/errors.js';
+import { signedUrlResponseSchema } from '../../src/services/signed-urls.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search-attributes.js';
+import { type WebhookAnswer } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { eventually } from '../support/eventually.js';
 import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal, sha256 } from '../support/fixtures.js';
@@ -65,8 +68,10 @@ const acceptedAs = (status: 'started' | 'duplicate') =>
     status,
   }));
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
-const read = (response: Response): Promise<any> => response.json();
+const read = (response: Response): Promise<unknown> => response.json();
+const readError = async (response: Response) => errorBodySchema.parse(await response.json()).error;
+const readSignedUrl = async (response: Response) => signedUrlResponseSchema.parse(await response.json());
+const readWebhookAnswer = async (response: Response) => (await response.json()) as WebhookAnswer;
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 const json = { 'content-type': 'application/json' };
 const linePath = (line: string, suffix = '') => `${base}/v1/shops/${shop}/order-lines/${line}${suffix}`;
@@ -127,7 +132,7 @@ describe('end to end over HTTP', () => {
     const started = performance.now();
     const response = await deliver(body);
     const latencyMs = performance.now() - started;
-    const answer = await read(response);
+    const answer = await readWebhookAnswer(response);
     expect(response.status, JSON.stringify(answer)).toBe(200);
     console.log(`webhook intake latency (2 workflows started): ${latencyMs.toFixed(1)} ms`);
     expect(latencyMs).toBeLessThan(5_000);
@@ -155,7 +160,7 @@ describe('end to end over HTTP', () => {
 
     const notReady = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
     expect(notReady.status).toBe(409);
-    expect((await read(notReady)).error).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
+    expect((await readError(notReady))).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
   });
 
   it('records a failure for a line whose personalization can name no preview, in the database and in Temporal', async () => {
@@ -190,7 +195,7 @@ describe('end to end over HTTP', () => {
       body: JSON.stringify({ download: true, expires_in: 86_400 }),
     });
     expect(response.status).toBe(200);
-    const signed = await read(response);
+    const signed = await readSignedUrl(response);
     expect(signed).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png' });
     expect(signed.url.startsWith(`${base}/files/`)).toBe(true);
 
@@ -219,14 +224,14 @@ describe('end to end over HTTP', () => {
       headers: { ...json, ...auth(creds.operatorToken) },
       body: JSON.stringify({ expires_in: 60 }),
     });
-    const { url } = await read(response);
+    const { url } = await readSignedUrl(response);
     expect((await fetch(url)).status).toBe(200);
 
     const longer = new URL(url);
     longer.searchParams.set('expires', String(Number(longer.searchParams.get('expires')) + 86_400));
     const tampered = await fetch(longer);
     expect(tampered.status).toBe(403);
-    expect((await read(tampered)).error.code).toBe('invalid_signature');
+    expect((await readError(tampered)).code).toBe('invalid_signature');
     const otherFile = new URL(url);
     otherFile.pathname = otherFile.pathname.replace(/[0-9a-f]{64}/, '0'.repeat(64));
     expect((await fetch(otherFile)).status).toBe(403);
@@ -235,7 +240,7 @@ describe('end to end over HTTP', () => {
     try {
       const expired = await fetch(url);
       expect(expired.status).toBe(410);
-      expect((await read(expired)).error.code).toBe('url_expired');
+      expect((await readError(expired)).code).toBe('url_expired');
     } finally {
       clockOffsetMs = 0;
     }
@@ -245,7 +250,7 @@ describe('end to end over HTTP', () => {
     for (const topic of ['orders/create', 'orders/paid']) {
       const response = await deliver(body, { topic });
       expect(response.status).toBe(200);
-      const answer = await read(response);
+      const answer = await readWebhookAnswer(response);
       expect(answer.accepted).toEqual(acceptedAs('duplicate'));
     }
   });
@@ -255,10 +260,10 @@ describe('end to end over HTTP', () => {
     const other = orderPayload(bigId(), [{ id: line, properties: personalized(`pers-${line}`) }], shop);
     const badHmac = await deliver(other, { secret: 'whsec_wrong' });
     expect(badHmac.status).toBe(401);
-    expect((await read(badHmac)).error.code).toBe('invalid_hmac');
+    expect((await readError(badHmac)).code).toBe('invalid_hmac');
     const malformed = await deliver(other.slice(0, -10));
     expect(malformed.status).toBe(400);
-    expect((await read(malformed)).error.code).toBe('invalid_payload');
+    expect((await readError(malformed)).code).toBe('invalid_payload');
 
     expect((await fetch(linePath(line), { headers: auth(creds.operatorToken) })).status).toBe(404);
     await expect(harness.handle(`${shop}:${line}:fulfillment`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -289,9 +294,9 @@ describe('end to end over HTTP', () => {
 
     const again = await fetch(linePath(lineB, '/retry'), { method: 'POST', headers: auth(creds.merchantToken) });
     expect(again.status).toBe(409);
-    expect((await read(again)).error.code).toBe('not_failed');
+    expect((await readError(again)).code).toBe('not_failed');
     const signed = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
-    const file = await fetch((await read(signed)).url);
+    const file = await fetch((await readSignedUrl(signed)).url);
     expect(Buffer.from(await file.arrayBuffer()).equals(pngB)).toBe(true);
   });
 

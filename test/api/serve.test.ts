@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import { serveApi } from '../../src/api/serve.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -15,7 +15,7 @@ it('refuses PORT 0 with local storage and no PUBLIC_URL: its signed URLs would c
   // Refused before anything else of the services or the client is touched.
   const services = { storage } as unknown as Adapters;
   const logger = createLogger({ level: 'silent', name: 'serve-test' });
-  const serving = serveApi(loadConfig({ PORT: '0' }), services, {} as Client, logger);
+  const serving = serveApi(loadConfig({ PORT: '0' }), services, new Client(), logger);
   await expect(serving).rejects.toBeInstanceOf(StartupError);
   await expect(serving).rejects.toThrow(/PUBLIC_URL is not set/);
 });
@@ -25,7 +25,7 @@ it('names HOST when it does not resolve, instead of blaming what it connects to'
   const services = { storage, db: {}, telemetry: new NoopTelemetry() } as unknown as Adapters;
   const logger = createLogger({ level: 'silent', name: 'serve-test' });
   const config = loadConfig({ HOST: 'no-such-host.invalid', PORT: String(await freePort()), PUBLIC_URL: 'http://files.test' });
-  const serving = serveApi(config, services, {} as Client, logger);
+  const serving = serveApi(config, services, new Client(), logger);
   await expect(serving).rejects.toBeInstanceOf(StartupError);
   await expect(serving).rejects.toThrow(/^HOST no-such-host\.invalid could not be resolved to an address \((ENOTFOUND|EAI_AGAIN)\)/);
 });

@@ -9,6 +9,7 @@ import { runPairs } from '../../bench/lib/pairs.js';
 import { summarize, type Row } from '../../bench/lib/report.js';
 import { bootstrapMedianInterval, median, percentile } from '../../bench/lib/stats.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
+import { must } from '../support/must.js';
 
 
 const row = (printready: number[], baseline: number[] | null, target: Row['target']): Row => ({
@@ -62,8 +63,8 @@ describe('bench statistics and judging', () => {
     const order: string[] = [];
     const result = await runPairs(
       3,
-      async (pair) => order.push(`B${pair}`),
-      async (pair) => order.push(`P${pair}`),
+      (pair) => Promise.resolve(order.push(`B${pair}`)),
+      (pair) => Promise.resolve(order.push(`P${pair}`)),
     );
     expect(order).toEqual(['B0', 'P0', 'P1', 'B1', 'B2', 'P2']);
     expect(result.baseline).toHaveLength(3);
@@ -81,13 +82,13 @@ describe('bench cost accounting', () => {
         for (const start = process.cpuUsage(); process.cpuUsage(start).user < 150_000; );
       });
       expect(cost.cpuMs.postgres).toBeGreaterThan(0);
-      expect(cost.cpuMs.postgres).toBeLessThanOrEqual(cost.cpuMs.postgres_server!);
+      expect(cost.cpuMs.postgres).toBeLessThanOrEqual(must(cost.cpuMs.postgres_server, 'postgres_server CPU'));
       expect(cost.cpuMs.load).toBeGreaterThanOrEqual(150);
       expect(cost.peakRssMiB.postgres).toBeGreaterThan(0);
       const units = perUnit(cost, 10);
-      expect(units.postgres).toBeCloseTo(cost.cpuMs.postgres! / 10, 3);
+      expect(units.postgres).toBeCloseTo(must(cost.cpuMs.postgres, 'postgres CPU') / 10, 3);
       // The load generator is measured but never in the total.
-      expect(units.total).toBeCloseTo((cost.cpuMs.postgres! + (cost.cpuMs.temporal ?? 0)) / 10, 3);
+      expect(units.total).toBeCloseTo((must(cost.cpuMs.postgres, 'postgres CPU') + (cost.cpuMs.temporal ?? 0)) / 10, 3);
     } finally {
       await client.end();
     }

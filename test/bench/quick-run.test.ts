@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummarizedCost, SummarizedRow } from '../../bench/lib/report.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
+import { must } from '../support/must.js';
 
 const run = promisify(execFile);
 
@@ -71,7 +72,7 @@ describe('npm run bench (quick)', () => {
         expect(typeof cost.cpu_ms_per_unit.load, `${cost.scenario} ${cost.side}`).toBe('number');
       }
     }
-    const e2e = results.costs.find((cost) => cost.scenario.startsWith('end to end') && cost.side === 'printready')!;
+    const e2e = must(results.costs.find((cost) => cost.scenario.startsWith('end to end') && cost.side === 'printready'), 'the end-to-end cost');
     for (const component of ['api', 'worker', 'temporal', 'postgres']) expect(e2e.cpu_ms_per_unit[component], component).toBeGreaterThan(0);
     for (const component of ['api', 'worker', 'temporal', 'postgres']) expect(e2e.peak_rss_mib[component], component).toBeGreaterThan(0);
     // Every schema it made is dropped again.

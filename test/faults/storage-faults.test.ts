@@ -6,6 +6,8 @@ import { retrySignal } from '../../src/workflows/definitions.js';
 import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, sha256 } from '../support/fixtures.js';
 import { FulfillmentHarness, onSupabase } from '../support/fulfillment-harness.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
+import { must } from '../support/must.js';
+import { Teardown } from '../support/teardown.js';
 
 /**
  * Supabase Storage misbehaving for real, over HTTP, under the real workflow and worker: a
@@ -20,17 +22,17 @@ const IDLE_TIMEOUT_MS = 2_000;
 let standIn: SupabaseStorageStandIn;
 let harness: FulfillmentHarness;
 
+const teardown = new Teardown();
 beforeAll(async () => {
   standIn = await SupabaseStorageStandIn.start();
+  teardown.defer(() => standIn.close());
   harness = await FulfillmentHarness.start({
     storage: onSupabase(standIn, { idleTimeoutMs: IDLE_TIMEOUT_MS }),
   });
+  teardown.defer(() => harness.close());
 });
 
-afterAll(async () => {
-  await harness?.close();
-  await standIn?.close();
-});
+afterAll(() => teardown.run());
 
 /** Runs the line to its end and says how long it took. */
 async function fulfil(line: FulfillmentInput) {
@@ -71,7 +73,7 @@ describe('Supabase Storage faults', () => {
     console.log(`downloads stalling twice: line persisted in ${seconds.toFixed(1)} s`);
     expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png), width: 600, height: 600 } });
     expect(seconds).toBeLessThan(15);
-    const copy = await standIn.readObject({ bucket: PRINT_BUCKET, path: result.final_asset!.path });
+    const copy = await standIn.readObject({ bucket: PRINT_BUCKET, path: must(result.final_asset, 'the final asset').path });
     expect(copy && sha256(copy)).toBe(sha256(png));
   });
 
@@ -118,7 +120,7 @@ describe('Supabase Storage faults', () => {
     const failures = await listLineFailures(harness.db, line.shop_id, line.order_line_id);
     expect(failures.map((failure) => failure.reason_code)).toEqual(['asset_inaccessible']);
     await harness.posthog.waitFor(
-      (event) => event.event === 'fulfillment.asset.failed' && event.properties['order_line_id'] === line.order_line_id,
+      (event) => event.event === 'fulfillment.asset.failed' && event.properties.order_line_id === line.order_line_id,
       5_000,
     );
 

@@ -5,6 +5,7 @@ import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { freePort } from '../support/ports.js';
 import { scrape, total } from './prometheus-text.js';
 import { startWaitingLines, untilInStatus, wakeAll, type WaitingLinesTarget } from './waiting-lines.js';
+import { Teardown } from '../support/teardown.js';
 
 /**
  * A worker whose workflow cache holds 2 keeps 20 lines waiting for their previews, and when
@@ -15,14 +16,16 @@ let harness: FulfillmentHarness;
 let target: WaitingLinesTarget;
 let metricsUrl: string;
 
+const teardown = new Teardown();
 beforeAll(async () => {
   const address = `127.0.0.1:${await freePort()}`;
   metricsUrl = `http://${address}/metrics`;
   harness = await FulfillmentHarness.start({ maxCachedWorkflows: 2, workerMetricsAddress: address });
+  teardown.defer(() => harness.close());
   target = { db: harness.db, client: harness.client, taskQueue: harness.taskQueue, previewBucket: PREVIEW_BUCKET, previewWaitSeconds: 600, put: harness.put };
 });
 
-afterAll(() => harness?.close());
+afterAll(() => teardown.run());
 
 it('keeps at most its cache size of waiting workflows in memory and completes every line once woken', async () => {
   const lines = await startWaitingLines(target, 20);

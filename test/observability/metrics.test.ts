@@ -10,6 +10,7 @@ import { buildTestApp } from '../support/capture-app.js';
 import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal } from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { parseSamples, scrape, total, type Sample } from './prometheus-text.js';
+import { Teardown } from '../support/teardown.js';
 
 /**
  * After one order (two lines persisted, one failed), the API's `/metrics` and the worker's
@@ -32,14 +33,17 @@ const [persA, persB, persC] = [`pers-a-${bigId()}`, `pers-b-${bigId()}`, `pers-c
 const pngA = makePng(30, 20, [200, 30, 30]);
 const pngC = makePng(40, 10, [30, 200, 30]);
 
+const teardown = new Teardown();
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   workerMetrics = `127.0.0.1:${await freePort()}`;
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-metrics-'));
+  teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
   const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: base, signingSecret: creds.signingSecret });
   const put = putLocal(storageRoot);
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 5, workerMetricsAddress: workerMetrics });
+  teardown.defer(() => harness.close());
   app = await buildTestApp({
     config: testConfig(creds, { LOG_LEVEL: 'warn' }),
     db: harness.db,
@@ -48,14 +52,11 @@ beforeAll(async () => {
     telemetry: harness.telemetry,
     localSigningSecret: creds.signingSecret,
   });
+  teardown.defer(() => app.close());
   await app.listen({ port, host: '127.0.0.1' });
 });
 
-afterAll(async () => {
-  await app?.close();
-  await harness?.close();
-  if (storageRoot) await rm(storageRoot, { recursive: true, force: true });
-});
+afterAll(() => teardown.run());
 
 const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) => deliverWebhook(base, shop, payload, secret, { topic });
 

@@ -5,17 +5,20 @@ import { collectMetrics, serveWorkerMetrics, splitAddress } from '../../src/tele
 import { freePort } from '../support/ports.js';
 import type { Server } from 'node:http';
 import { parseSamples, total } from './prometheus-text.js';
+import { Teardown } from '../support/teardown.js';
 
 let server: Server;
 let url: string;
 
+const teardown = new Teardown();
 beforeAll(async () => {
   const address = `127.0.0.1:${await freePort()}`;
   server = await serveWorkerMetrics(address);
+  teardown.defer(() => server.close());
   url = `http://${address}/metrics`;
 });
 
-afterAll(() => server?.close());
+afterAll(() => teardown.run());
 
 it('serves the worker’s counts as Prometheus text and adds up every worker’s in the API’s answer', async () => {
   linesTotal.inc({ status: 'persisted' }, 3);

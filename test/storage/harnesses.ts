@@ -36,9 +36,9 @@ export const localHarness: HarnessFactory = async () => {
   await writeFile(join(base, 'sentinel.txt'), 'outside the storage root');
   await writeFile(join(root, 'sentinel.txt'), 'outside every bucket');
   const signingSecret = randomUUID();
-  let storage: LocalStorage | undefined;
-  const files = await startLocalFileServer(signingSecret, (ref) => storage!.read(ref));
-  storage = new LocalStorage({ root, publicBaseUrl: files.url, signingSecret });
+  // The file server calls back only once requests come, by then the storage exists.
+  const files = await startLocalFileServer(signingSecret, (ref) => storage.read(ref));
+  const storage = new LocalStorage({ root, publicBaseUrl: files.url, signingSecret });
   const fileOf = (ref: ObjectRef): string => join(root, ref.bucket, ...ref.path.split('/'));
   return {
     storage,
@@ -77,14 +77,17 @@ export const supabaseHarness: HarnessFactory = async () => {
       if (error) throw error;
     },
     read: (ref) => standIn.readObject(ref),
-    list: async ({ bucket, folder }) => standIn.keys(bucket, `${folder}/`).map((key) => key.slice(folder.length + 1)),
-    async deny(bucket) {
+    list: ({ bucket, folder }) => Promise.resolve(standIn.keys(bucket, `${folder}/`).map((key) => key.slice(folder.length + 1))),
+    deny(bucket) {
       standIn.deny(bucket);
-      return true;
+      return Promise.resolve(true);
     },
-    allow: async (bucket) => standIn.allow(bucket),
+    allow(bucket) {
+      standIn.allow(bucket);
+      return Promise.resolve();
+    },
     // Validation happens before any I/O: a rejected key must not even reach the server.
-    fingerprint: async () => `${standIn.requests.length} requests`,
+    fingerprint: () => Promise.resolve(`${standIn.requests.length} requests`),
     close: () => standIn.close(),
   };
 };

@@ -7,6 +7,7 @@ import type { ObjectInspection, ObjectStorage } from '../../src/storage/object-s
 import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import { writeLargePng } from '../support/fixtures.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+import { Teardown } from '../support/teardown.js';
 
 /**
  * A 300 MB object goes through inspect, copy and copyVerified on both backends while the process's resident
@@ -23,17 +24,19 @@ describe(`a ${SIZE_MIB} MB object`, () => {
   let standIn: SupabaseStorageStandIn;
   const measured: string[] = [];
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     base = await mkdtemp(join(tmpdir(), 'printready-large-'));
+    teardown.defer(() => rm(base, { recursive: true, force: true }));
     await mkdir(join(base, 'storage', 'previews'), { recursive: true });
     await mkdir(join(base, 'storage', 'print-assets'));
     file = join(base, 'storage', 'previews', 'large.png');
     expected = await writeLargePng(file, SIZE_MIB, { incompressible: true });
     standIn = await SupabaseStorageStandIn.start();
+    teardown.defer(() => standIn.close());
   });
   afterAll(async () => {
-    await standIn?.close();
-    await rm(base, { recursive: true, force: true });
+    await teardown.run();
     console.info(`Memory growth with a ${SIZE_MIB} MiB object:\n  ${measured.join('\n  ')}`);
   });
 

@@ -8,6 +8,7 @@ import { PROGRESS_INTERVAL_BYTES } from '../../src/storage/inspect/inspect-strea
 import { makeJpeg, makePng, makeWebp, sha256 } from '../support/fixtures.js';
 import { localHarness, supabaseHarness, type HarnessFactory, type StorageHarness } from './harnesses.js';
 import { expectStorageError, expected, rejection } from './storage-assertions.js';
+import { Teardown } from '../support/teardown.js';
 
 /** The behaviour every backend owes `ObjectStorage`, run against each. */
 describe.each<{ backend: string; start: HarnessFactory }>([
@@ -18,12 +19,14 @@ describe.each<{ backend: string; start: HarnessFactory }>([
   const PRINT = 'print-assets';
   let h: StorageHarness;
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     h = await start();
+    teardown.defer(() => h.close());
     await h.storage.ensureBucket(PREVIEWS);
     await h.storage.ensureBucket(PRINT);
   });
-  afterAll(() => h?.close());
+  afterAll(() => teardown.run());
 
   /** A fresh place per test, so tests never see each other's objects. */
   const fresh = (bucket: string, name: string): ObjectRef => ({ bucket, path: `shop.myshopify.com/${randomUUID()}/${name}` });

@@ -67,7 +67,7 @@ export function toErrorResponse(error: unknown, request: FastifyRequest): { stat
     }));
     // A malformed id in the URL names nothing that can exist: not found, like an unknown one.
     if (context === 'params') return { status: 404, body: envelope('not_found', 'Not found'), headers: {} };
-    const override = request.routeOptions.config?.validationError;
+    const override = request.routeOptions.config.validationError;
     if (override) {
       const status = override.status ?? 400;
       const message = override.message ?? `Invalid ${context ?? 'request'}`;
@@ -86,7 +86,7 @@ export function toErrorResponse(error: unknown, request: FastifyRequest): { stat
   const status = fromFastify && typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
   if (status >= 400 && status < 500) {
     const code = CODE_BY_STATUS[status] ?? 'invalid_request';
-    const override = request.routeOptions.config?.validationError;
+    const override = request.routeOptions.config.validationError;
     const routeCode = override && (override.status ?? 400) === 400 ? override.code : undefined;
     // Fastify's client-error messages (bad JSON, too large, wrong content type) are safe to show.
     const message = status === 413 ? 'Request body is too large' : redactUrl(fastifyError?.message ?? 'Bad request');

@@ -38,7 +38,7 @@ export function bindLogContext(request: FastifyRequest, reply: FastifyReply, con
 /** A request's log as the services take it. */
 export const requestLog = (request: FastifyRequest, reply: FastifyReply): RequestLog => ({
   get logger() {
-    return request.log as Logger;
+    return request.log;
   },
   bind: (context) => bindLogContext(request, reply, context),
 });

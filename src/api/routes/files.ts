@@ -86,41 +86,40 @@ export const fileRoutes: FastifyPluginAsyncZod<FileRoutesOptions> = async (app, 
       if (etag) headers.etag = `"${etag}"`;
       if (verdict.download) headers['content-disposition'] = `attachment; filename="${verdict.download}"`;
 
-      try {
-        if (request.method === 'HEAD' || (etag && ifNoneMatch(request.headers['if-none-match'], etag))) {
-          const stat = await source.stat(ref);
-          headers['content-type'] = stat.content_type ?? 'application/octet-stream';
-          if (request.method === 'HEAD') {
-            headers['content-length'] = String(stat.size_bytes);
-            return reply.code(200).headers(headers).send();
-          }
-          return reply.code(304).headers(headers).send();
+      if (request.method === 'HEAD' || (etag && ifNoneMatch(request.headers['if-none-match'], etag))) {
+        const stat = await source.stat(ref).catch(asHttpError);
+        headers['content-type'] = stat.content_type ?? 'application/octet-stream';
+        if (request.method === 'HEAD') {
+          headers['content-length'] = String(stat.size_bytes);
+          return reply.code(200).headers(headers).send();
         }
-        const object = await source.read(ref, requestedRange(request.headers, etag));
-        headers['content-type'] = object.content_type ?? 'application/octet-stream';
-        if (object.range === null) {
-          const contentRange = { 'content-range': `bytes */${object.size_bytes}` };
-          const details = { size_bytes: object.size_bytes };
-          throw ERRORS.rangeNotSatisfiable(details, contentRange);
-        }
-        if (object.range) {
-          const { start, end } = object.range;
-          headers['content-range'] = `bytes ${start}-${end}/${object.size_bytes}`;
-          headers['content-length'] = String(end - start + 1);
-          return reply.code(206).headers(headers).send(object.body);
-        }
-        headers['content-length'] = String(object.size_bytes);
-        return reply.code(200).headers(headers).send(object.body);
-      } catch (error) {
-        if (error instanceof StorageError && error.kind !== 'transient') {
-          throw ERRORS.objectNotFound();
-        }
-        if (error instanceof StorageError) throw ERRORS.storageUnavailable();
-        throw error;
+        return reply.code(304).headers(headers).send();
       }
+      const object = await source.read(ref, requestedRange(request.headers, etag)).catch(asHttpError);
+      headers['content-type'] = object.content_type ?? 'application/octet-stream';
+      if (object.range === null) {
+        const contentRange = { 'content-range': `bytes */${object.size_bytes}` };
+        const details = { size_bytes: object.size_bytes };
+        throw ERRORS.rangeNotSatisfiable(details, contentRange);
+      }
+      if (object.range) {
+        const { start, end } = object.range;
+        headers['content-range'] = `bytes ${start}-${end}/${object.size_bytes}`;
+        headers['content-length'] = String(end - start + 1);
+        return reply.code(206).headers(headers).send(object.body);
+      }
+      headers['content-length'] = String(object.size_bytes);
+      return reply.code(200).headers(headers).send(object.body);
     },
   });
 };
+
+/** A storage failure as the API states it: no such object, or storage unavailable. */
+function asHttpError(error: unknown): never {
+  if (error instanceof StorageError && error.kind !== 'transient') throw ERRORS.objectNotFound();
+  if (error instanceof StorageError) throw ERRORS.storageUnavailable();
+  throw error;
+}
 
 /**
  * The single range a GET asks for, when it may have it: an `If-Range` must name the object's

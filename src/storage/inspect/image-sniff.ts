@@ -90,7 +90,7 @@ const sniffJpeg: FormatSniffer = (bytes) => {
     // A marker may be preceded by any number of 0xFF fill bytes.
     while (offset < bytes.length && bytes[offset] === 0xff) offset += 1;
     if (offset >= bytes.length) return needMore(offset + 1);
-    const marker = bytes[offset]!;
+    const marker = view.getUint8(offset);
     offset += 1;
     if (isStandalone(marker)) continue;
     // Image data before any frame header, a second SOI, or a stuffed byte: not a JPEG we can size.
@@ -127,7 +127,7 @@ const sniffWebp: FormatSniffer = (bytes) => {
     case 'VP8 ': {
       // Lossy: a 3-byte frame tag (bit 0 clear on a key frame), start code, then 14-bit sizes.
       if (bytes.length < 30) return needMore(30);
-      if ((bytes[20]! & 1) !== 0 || matchAt(bytes, 23, VP8_START_CODE) !== 'match') return NOT_IMAGE;
+      if ((view.getUint8(20) & 1) !== 0 || matchAt(bytes, 23, VP8_START_CODE) !== 'match') return NOT_IMAGE;
       return image('image/webp', view.getUint16(26, true) & 0x3fff, view.getUint16(28, true) & 0x3fff);
     }
     case 'VP8L': {
@@ -141,7 +141,7 @@ const sniffWebp: FormatSniffer = (bytes) => {
     case 'VP8X': {
       // Extended: flags and reserved bytes, then the canvas width-1 and height-1 in 24 bits each.
       if (bytes.length < 30) return needMore(30);
-      return image('image/webp', readUint24LE(bytes, 24) + 1, readUint24LE(bytes, 27) + 1);
+      return image('image/webp', readUint24LE(view, 24) + 1, readUint24LE(view, 27) + 1);
     }
     default:
       return NOT_IMAGE;
@@ -200,5 +200,5 @@ function ascii(text: string): number[] {
 
 const dataView = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const readUint24LE = (bytes: Uint8Array, offset: number): number =>
-  bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16);
+const readUint24LE = (view: DataView, offset: number): number =>
+  view.getUint16(offset, true) | (view.getUint8(offset + 2) << 16);

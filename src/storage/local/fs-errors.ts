@@ -28,7 +28,7 @@ const SAYS: Record<FsErrorKind, string> = {
 export function classifyFsError(error: unknown, what: string): StorageError {
   if (error instanceof StorageError) return error;
   const code = errorCode(error);
-  const kind = (code && KINDS.get(code)) || 'transient';
+  const kind = (code === undefined ? undefined : KINDS.get(code)) ?? 'transient';
   // The code, not the message: fs messages carry this host's absolute paths.
   return new StorageError(kind, `${what}: ${SAYS[kind]} (${code ?? 'unexpected error'})`, { cause: error });
 }

@@ -19,8 +19,8 @@ export async function localSigningSecret(dataDir: string, configured: string | u
   if (existing !== undefined) return existing;
   await mkdir(path.dirname(file), { recursive: true });
   // 'wx' fails if another process wrote it first; then that one's secret is the secret.
-  await writeFile(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
+  await writeFile(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
+    if (errorCode(error) !== 'EEXIST') throw error;
   });
   const secret = await readSecret(file);
   if (secret === undefined) throw new StartupError(`${file} was removed while printready was creating it; start again.`);

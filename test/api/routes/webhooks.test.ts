@@ -7,6 +7,7 @@ import { getOrderLineView } from '../../../src/db/repositories/order-lines.js';
 import { bearer, expectError, linePath, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 import { buildTestApp } from '../../support/capture-app.js';
 import { bigId, hmac, orderPayload, personalized } from '../../support/fixtures.js';
+import { must } from '../../support/must.js';
 
 const api = useApiApp();
 const { creds, logs, webhook, workflowExists } = api;
@@ -173,7 +174,7 @@ describe('POST /webhooks/shopify', () => {
       interceptors: {
         workflow: [
           {
-            async start(input, next) {
+            async startWithDetails(input, next) {
               if (input.options.workflowId.includes(refused)) throw new TemporalTimeoutError('this start times out');
               return next(input);
             },
@@ -214,23 +215,23 @@ describe('POST /webhooks/shopify', () => {
 });
 
 describe('logs', () => {
-  it('carry correlation keys and never a token, secret or signature', async () => {
+  it('carry correlation keys and never a token, secret or signature', () => {
     const entries = logs.entries();
-    const started = entries.find((entry) => entry.msg === 'fulfillment started');
+    const started = must(entries.find((entry) => entry.msg === 'fulfillment started'), "the 'fulfillment started' line");
     expect(started).toMatchObject({
       shop_id: creds.shop,
-      webhook_id: expect.any(String),
-      order_id: expect.any(String),
-      order_line_id: expect.any(String),
-      workflow_id: expect.any(String),
-      request_id: expect.any(String),
+      webhook_id: expect.any(String) as unknown,
+      order_id: expect.any(String) as unknown,
+      order_line_id: expect.any(String) as unknown,
+      workflow_id: expect.any(String) as unknown,
+      request_id: expect.any(String) as unknown,
     });
     const completed = entries.filter((entry) => entry.msg === 'request completed' && entry.shop_id === creds.shop);
     expect(completed.length).toBeGreaterThan(0);
     // A delivery's own line names its order too.
-    expect(completed.find((entry) => entry.request_id === started!.request_id)).toMatchObject({ order_id: started!.order_id });
+    expect(completed.find((entry) => entry.request_id === started.request_id)).toMatchObject({ order_id: started.order_id });
     // One line per request, standing on its own: what was asked, what was answered, how fast.
-    expect(completed[0]).toMatchObject({ req: { method: expect.any(String), url: expect.any(String) }, res: { statusCode: expect.any(Number) }, responseTime: expect.any(Number) });
+    expect(completed[0]).toMatchObject({ req: { method: expect.any(String) as unknown, url: expect.any(String) as unknown }, res: { statusCode: expect.any(Number) as unknown }, responseTime: expect.any(Number) as unknown });
     expect(entries.some((entry) => entry.msg === 'incoming request')).toBe(false);
 
     api.expectNoSecretsLogged();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sniffImage, sniffImagePrefix, type SniffedImage } from '../../../src/storage/inspect/image-sniff.js';
 import { makeJpeg, makePng, makeWebp } from '../../support/fixtures.js';
 
-const images: Array<{ name: string; bytes: Buffer; image: SniffedImage }> = [
+const images: { name: string; bytes: Buffer; image: SniffedImage }[] = [
   { name: 'PNG', bytes: makePng(640, 480), image: { content_type: 'image/png', width: 640, height: 480 } },
   { name: 'PNG 1×1', bytes: makePng(1, 1), image: { content_type: 'image/png', width: 1, height: 1 } },
   { name: 'JPEG', bytes: makeJpeg(1024, 768), image: { content_type: 'image/jpeg', width: 1024, height: 768 } },

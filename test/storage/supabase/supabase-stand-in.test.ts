@@ -1,21 +1,24 @@
 import { StorageClient } from '@supabase/storage-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupabaseStorageStandIn } from '../../support/supabase-storage-stand-in.js';
+import { Teardown } from '../../support/teardown.js';
 
 /** The parts of the stand-in's protocol that the backend tests do not reach, through storage-js itself. */
 describe('Supabase Storage stand-in', () => {
   let standIn: SupabaseStorageStandIn;
   let client: StorageClient;
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     standIn = await SupabaseStorageStandIn.start();
+    teardown.defer(() => standIn.close());
     client = new StorageClient(`${standIn.url}/storage/v1`, {
       apikey: standIn.serviceKey,
       Authorization: `Bearer ${standIn.serviceKey}`,
     });
     expect((await client.createBucket('files', { public: false })).error).toBeNull();
   });
-  afterAll(() => standIn?.close());
+  afterAll(() => teardown.run());
 
   const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
     fetch(`${standIn.url}/storage/v1${path}`, {
@@ -26,7 +29,7 @@ describe('Supabase Storage stand-in', () => {
     const files = client.from('files');
     expect((await files.upload('a b/c.txt', Buffer.from('one'), { contentType: 'text/plain' })).data).toEqual({
       path: 'a b/c.txt',
-      id: expect.any(String),
+      id: expect.any(String) as unknown,
       fullPath: 'files/a b/c.txt',
     });
     expect((await files.upload('a b/c.txt', Buffer.from('two'))).error).toMatchObject({ status: 400, statusCode: '409' });

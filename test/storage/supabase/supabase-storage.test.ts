@@ -6,6 +6,7 @@ import { SupabaseStorage } from '../../../src/storage/supabase/supabase-storage.
 import { makePng, sha256 } from '../../support/fixtures.js';
 import { SupabaseStorageStandIn, type StandInRequest } from '../../support/supabase-storage-stand-in.js';
 import { expectStorageError, expected, rejection } from '../storage-assertions.js';
+import { Teardown } from '../../support/teardown.js';
 
 describe('classifySupabaseError', () => {
   it.each([
@@ -52,21 +53,23 @@ describe('SupabaseStorage against the stand-in', () => {
   const isDownload = ({ method, path }: StandInRequest): boolean =>
     method === 'GET' && path.startsWith('/object/') && !path.startsWith('/object/info/');
 
+  const teardown = new Teardown();
   beforeAll(async () => {
     standIn = await SupabaseStorageStandIn.start();
+    teardown.defer(() => standIn.close());
     storage = new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey });
     await storage.ensureBucket('previews');
     await storage.ensureBucket('print-assets');
     await standIn.putObject(ref, png, 'image/png');
   });
-  afterAll(() => standIn?.close());
+  afterAll(() => teardown.run());
   afterEach(() => standIn.allow('previews'));
 
   /** What the stand-in answers on the wire, to prove it speaks as Storage does. */
   async function raw(path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
     const response = await fetch(`${standIn.url}/storage/v1${path}`, {
       ...init,
-      headers: { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}`, ...init.headers },
+      headers: { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}`, ...Object.fromEntries(new Headers(init.headers)) },
     });
     return { status: response.status, body: await response.json() };
   }
@@ -86,7 +89,7 @@ describe('SupabaseStorage against the stand-in', () => {
       });
       expect(await raw('/object/info/previews/a.png', { headers: { apikey: 'nope' } })).toEqual({
         status: 401,
-        body: { message: 'Invalid API key', hint: expect.any(String) },
+        body: { message: 'Invalid API key', hint: expect.any(String) as unknown },
       });
     });
 
