@@ -48,12 +48,15 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`npm run bench [-- --only=${Object.keys(SCENARIOS).join(',')}] [--pairs=5] [--quick] [--e2e-lines=1000] [--drain-lines=10000] [--out=file.json]`);
+  console.log(
+    `npm run bench [-- --only=${Object.keys(SCENARIOS).join(',')}] [--pairs=5] [--quick] [--e2e-lines=1000] [--drain-lines=10000] [--out=file.json]`,
+  );
   process.exit(0);
 }
 
 const selected = (values.only?.split(',').map((name) => name.trim()) ?? Object.keys(SCENARIOS)) as ScenarioName[];
-for (const name of selected) if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+for (const name of selected)
+  if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
 const pairs = values.quick ? 1 : Number(values.pairs);
 if (!Number.isInteger(pairs) || pairs < 1) throw new Error('--pairs must be a positive integer');
 
@@ -64,7 +67,9 @@ const began = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 const machine = await describeMachine();
-log(`machine: ${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}, load ${machine.load_average.join(' ')}`);
+log(
+  `machine: ${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}, load ${machine.load_average.join(' ')}`,
+);
 
 const env = await startEnvironment(log);
 const where = env.database.kind === 'postgres' ? `${env.database.url}, schemas ${env.database.schemaPrefix}_*` : 'PGlite';
@@ -102,11 +107,17 @@ try {
   const rows = inOrder.flatMap((result) => result.rows).map(summarize);
   const costs = inOrder.flatMap((result) => result.costs).map(summarizeCost);
   const durationS = (performance.now() - began) / 1000;
-  console.log(`\nCost: CPU ms per unit of each component (medians over the runs; total = api + worker + temporal + postgres, load generator apart)\n`);
+  console.log(
+    `\nCost: CPU ms per unit of each component (medians over the runs; total = api + worker + temporal + postgres, load generator apart)\n`,
+  );
   console.log(renderCosts(costs));
-  console.log(`\nPaired comparisons: ${pairs} pair${pairs > 1 ? 's' : ''} (baseline and printready back to back, order alternating); ratio = median of the pairs' printready / baseline, bootstrap 95 % interval\n`);
+  console.log(
+    `\nPaired comparisons: ${pairs} pair${pairs > 1 ? 's' : ''} (baseline and printready back to back, order alternating); ratio = median of the pairs' printready / baseline, bootstrap 95 % interval\n`,
+  );
   console.log(renderRows(rows));
-  console.log(`\n${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}; database ${env.database.kind}; ${durationS.toFixed(0)} s`);
+  console.log(
+    `\n${machine.cpus}× ${machine.cpu_model}, ${machine.memory_gib} GiB, node ${machine.node}; database ${env.database.kind}; ${durationS.toFixed(0)} s`,
+  );
   await save({ kind: 'bench', quick: values.quick, pairs, duration_s: Math.round(durationS), costs, rows });
   if (rows.some((row) => row.met === false)) log('some targets were missed (see "met")');
 } catch (error) {

@@ -13,7 +13,12 @@ type FromChild =
   | { type: 'reply'; id: number; ok: true; result: unknown }
   | { type: 'reply'; id: number; ok: false; error: string };
 
-interface ToChild { type: 'call'; id: number; command: string; args: unknown }
+interface ToChild {
+  type: 'call';
+  id: number;
+  command: string;
+  args: unknown;
+}
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const live = new Set<ChildProcess>();
@@ -73,7 +78,10 @@ export class BenchChild<Info = unknown> {
     });
     live.add(child);
     const ready = new Promise<Info>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${settings.name} did not start within ${settings.startTimeoutMs ?? 60_000} ms`)), settings.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${settings.name} did not start within ${settings.startTimeoutMs ?? 60_000} ms`)),
+        settings.startTimeoutMs ?? 60_000,
+      );
       child.on('message', (message: FromChild) => {
         if (message.type === 'ready') {
           clearTimeout(timer);

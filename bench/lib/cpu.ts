@@ -48,7 +48,13 @@ async function processTable(): Promise<Map<number, Proc>> {
         // Fields after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21)
         const fields = stat.slice(close + 2).split(' ');
         const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-        return { pid: Number(entry), ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), ticks, rssPages: Number(fields[21]) };
+        return {
+          pid: Number(entry),
+          ppid: Number(fields[1]),
+          comm: stat.slice(stat.indexOf('(') + 1, close),
+          ticks,
+          rssPages: Number(fields[21]),
+        };
       }),
   );
   return new Map(rows.filter((row): row is Proc => row !== undefined).map((row) => [row.pid, row]));
@@ -82,7 +88,10 @@ async function tcpTable(): Promise<Map<string, { local: number; remote: number }
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10) continue;
       const port = (address: string) => parseInt(address.split(':')[1] ?? '0', 16);
-      byInode.set(must(cols[9], 'the inode'), { local: port(must(cols[1], 'the local address')), remote: port(must(cols[2], 'the remote address')) });
+      byInode.set(must(cols[9], 'the inode'), {
+        local: port(must(cols[1], 'the local address')),
+        remote: port(must(cols[2], 'the remote address')),
+      });
     }
   }
   return byInode;
@@ -105,10 +114,11 @@ async function census(roots: Partial<Record<'api' | 'worker', number>>, table: M
   // The bench's backends: a postgres process whose peer port is a local port of one of our sockets.
   const tcp = await tcpTable();
   const ourPorts = new Set<number>();
-  for (const proc of ours) for (const inode of await socketInodes(proc.pid)) {
-    const entry = tcp.get(inode);
-    if (entry) ourPorts.add(entry.local);
-  }
+  for (const proc of ours)
+    for (const inode of await socketInodes(proc.pid)) {
+      const entry = tcp.get(inode);
+      if (entry) ourPorts.add(entry.local);
+    }
   const backends: number[] = [];
   for (const proc of server) {
     if (proc === postmaster) continue;
@@ -118,7 +128,8 @@ async function census(roots: Partial<Record<'api' | 'worker', number>>, table: M
   return { pids };
 }
 
-const rssOf = (table: Map<number, Proc>, pids: readonly number[]) => pids.reduce((sum, pid) => sum + (table.get(pid)?.rssPages ?? 0), 0) * PAGE_MiB;
+const rssOf = (table: Map<number, Proc>, pids: readonly number[]) =>
+  pids.reduce((sum, pid) => sum + (table.get(pid)?.rssPages ?? 0), 0) * PAGE_MiB;
 
 /**
  * Runs `run` and answers what it cost each component: CPU from a census taken before and

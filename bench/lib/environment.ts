@@ -20,7 +20,8 @@ const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Every schema a run makes starts with this (`BENCH_SCHEMA_PREFIX`: lower-case letters, digits and _). */
 const SCHEMA_PREFIX = process.env.BENCH_SCHEMA_PREFIX ?? 'bench';
-if (!/^[a-z][a-z0-9_]*$/.test(SCHEMA_PREFIX)) throw new Error(`BENCH_SCHEMA_PREFIX must be lower-case letters, digits and _, not ${SCHEMA_PREFIX}`);
+if (!/^[a-z][a-z0-9_]*$/.test(SCHEMA_PREFIX))
+  throw new Error(`BENCH_SCHEMA_PREFIX must be lower-case letters, digits and _, not ${SCHEMA_PREFIX}`);
 
 const NOOP_WORKFLOWS = fileURLToPath(new URL('../workflows/noop-workflows.ts', import.meta.url));
 

@@ -46,7 +46,9 @@ export function summarize(row: Row): SummarizedRow {
   let kept = row.printready.length;
   if (row.baseline && baselineMedian) {
     const ratios = row.baseline.flatMap((base, index) =>
-      Math.abs(base - baselineMedian) <= BASELINE_TOLERANCE * baselineMedian && base > 0 ? [must(row.printready[index], 'a printready sample') / base] : [],
+      Math.abs(base - baselineMedian) <= BASELINE_TOLERANCE * baselineMedian && base > 0
+        ? [must(row.printready[index], 'a printready sample') / base]
+        : [],
     );
     kept = ratios.length;
     ratio = median(ratios);
@@ -93,7 +95,9 @@ export function renderRows(rows: readonly SummarizedRow[]): string {
       row.metric,
       format(row.printready_median),
       row.baseline_median === null ? '—' : format(row.baseline_median),
-      row.ratio === null ? '—' : `${row.ratio.toFixed(2)} [${format(must(row.ratio_interval, 'the ratio interval')[0])}–${format(must(row.ratio_interval, 'the ratio interval')[1])}]`,
+      row.ratio === null
+        ? '—'
+        : `${row.ratio.toFixed(2)} [${format(must(row.ratio_interval, 'the ratio interval')[0])}–${format(must(row.ratio_interval, 'the ratio interval')[1])}]`,
       row.baseline ? `${row.pairs_kept}${row.pairs_dropped ? ` (−${row.pairs_dropped})` : ''}` : String(row.printready.length),
       describeTarget(row.target),
       row.met === null ? '' : row.met ? 'met' : 'MISSED',
@@ -122,12 +126,23 @@ export interface SummarizedCost {
 }
 
 export function summarizeCost(row: CostRow): SummarizedCost {
-  const runs = row.runs.map((run) => ({ units: run.units, cpu_ms_per_unit: perUnit(run.cost, run.units), peak_rss_mib: run.cost.peakRssMiB }));
+  const runs = row.runs.map((run) => ({
+    units: run.units,
+    cpu_ms_per_unit: perUnit(run.cost, run.units),
+    peak_rss_mib: run.cost.peakRssMiB,
+  }));
   const medianOf = (pick: (run: (typeof runs)[number]) => Record<string, number>) => {
     const keys = new Set(runs.flatMap((run) => Object.keys(pick(run))));
     return Object.fromEntries([...keys].map((key) => [key, round(median(runs.map((run) => pick(run)[key] ?? 0)), 3)]));
   };
-  return { scenario: row.scenario, side: row.side, unit: row.unit, cpu_ms_per_unit: medianOf((run) => run.cpu_ms_per_unit), peak_rss_mib: medianOf((run) => run.peak_rss_mib), runs };
+  return {
+    scenario: row.scenario,
+    side: row.side,
+    unit: row.unit,
+    cpu_ms_per_unit: medianOf((run) => run.cpu_ms_per_unit),
+    peak_rss_mib: medianOf((run) => run.peak_rss_mib),
+    runs,
+  };
 }
 
 export function renderCosts(costs: readonly SummarizedCost[]): string {

@@ -31,7 +31,9 @@ export function bootstrapMedianInterval(values: readonly number[], resamples = 2
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const medians = Array.from({ length: resamples }, () => median(values.map(() => values[Math.floor(random() * values.length)] ?? Number.NaN)));
+  const medians = Array.from({ length: resamples }, () =>
+    median(values.map(() => values[Math.floor(random() * values.length)] ?? Number.NaN)),
+  );
   return [percentile(medians, 2.5), percentile(medians, 97.5)];
 }
 

@@ -125,7 +125,10 @@ serveChild(async (options: AppProcessOptions) => {
   });
   await storage.ensureBucket(PREVIEW_BUCKET);
   await storage.ensureBucket(PRINT_BUCKET);
-  const telemetry = createTelemetry({ apiKey: options.posthogHost ? 'phc_bench' : undefined, host: options.posthogHost ?? 'http://127.0.0.1:9' });
+  const telemetry = createTelemetry({
+    apiKey: options.posthogHost ? 'phc_bench' : undefined,
+    host: options.posthogHost ?? 'http://127.0.0.1:9',
+  });
   closers.push(() => telemetry.shutdown());
   const services: Adapters = { db, storage, telemetry, close: () => Promise.resolve() };
 
@@ -140,10 +143,25 @@ serveChild(async (options: AppProcessOptions) => {
     app = apiApp;
     closers.push(() => apiApp.close());
     if (options.api.barePort) {
-      const bare = await buildApp({ config, db, storage, telemetry, temporal: { client: apiClient, taskQueue: config.TEMPORAL_TASK_QUEUE }, logger });
+      const bare = await buildApp({
+        config,
+        db,
+        storage,
+        telemetry,
+        temporal: { client: apiClient, taskQueue: config.TEMPORAL_TASK_QUEUE },
+        logger,
+      });
       bare.post('/bare/start', async (request) => {
         const lines = (request.body as { lines: FulfillmentInput[] }).lines;
-        await Promise.all(lines.map((input) => startFulfillment(apiClient, { taskQueue: apiApp.services.temporal.taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS }, input)));
+        await Promise.all(
+          lines.map((input) =>
+            startFulfillment(
+              apiClient,
+              { taskQueue: apiApp.services.temporal.taskQueue, previewWaitSeconds: config.PREVIEW_WAIT_SECONDS },
+              input,
+            ),
+          ),
+        );
         return { started: lines.length };
       });
       bare.post('/bare/sign/:shop/:line', async (request) => {
@@ -151,11 +169,19 @@ serveChild(async (options: AppProcessOptions) => {
         const asset = (await getOrderLineView(db, { shop_id: shop, order_line_id: line }))?.final_asset;
         if (!asset) throw new Error(`no asset for ${shop}/${line}`);
         const expires = Math.floor(Date.now() / 1000) + 3600;
-        return { url: signLocalUrl(`http://127.0.0.1:${port}`, { ref: { bucket: asset.bucket, path: asset.path }, expires }, options.signingSecret) };
+        return {
+          url: signLocalUrl(
+            `http://127.0.0.1:${port}`,
+            { ref: { bucket: asset.bucket, path: asset.path }, expires },
+            options.signingSecret,
+          ),
+        };
       });
       bare.get('/bare/files/:bucket/*', (request, reply) => {
         const { bucket, '*': objectPath } = request.params as { bucket: string; '*': string };
-        return reply.type('image/png').send(createReadStream(path.join(options.storageRoot, bucket, objectPath), { highWaterMark: 1024 * 1024 }));
+        return reply
+          .type('image/png')
+          .send(createReadStream(path.join(options.storageRoot, bucket, objectPath), { highWaterMark: 1024 * 1024 }));
       });
       await bare.listen({ port: options.api.barePort, host: '127.0.0.1' });
       closers.push(() => bare.close());
@@ -214,7 +240,11 @@ serveChild(async (options: AppProcessOptions) => {
           content_type: 'image/png',
         });
       }
-      for (let i = 0; i < rows.length; i += 500) await db.insertInto('preview_jobs').values(rows.slice(i, i + 500)).execute();
+      for (let i = 0; i < rows.length; i += 500)
+        await db
+          .insertInto('preview_jobs')
+          .values(rows.slice(i, i + 500))
+          .execute();
       return count;
     },
 
@@ -239,18 +269,22 @@ serveChild(async (options: AppProcessOptions) => {
         const file = path.join(options.storageRoot, PRINT_BUCKET, objectPath);
         await mkdir(path.dirname(file), { recursive: true });
         await writeFile(file, bytes);
-        await recordFinalAsset(db, { shop_id: shop, order_line_id: orderLineId, order_id: nextId(), personalization_id: `pers-${orderLineId}` }, {
-          bucket: PRINT_BUCKET,
-          path: objectPath,
-          sha256,
-          size_bytes: bytes.length,
-          content_type: 'image/png',
-          width: 1024,
-          height: 1024,
-          source_bucket: PREVIEW_BUCKET,
-          source_path: objectPath,
-          job_id: `job-${orderLineId}`,
-        });
+        await recordFinalAsset(
+          db,
+          { shop_id: shop, order_line_id: orderLineId, order_id: nextId(), personalization_id: `pers-${orderLineId}` },
+          {
+            bucket: PRINT_BUCKET,
+            path: objectPath,
+            sha256,
+            size_bytes: bytes.length,
+            content_type: 'image/png',
+            width: 1024,
+            height: 1024,
+            source_bucket: PREVIEW_BUCKET,
+            source_path: objectPath,
+            job_id: `job-${orderLineId}`,
+          },
+        );
         seeded.push({ orderLineId, path: objectPath });
       }
       return seeded;
@@ -265,7 +299,10 @@ serveChild(async (options: AppProcessOptions) => {
     /** Events, workflow tasks and activities in the history of one completed workflow of `taskQueue`. */
     async history({ taskQueue }: { taskQueue: string }) {
       if (!client) throw new Error('no Temporal client in this process');
-      for await (const execution of client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`, pageSize: 1 })) {
+      for await (const execution of client.workflow.list({
+        query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`,
+        pageSize: 1,
+      })) {
         const events = (await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory()).events ?? [];
         const count = (type: proto.temporal.api.enums.v1.EventType) => events.filter((event) => event.eventType === type).length;
         return {

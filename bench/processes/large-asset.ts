@@ -49,7 +49,12 @@ serveChild(async (options: LargeAssetOptions) => {
         const assets = await Promise.all(
           options.previewPaths.map(async (previewPath) => {
             const input = lineInput(shopFor('asset'), nextId(), nextId());
-            const preview = { job_id: `job-${input.order_line_id}`, bucket: options.previewBucket, path: previewPath, content_type: 'image/png' as const };
+            const preview = {
+              job_id: `job-${input.order_line_id}`,
+              bucket: options.previewBucket,
+              path: previewPath,
+              content_type: 'image/png' as const,
+            };
             return persistFinalAsset(db, storage, options.printBucket, input, preview, {});
           }),
         );

@@ -42,11 +42,23 @@ async function startRig(ctx: BenchContext, posthog: string): Promise<Rig> {
   if (database.kind !== 'postgres') throw new Error('end to end needs Postgres (API and worker are separate processes)');
   const storageRoot = await newStorageRoot(ctx, 'e2e');
   const port = await freePort();
-  const api = await startApp('e2e-api', { temporalAddress: ctx.env.temporalAddress, taskQueue: newTaskQueue('e2e'), database, storageRoot, api: { port } });
+  const api = await startApp('e2e-api', {
+    temporalAddress: ctx.env.temporalAddress,
+    taskQueue: newTaskQueue('e2e'),
+    database,
+    storageRoot,
+    api: { port },
+  });
   return { api, port, database, storageRoot, posthog };
 }
 
-async function startWorker(ctx: BenchContext, rig: Rig, kind: 'fulfillment' | 'noop', settings: WorkerSettings, taskQueue: string): Promise<BenchChild> {
+async function startWorker(
+  ctx: BenchContext,
+  rig: Rig,
+  kind: 'fulfillment' | 'noop',
+  settings: WorkerSettings,
+  taskQueue: string,
+): Promise<BenchChild> {
   return startApp(`e2e-${kind}-worker`, {
     temporalAddress: ctx.env.temporalAddress,
     taskQueue,
@@ -70,7 +82,13 @@ let runCounter = 0;
 const nextTag = () => `${Date.now().toString(36)}${++runCounter}`;
 
 /** Waits until the server counts `lines` completed workflows on `taskQueue`; `alongside` (the sender) must not fail meanwhile. */
-async function untilCompleted(rig: Rig, taskQueue: string, lines: number, alongside: Promise<unknown>, check?: () => Promise<void>): Promise<void> {
+async function untilCompleted(
+  rig: Rig,
+  taskQueue: string,
+  lines: number,
+  alongside: Promise<unknown>,
+  check?: () => Promise<void>,
+): Promise<void> {
   let failure: Error | undefined;
   alongside.catch((error: unknown) => {
     failure = error instanceof Error ? error : new Error(String(error));
@@ -91,7 +109,10 @@ async function prepareDeliveries(rig: Rig, lines: number, shop: string) {
   const prefix = `p${nextTag()}`;
   await rig.api.call('seedPreviews', { shop, prefix, count: lines });
   return Array.from({ length: Math.ceil(lines / LINES_PER_DELIVERY) }, (_, index) => {
-    const ids = Array.from({ length: Math.min(LINES_PER_DELIVERY, lines - index * LINES_PER_DELIVERY) }, (_, line) => `${prefix}-${index * LINES_PER_DELIVERY + line}`);
+    const ids = Array.from(
+      { length: Math.min(LINES_PER_DELIVERY, lines - index * LINES_PER_DELIVERY) },
+      (_, line) => `${prefix}-${index * LINES_PER_DELIVERY + line}`,
+    );
     return { ids, delivery: makeDelivery(shop, ids.length, ids) };
   });
 }
@@ -108,7 +129,11 @@ function sendAll(rig: Rig, deliveries: Awaited<ReturnType<typeof prepareDeliveri
         // A 503 (Temporal slower than the API's budget, on a loaded machine) is sent again after
         // a second, as Shopify would; latency still counts from the first send.
         for (let attempt = 1; ; attempt++) {
-          const response = await fetch(`http://127.0.0.1:${rig.port}/webhooks/shopify`, { method: 'POST', headers: delivery.headers, body: delivery.body });
+          const response = await fetch(`http://127.0.0.1:${rig.port}/webhooks/shopify`, {
+            method: 'POST',
+            headers: delivery.headers,
+            body: delivery.body,
+          });
           const text = await response.text();
           if (response.status === 200) break;
           if (response.status !== 503 || attempt >= 10) throw new Error(`webhook answered ${response.status}: ${text}`);
@@ -141,7 +166,13 @@ async function runPrintready(ctx: BenchContext, rig: Rig, settings: WorkerSettin
       }),
     );
     const elapsedS = (performance.now() - begin) / 1000;
-    return { lines, linesPerS: lines / elapsedS, cost, latenciesMs: await latencies(rig, shop, sentAt), history: await rig.api.call('history', { taskQueue }) };
+    return {
+      lines,
+      linesPerS: lines / elapsedS,
+      cost,
+      latenciesMs: await latencies(rig, shop, sentAt),
+      history: await rig.api.call('history', { taskQueue }),
+    };
   } finally {
     await worker.stop();
   }
@@ -214,8 +245,20 @@ export async function e2eScenario(ctx: BenchContext): Promise<ScenarioResult> {
         baseline: pairs.baseline.map(temporalMs),
         target: { kind: 'ratio_at_most', value: 0.5 },
       },
-      { scenario, metric: 'latency p50 ms (webhook → persisted)', printready: pairs.printready.map((run) => percentile(run.latenciesMs, 50)), baseline: null, target: null },
-      { scenario, metric: 'latency p99 ms (webhook → persisted)', printready: pairs.printready.map((run) => percentile(run.latenciesMs, 99)), baseline: null, target: null },
+      {
+        scenario,
+        metric: 'latency p50 ms (webhook → persisted)',
+        printready: pairs.printready.map((run) => percentile(run.latenciesMs, 50)),
+        baseline: null,
+        target: null,
+      },
+      {
+        scenario,
+        metric: 'latency p99 ms (webhook → persisted)',
+        printready: pairs.printready.map((run) => percentile(run.latenciesMs, 99)),
+        baseline: null,
+        target: null,
+      },
       {
         scenario: 'persisted line, history read from the server',
         metric: 'events',
@@ -256,7 +299,11 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
   const posthog = await startPosthogStandIn();
   const rig = await startRig(ctx, posthog.url);
   const sizes = ctx.quick ? [40, 80] : [1000, ctx.drainLines ?? 10_000];
-  interface PoolWait { acquisitions: number; totalMs: number; maxMs: number }
+  interface PoolWait {
+    acquisitions: number;
+    totalMs: number;
+    maxMs: number;
+  }
   const runs: { lines: number; elapsedS: number; cost: Cost; poolWait: PoolWait }[] = [];
   try {
     for (const lines of sizes) {
@@ -268,7 +315,9 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
       try {
         await worker.call('poolWait', { reset: true });
         const begin = performance.now();
-        const { cost } = await metered({ api: pidOf(rig.api), worker: pidOf(worker) }, () => untilCompleted(rig, taskQueue, lines, Promise.resolve()));
+        const { cost } = await metered({ api: pidOf(rig.api), worker: pidOf(worker) }, () =>
+          untilCompleted(rig, taskQueue, lines, Promise.resolve()),
+        );
         const elapsedS = (performance.now() - begin) / 1000;
         const poolWait = await worker.call<PoolWait>('poolWait', {});
         runs.push({ lines, elapsedS, cost, poolWait });
@@ -296,9 +345,27 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
       note: `baseline: the same drain of ${small.lines} lines`,
     },
     { scenario: `backlog drain, ${large.lines} lines`, metric: 'seconds', printready: [large.elapsedS], baseline: null, target: null },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'lines/s', printready: [large.lines / large.elapsedS], baseline: [small.lines / small.elapsedS], target: null },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'worker peak RSS MiB', printready: [large.cost.peakRssMiB.worker ?? 0], baseline: null, target: null },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'Postgres backends\' peak RSS MiB', printready: [large.cost.peakRssMiB.postgres ?? 0], baseline: null, target: null },
+    {
+      scenario: `backlog drain, ${large.lines} lines`,
+      metric: 'lines/s',
+      printready: [large.lines / large.elapsedS],
+      baseline: [small.lines / small.elapsedS],
+      target: null,
+    },
+    {
+      scenario: `backlog drain, ${large.lines} lines`,
+      metric: 'worker peak RSS MiB',
+      printready: [large.cost.peakRssMiB.worker ?? 0],
+      baseline: null,
+      target: null,
+    },
+    {
+      scenario: `backlog drain, ${large.lines} lines`,
+      metric: "Postgres backends' peak RSS MiB",
+      printready: [large.cost.peakRssMiB.postgres ?? 0],
+      baseline: null,
+      target: null,
+    },
     {
       scenario: `backlog drain, ${large.lines} lines`,
       metric: 'pool wait ms per query (mean)',
@@ -307,11 +374,21 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
       target: null,
       details: { pool_wait: runs.map((run) => ({ lines: run.lines, ...run.poolWait })) },
     },
-    { scenario: `backlog drain, ${large.lines} lines`, metric: 'pool wait ms (longest)', printready: [large.poolWait.maxMs], baseline: null, target: null },
+    {
+      scenario: `backlog drain, ${large.lines} lines`,
+      metric: 'pool wait ms (longest)',
+      printready: [large.poolWait.maxMs],
+      baseline: null,
+      target: null,
+    },
   ];
   return {
     rows,
-    costs: runs.map((run) => ({ scenario: `backlog drain, ${run.lines} lines`, side: 'printready' as const, unit: 'line', runs: [{ units: run.lines, cost: run.cost }] })),
+    costs: runs.map((run) => ({
+      scenario: `backlog drain, ${run.lines} lines`,
+      side: 'printready' as const,
+      unit: 'line',
+      runs: [{ units: run.lines, cost: run.cost }],
+    })),
   };
 }
-

@@ -45,9 +45,11 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
         : { body: JSON.stringify({ lines: [lineInput(shop, nextId(), nextId())] }), headers: { 'content-type': 'application/json' } },
     );
   const send = (agent: Agent, side: 'printready' | 'baseline', delivery: Delivery) =>
-    httpCall(agent, side === 'printready' ? webhook : bareStart, { method: 'POST', headers: delivery.headers, body: delivery.body }).then((answer) => {
-      if (answer.status !== 200) throw new Error(`intake ${side} answered ${answer.status}`);
-    });
+    httpCall(agent, side === 'printready' ? webhook : bareStart, { method: 'POST', headers: delivery.headers, body: delivery.body }).then(
+      (answer) => {
+        if (answer.status !== 200) throw new Error(`intake ${side} answered ${answer.status}`);
+      },
+    );
   const closed = async (side: 'printready' | 'baseline', count: number) => {
     await freshQueue();
     const bodies = prepare(count, side);
@@ -57,7 +59,9 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
   const open = async (side: 'printready' | 'baseline', rate: number, count: number) => {
     await freshQueue();
     const bodies = prepare(count, side);
-    return metered({ api: pidOf(app) }, () => openLoop(rate, count, CONNECTIONS, (agent, index) => send(agent, side, must(bodies[index], 'a body'))));
+    return metered({ api: pidOf(app) }, () =>
+      openLoop(rate, count, CONNECTIONS, (agent, index) => send(agent, side, must(bodies[index], 'a body'))),
+    );
   };
 
   try {
@@ -68,16 +72,31 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
     const count = ctx.quick ? 200 : Math.max(400, Math.round(warm.result.perSecond * RUN_SECONDS));
     ctx.log(`  warm-up: bare start ${warm.result.perSecond.toFixed(0)} lines/s; ${count} deliveries per closed-loop run`);
 
-    interface Run { result: LoopResult; cost: Cost }
-    const log = (label: string) => (pair: number, { baseline, printready }: { baseline: Run; printready: Run }) =>
-      ctx.log(
-        `  ${label} pair ${pair + 1}: intake ${printready.result.perSecond.toFixed(0)}/s p99 ${printready.result.p99.toFixed(0)} ms api ${perUnit(printready.cost, printready.result.iterations).api} ms/line; ` +
-          `bare ${baseline.result.perSecond.toFixed(0)}/s p99 ${baseline.result.p99.toFixed(0)} ms api ${perUnit(baseline.cost, baseline.result.iterations).api} ms/line`,
-      );
-    const closedRuns = await runPairs(ctx.pairs, () => closed('baseline', count), () => closed('printready', count), log('closed c50'));
+    interface Run {
+      result: LoopResult;
+      cost: Cost;
+    }
+    const log =
+      (label: string) =>
+      (pair: number, { baseline, printready }: { baseline: Run; printready: Run }) =>
+        ctx.log(
+          `  ${label} pair ${pair + 1}: intake ${printready.result.perSecond.toFixed(0)}/s p99 ${printready.result.p99.toFixed(0)} ms api ${perUnit(printready.cost, printready.result.iterations).api} ms/line; ` +
+            `bare ${baseline.result.perSecond.toFixed(0)}/s p99 ${baseline.result.p99.toFixed(0)} ms api ${perUnit(baseline.cost, baseline.result.iterations).api} ms/line`,
+        );
+    const closedRuns = await runPairs(
+      ctx.pairs,
+      () => closed('baseline', count),
+      () => closed('printready', count),
+      log('closed c50'),
+    );
     const rate = Math.max(1, Math.round(median(closedRuns.baseline.map((run) => run.result.perSecond)) / 2));
     const openCount = ctx.quick ? Math.max(50, rate * 2) : Math.max(200, rate * RUN_SECONDS * 2);
-    const openRuns = await runPairs(ctx.pairs, () => open('baseline', rate, openCount), () => open('printready', rate, openCount), log(`open ${rate}/s`));
+    const openRuns = await runPairs(
+      ctx.pairs,
+      () => open('baseline', rate, openCount),
+      () => open('printready', rate, openCount),
+      log(`open ${rate}/s`),
+    );
 
     const apiMs = (run: Run) => must(perUnit(run.cost, run.result.iterations).api, 'API CPU');
     const label = 'intake, 1 line/delivery';
@@ -88,7 +107,7 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
         printready: closedRuns.printready.map(apiMs),
         baseline: closedRuns.baseline.map(apiMs),
         target: { kind: 'ratio_at_most', value: 1.3 },
-        note: 'baseline: a bare route of the same app configuration making the intake\'s exact start',
+        note: "baseline: a bare route of the same app configuration making the intake's exact start",
       },
       {
         scenario: `${label}, closed loop c${CONNECTIONS}`,
@@ -104,14 +123,41 @@ export async function intakeScenario(ctx: BenchContext): Promise<ScenarioResult>
         printready: openRuns.printready.map((run) => run.result.p99),
         baseline: openRuns.baseline.map((run) => run.result.p99),
         target: { kind: 'below', value: 50 },
-        details: { rate_per_s: rate, deliveries: openCount, p50_ms: { printready: openRuns.printready.map((run) => run.result.p50), baseline: openRuns.baseline.map((run) => run.result.p50) } },
+        details: {
+          rate_per_s: rate,
+          deliveries: openCount,
+          p50_ms: {
+            printready: openRuns.printready.map((run) => run.result.p50),
+            baseline: openRuns.baseline.map((run) => run.result.p50),
+          },
+        },
       },
     ];
     const costs: CostRow[] = [
-      { scenario: `${label}, closed loop`, side: 'printready', unit: 'line', runs: closedRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
-      { scenario: `${label}, closed loop`, side: 'baseline', unit: 'line', runs: closedRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
-      { scenario: `${label}, open loop ${rate}/s`, side: 'printready', unit: 'line', runs: openRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
-      { scenario: `${label}, open loop ${rate}/s`, side: 'baseline', unit: 'line', runs: openRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })) },
+      {
+        scenario: `${label}, closed loop`,
+        side: 'printready',
+        unit: 'line',
+        runs: closedRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })),
+      },
+      {
+        scenario: `${label}, closed loop`,
+        side: 'baseline',
+        unit: 'line',
+        runs: closedRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })),
+      },
+      {
+        scenario: `${label}, open loop ${rate}/s`,
+        side: 'printready',
+        unit: 'line',
+        runs: openRuns.printready.map((run) => ({ units: run.result.iterations, cost: run.cost })),
+      },
+      {
+        scenario: `${label}, open loop ${rate}/s`,
+        side: 'baseline',
+        unit: 'line',
+        runs: openRuns.baseline.map((run) => ({ units: run.result.iterations, cost: run.cost })),
+      },
     ];
     return { rows, costs };
   } finally {

@@ -50,7 +50,11 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
     const sources = previewPaths.map((previewPath) => path.join(storageRoot, PREVIEWS, previewPath));
     for (const source of sources) await writePngWithFiller(source, size);
     const totalMiB = (size * files) / MiB;
-    interface Run { mibPerS: number; rssGrowthMiB: number; cost: Cost }
+    interface Run {
+      mibPerS: number;
+      rssGrowthMiB: number;
+      cost: Cost;
+    }
 
     const baseline = async (): Promise<Run> => {
       await run('sync');
@@ -58,7 +62,17 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
       const childrenBefore = await reapedChildrenMs();
       const begin = performance.now();
       const { cost } = await metered({}, () =>
-        Promise.all(sources.map((source, index) => run('sh', ['-c', 'openssl dgst -sha256 "$1" >/dev/null && cp "$1" "$2" && sync "$2"', 'sh', source, must(copies[index], 'a copy')]))),
+        Promise.all(
+          sources.map((source, index) =>
+            run('sh', [
+              '-c',
+              'openssl dgst -sha256 "$1" >/dev/null && cp "$1" "$2" && sync "$2"',
+              'sh',
+              source,
+              must(copies[index], 'a copy'),
+            ]),
+          ),
+        ),
       );
       const elapsedS = (performance.now() - begin) / 1000;
       // The tools are this process's children: their CPU is the "worker" of this side.
@@ -108,7 +122,12 @@ export async function largeAssetScenario(ctx: BenchContext): Promise<ScenarioRes
       },
     );
     for (const side of ['printready', 'baseline'] as const) {
-      costs.push({ scenario: `large asset, ${files} × ${size / MiB} MiB`, side, unit: 'MiB', runs: pairs[side].map((one) => ({ units: totalMiB, cost: one.cost })) });
+      costs.push({
+        scenario: `large asset, ${files} × ${size / MiB} MiB`,
+        side,
+        unit: 'MiB',
+        runs: pairs[side].map((one) => ({ units: totalMiB, cost: one.cost })),
+      });
     }
   }
   return { rows, costs };

@@ -38,9 +38,17 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
   const files = ctx.quick ? 10 : 100;
   const rows: Row[] = [];
   const costs: CostRow[] = [];
-  interface Run { result: LoopResult; cost: Cost }
+  interface Run {
+    result: LoopResult;
+    cost: Cost;
+  }
   const costRows = (scenario: string, unit: string, runs: { baseline: Run[]; printready: Run[] }) =>
-    (['printready', 'baseline'] as const).map((side): CostRow => ({ scenario, side, unit, runs: runs[side].map((one) => ({ units: one.result.iterations, cost: one.cost })) }));
+    (['printready', 'baseline'] as const).map((side): CostRow => ({
+      scenario,
+      side,
+      unit,
+      runs: runs[side].map((one) => ({ units: one.result.iterations, cost: one.cost })),
+    }));
   try {
     for (const size of [MiB + 1, 16 * MiB]) {
       const seeded = await app.call<{ orderLineId: string; path: string }[]>('seedAssets', { shop, sizeBytes: size, count: files });
@@ -61,7 +69,8 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
       };
       const fetchOnce = async (agent: Agent, url: string) => {
         const answer = await httpCall(agent, url);
-        if (answer.status !== 200 || answer.bytes !== size) throw new Error(`GET ${url} answered ${answer.status} with ${answer.bytes} bytes`);
+        if (answer.status !== 200 || answer.bytes !== size)
+          throw new Error(`GET ${url} answered ${answer.status} with ${answer.bytes} bytes`);
       };
       const signed = await (async () => {
         const agent = new Agent({ keepAlive: true });
@@ -75,11 +84,18 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
       })();
       const bareUrls = seeded.map((file) => `http://127.0.0.1:${barePort}/bare/files/${PRINT_BUCKET}/${file.path}`);
       // Cold: each file dropped from the page cache (GNU dd's nocache) before every fetch run.
-      const evict = () => Promise.all(seeded.map((file) => run('dd', [`if=${path.join(storageRoot, PRINT_BUCKET, file.path)}`, 'iflag=nocache', 'count=0', 'status=none'])));
+      const evict = () =>
+        Promise.all(
+          seeded.map((file) =>
+            run('dd', [`if=${path.join(storageRoot, PRINT_BUCKET, file.path)}`, 'iflag=nocache', 'count=0', 'status=none']),
+          ),
+        );
       const fetchRun = async (urls: string[]) => {
         await evict();
         let next = 0;
-        return metered({ api: pidOf(app) }, () => closedLoop(CONNECTIONS, urls.length, (agent) => fetchOnce(agent, must(urls[next++ % urls.length], 'a URL'))));
+        return metered({ api: pidOf(app) }, () =>
+          closedLoop(CONNECTIONS, urls.length, (agent) => fetchOnce(agent, must(urls[next++ % urls.length], 'a URL'))),
+        );
       };
       const sizeLabel = size === MiB + 1 ? '1 MiB + 1 B' : `${size / MiB} MiB`;
       const logPair = (what: string) => (pair: number, result: { baseline: Run; printready: Run }) =>
@@ -89,7 +105,12 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
         );
       await fetchRun(signed);
       await fetchRun(bareUrls);
-      const fetched = await runPairs(ctx.pairs, () => fetchRun(bareUrls), () => fetchRun(signed), logPair(`fetch ${sizeLabel}`));
+      const fetched = await runPairs(
+        ctx.pairs,
+        () => fetchRun(bareUrls),
+        () => fetchRun(signed),
+        logPair(`fetch ${sizeLabel}`),
+      );
       rows.push({
         scenario: `signed URL fetch, ${sizeLabel}, ${files} cold files, c${CONNECTIONS}`,
         metric: 'files/s',
@@ -114,7 +135,12 @@ export async function signedUrlScenario(ctx: BenchContext): Promise<ScenarioResu
         };
         await issueRun('printready');
         await issueRun('baseline');
-        const issued = await runPairs(ctx.pairs, () => issueRun('baseline'), () => issueRun('printready'), logPair('issue'));
+        const issued = await runPairs(
+          ctx.pairs,
+          () => issueRun('baseline'),
+          () => issueRun('printready'),
+          logPair('issue'),
+        );
         rows.push({
           scenario: `signed URL issue, ${files} lines, c${CONNECTIONS}`,
           metric: 'URLs/s',

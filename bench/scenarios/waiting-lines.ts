@@ -48,13 +48,17 @@ if (process.argv.includes('--worker')) await runWorker(JSON.parse(process.env.WA
 else await main();
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '2000,10000' }, memory: { type: 'string', default: '512' }, cache: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { lines: { type: 'string', default: '2000,10000' }, memory: { type: 'string', default: '512' }, cache: { type: 'string' } },
+  });
   const counts = values.lines.split(',').map(Number);
   const cache = values.cache === undefined ? defaultMaxCachedWorkflows(Number(values.memory) * MiB) : Number(values.cache) || undefined;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-waiting-'));
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({ server: { executable: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH), searchAttributes: SEARCH_ATTRIBUTES } }),
+    TestWorkflowEnvironment.createLocal({
+      server: { executable: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH), searchAttributes: SEARCH_ATTRIBUTES },
+    }),
     bundleWorkflows(path.join(workDir, 'workflow-bundle.js')),
   ]);
   const database = await createTestDatabase();
@@ -70,13 +74,21 @@ async function main(): Promise<void> {
     for (const count of counts) {
       const taskQueue = `waiting-${count}-${Date.now()}`;
       const worker = startWorkerProcess({
-        address: env.address, taskQueue, bundle, databaseUrl: database.url ?? '', schema: database.schema ?? '', storageRoot, maxCachedWorkflows: cache,
+        address: env.address,
+        taskQueue,
+        bundle,
+        databaseUrl: database.url ?? '',
+        schema: database.schema ?? '',
+        storageRoot,
+        maxCachedWorkflows: cache,
       });
       try {
         const target = { db: database.db, client, taskQueue, previewBucket: PREVIEWS, previewWaitSeconds: 3600, put };
         const began = performance.now();
         const lines = await startWaitingLines(target, count);
-        console.log(`${count} lines started in ${((performance.now() - began) / 1000).toFixed(1)} s; peak RSS so far ${(worker.peak / MiB).toFixed(0)} MiB`);
+        console.log(
+          `${count} lines started in ${((performance.now() - began) / 1000).toFixed(1)} s; peak RSS so far ${(worker.peak / MiB).toFixed(0)} MiB`,
+        );
         await untilInStatus(database.db, lines, 'waiting_for_preview', 30 * 60_000);
         const settledAt = performance.now();
         worker.resetPeak();
@@ -133,7 +145,11 @@ function startWorkerProcess(options: WorkerOptions) {
 async function runWorker(options: WorkerOptions): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const db = await connectDatabase({ databaseUrl: options.databaseUrl, dataDir: '', schema: options.schema });
-  const storage = new LocalStorage({ root: options.storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'waiting-lines-bench-secret-0123456789' });
+  const storage = new LocalStorage({
+    root: options.storageRoot,
+    publicBaseUrl: 'http://127.0.0.1:9',
+    signingSecret: 'waiting-lines-bench-secret-0123456789',
+  });
   await storage.ensureBucket(PREVIEWS);
   await storage.ensureBucket(PRINT);
   const connection = await NativeConnection.connect({ address: options.address });

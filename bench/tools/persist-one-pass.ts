@@ -62,5 +62,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const list = (values: number[]) => values.map((value) => value.toFixed(0)).join(', ');
 console.log(`${values.mib} MiB preview, ${reps} repetitions each, alternating`);
 for (const [way, { cpuMs, wallMs }] of results) {
-  console.log(`${way}: CPU median ${median(cpuMs).toFixed(0)} ms [${list(cpuMs)}], wall median ${median(wallMs).toFixed(0)} ms [${list(wallMs)}]`);
+  console.log(
+    `${way}: CPU median ${median(cpuMs).toFixed(0)} ms [${list(cpuMs)}], wall median ${median(wallMs).toFixed(0)} ms [${list(wallMs)}]`,
+  );
 }

@@ -35,7 +35,8 @@ const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 const selfUs = new Map<number, number>();
 const samples = profile.samples ?? [];
 const deltas = profile.timeDeltas ?? [];
-for (let i = 0; i < samples.length; i++) selfUs.set(must(samples[i], 'a sample'), (selfUs.get(must(samples[i], 'a sample')) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+for (let i = 0; i < samples.length; i++)
+  selfUs.set(must(samples[i], 'a sample'), (selfUs.get(must(samples[i], 'a sample')) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
 
 const packageOf = (url: string): string => {
   if (!url) return '(native/vm)';

@@ -126,7 +126,15 @@ export function createActivities(deps: ActivityDeps) {
      * `withheld` when the line's order was closed while it copied.
      */
     persistPreview: async (input: FulfillmentInput, preview: PreviewRef): Promise<FinalAsset & LineRecorded & { withheld?: true }> => {
-      const { line_status, ...recorded } = await persistFinalAsset(db, storage, deps.printBucket, input, preview, streamOptions(), databaseWait());
+      const { line_status, ...recorded } = await persistFinalAsset(
+        db,
+        storage,
+        deps.printBucket,
+        input,
+        preview,
+        streamOptions(),
+        databaseWait(),
+      );
       if (line_status === 'withheld') {
         await report(input, closureEvent('withheld', null));
         return { ...recorded, withheld: true };
@@ -137,7 +145,12 @@ export function createActivities(deps: ActivityDeps) {
     },
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord, jobId: string | null): Promise<LineRecorded> => {
       const line_updated_at = await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` });
-      await report(input, { name: TELEMETRY_EVENTS.assetFailed, attempt: failure.attempt, reason_code: failure.reason_code, job_id: jobId });
+      await report(input, {
+        name: TELEMETRY_EVENTS.assetFailed,
+        attempt: failure.attempt,
+        reason_code: failure.reason_code,
+        job_id: jobId,
+      });
       if (line_updated_at !== null) lineFailuresTotal.inc({ reason_code: failure.reason_code });
       return counted('failed', { line_updated_at });
     },

@@ -6,8 +6,7 @@ import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import { IMAGE_TYPES, type ImageContentType } from '../domain/images.js';
 import type { PreviewResolution } from './types.js';
 
-const asImageType = (value: string | null): ImageContentType | null =>
-  IMAGE_TYPES.find((type) => type === value) ?? null;
+const asImageType = (value: string | null): ImageContentType | null => IMAGE_TYPES.find((type) => type === value) ?? null;
 
 /** personalization_id → the stored preview of this shop, or why there is none (yet). */
 export async function resolvePreview(db: Db, input: FulfillmentInput): Promise<PreviewResolution> {

@@ -9,9 +9,7 @@ export interface PreviewRef {
   content_type: ImageContentType | null;
 }
 
-export type PreviewResolution =
-  | { state: 'ready'; preview: PreviewRef }
-  | { state: 'rendering'; job_id: string };
+export type PreviewResolution = { state: 'ready'; preview: PreviewRef } | { state: 'rendering'; job_id: string };
 
 export interface VerifiedPreview extends PreviewRef {
   sha256: string;

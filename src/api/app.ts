@@ -57,7 +57,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
   };
 
-
   const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: createApiLogger(deps.config.LOG_LEVEL, deps.logger),

@@ -22,7 +22,11 @@ export async function connectTemporalClient(config: Config, address: string, tra
       connectTimeout: '5s',
       interceptors: [deadlineAwareRetryInterceptor()],
     });
-    return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(traced ? { interceptors: tracingClientInterceptors() } : {}) });
+    return new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      ...(traced ? { interceptors: tracingClientInterceptors() } : {}),
+    });
   } catch (error) {
     throw new StartupError(
       `Temporal at ${address} is not reachable (${briefly(error)}). ` +
@@ -42,7 +46,9 @@ export async function checkDatabase(services: Adapters): Promise<void> {
 /** Builds the app on the given services and listens, with start-up errors a person can act on. */
 export async function serveApi(config: Config, services: Adapters, client: Client, logger: Logger): Promise<FastifyInstance> {
   if (config.PORT === 0 && !config.PUBLIC_URL && services.storage.kind === 'local') {
-    throw new StartupError('PORT is 0 and PUBLIC_URL is not set: local storage signs URLs with the port, which is not known before listening. Set PUBLIC_URL or PORT.');
+    throw new StartupError(
+      'PORT is 0 and PUBLIC_URL is not set: local storage signs URLs with the port, which is not known before listening. Set PUBLIC_URL or PORT.',
+    );
   }
   const app = await buildApp({
     config,
@@ -57,10 +63,13 @@ export async function serveApi(config: Config, services: Adapters, client: Clien
   } catch (error) {
     await app.close();
     const code = errorCode(error);
-    if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.PORT} on ${config.HOST} is already in use. Stop the other process or set PORT.`);
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`Port ${config.PORT} on ${config.HOST} is already in use. Stop the other process or set PORT.`);
     if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${config.HOST} is not an address of this machine. Set HOST (e.g. 0.0.0.0).`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      throw new StartupError(`HOST ${config.HOST} could not be resolved to an address (${code}). Set HOST (e.g. 0.0.0.0), or retry once DNS answers.`);
+      throw new StartupError(
+        `HOST ${config.HOST} could not be resolved to an address (${code}). Set HOST (e.g. 0.0.0.0), or retry once DNS answers.`,
+      );
     }
     throw error;
   }

@@ -63,83 +63,85 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
  * Every setting printready reads, validated once at start-up. Names and defaults are the
  * contract's (`CONTRACT.md`, Configuration); the few extras are documented in the README.
  */
-export const configSchema = z.object({
-  PORT: integer(3000, 0, 65535),
-  HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
-  PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
-  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
-  DATABASE_URL: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL')
-      .optional(),
-  ),
-  TEMPORAL_ADDRESS: optionalString,
-  TEMPORAL_NAMESPACE: z.preprocess(emptyAsUndefined, z.string().default('default')),
-  TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default('fulfillment')),
-  TEMPORAL_API_KEY: optionalString,
-  TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.stringbool().default(false)),
-  TEMPORAL_TLS_CERT_PATH: optionalString,
-  TEMPORAL_TLS_KEY_PATH: optionalString,
-  TEMPORAL_TLS_CA_PATH: optionalString,
-  TEMPORAL_CLI_PATH: optionalString,
-  TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
-  TEMPORAL_UI_PORT: integer(8233, 1, 65535),
-  SHOPIFY_WEBHOOK_SECRETS: commaList,
-  API_TOKENS: commaList
-    .pipe(z.array(apiTokenSchema))
-    .refine((tokens) => new Set(tokens.map(({ token }) => token)).size === tokens.length, 'a token may appear only once'),
-  SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
-  SUPABASE_SERVICE_ROLE_KEY: optionalString,
-  PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
-  PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
-  PREVIEW_WAIT_SECONDS: integer(DEFAULT_PREVIEW_WAIT_SECONDS, 0, 7 * 24 * 3600),
-  SIGNED_URL_TTL_SECONDS: integer(900, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
-  // `new,old` during a rotation; the storage backend splits it (signs with the first, accepts all).
-  LOCAL_SIGNING_SECRET: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .refine(
-        (raw) => raw.split(',').every((entry) => entry.trim().length >= MIN_SECRET_LENGTH),
-        `must be a comma-separated list of secrets, each at least ${MIN_SECRET_LENGTH} characters long`,
-      )
-      .optional(),
-  ),
-  POSTHOG_API_KEY: optionalString,
-  POSTHOG_HOST: z.preprocess(emptyAsUndefined, z.url().default('https://us.i.posthog.com')),
-  LOG_LEVEL: z.preprocess(emptyAsUndefined, logLevel.default('info')),
-  WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: integer(100, 1, 10_000),
-  WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).optional()),
-  WORKER_METRICS_ADDRESS: listenAddress('127.0.0.1:9464'),
-  WORKER_APP_METRICS_ADDRESS: listenAddress('127.0.0.1:9465'),
-  WORKER_APP_METRICS_URLS: commaList.pipe(z.array(z.url())),
-}).superRefine((env, ctx) => {
-  if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['SUPABASE_SERVICE_ROLE_KEY'],
-      message: 'is required when SUPABASE_URL is set',
-    });
-  }
-  // A CA that is never used would leave the operator believing the connection is verified.
-  if (env.TEMPORAL_TLS_CA_PATH && !env.TEMPORAL_TLS) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['TEMPORAL_TLS_CA_PATH'],
-      message: 'is set but TEMPORAL_TLS is not true: set TEMPORAL_TLS=true to connect with that CA, or unset TEMPORAL_TLS_CA_PATH',
-    });
-  }
-  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['TEMPORAL_TLS_KEY_PATH'],
-      message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together',
-    });
-  }
-});
+export const configSchema = z
+  .object({
+    PORT: integer(3000, 0, 65535),
+    HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+    PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+    DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL')
+        .optional(),
+    ),
+    TEMPORAL_ADDRESS: optionalString,
+    TEMPORAL_NAMESPACE: z.preprocess(emptyAsUndefined, z.string().default('default')),
+    TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default('fulfillment')),
+    TEMPORAL_API_KEY: optionalString,
+    TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.stringbool().default(false)),
+    TEMPORAL_TLS_CERT_PATH: optionalString,
+    TEMPORAL_TLS_KEY_PATH: optionalString,
+    TEMPORAL_TLS_CA_PATH: optionalString,
+    TEMPORAL_CLI_PATH: optionalString,
+    TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
+    TEMPORAL_UI_PORT: integer(8233, 1, 65535),
+    SHOPIFY_WEBHOOK_SECRETS: commaList,
+    API_TOKENS: commaList
+      .pipe(z.array(apiTokenSchema))
+      .refine((tokens) => new Set(tokens.map(({ token }) => token)).size === tokens.length, 'a token may appear only once'),
+    SUPABASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+    SUPABASE_SERVICE_ROLE_KEY: optionalString,
+    PREVIEW_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('previews')),
+    PRINT_BUCKET: z.preprocess(emptyAsUndefined, bucketSchema.default('print-assets')),
+    PREVIEW_WAIT_SECONDS: integer(DEFAULT_PREVIEW_WAIT_SECONDS, 0, 7 * 24 * 3600),
+    SIGNED_URL_TTL_SECONDS: integer(900, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
+    // `new,old` during a rotation; the storage backend splits it (signs with the first, accepts all).
+    LOCAL_SIGNING_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .refine(
+          (raw) => raw.split(',').every((entry) => entry.trim().length >= MIN_SECRET_LENGTH),
+          `must be a comma-separated list of secrets, each at least ${MIN_SECRET_LENGTH} characters long`,
+        )
+        .optional(),
+    ),
+    POSTHOG_API_KEY: optionalString,
+    POSTHOG_HOST: z.preprocess(emptyAsUndefined, z.url().default('https://us.i.posthog.com')),
+    LOG_LEVEL: z.preprocess(emptyAsUndefined, logLevel.default('info')),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: integer(100, 1, 10_000),
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: integer(100, 1, 10_000),
+    WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).optional()),
+    WORKER_METRICS_ADDRESS: listenAddress('127.0.0.1:9464'),
+    WORKER_APP_METRICS_ADDRESS: listenAddress('127.0.0.1:9465'),
+    WORKER_APP_METRICS_URLS: commaList.pipe(z.array(z.url())),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SUPABASE_SERVICE_ROLE_KEY'],
+        message: 'is required when SUPABASE_URL is set',
+      });
+    }
+    // A CA that is never used would leave the operator believing the connection is verified.
+    if (env.TEMPORAL_TLS_CA_PATH && !env.TEMPORAL_TLS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_CA_PATH'],
+        message: 'is set but TEMPORAL_TLS is not true: set TEMPORAL_TLS=true to connect with that CA, or unset TEMPORAL_TLS_CA_PATH',
+      });
+    }
+    if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_KEY_PATH'],
+        message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together',
+      });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ApiToken = Config['API_TOKENS'][number];

@@ -12,7 +12,16 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
 }
 
 /** Socket errors on the way to the server (an `AggregateError` of several addresses carries one too). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /**
  * SQLSTATE connection exceptions (class 08, but not 08P01, a protocol violation: the client's

@@ -61,12 +61,16 @@ async function main(): Promise<void> {
     SHOP,
   );
   const delivery = (await webhook(baseUrl, body, secret)) as { accepted: unknown[]; ignored: unknown[] };
-  step(`3. Shopify delivered orders/create: ${delivery.accepted.length} lines started, ${delivery.ignored.length} ignored (not personalized)`);
+  step(
+    `3. Shopify delivered orders/create: ${delivery.accepted.length} lines started, ${delivery.ignored.length} ignored (not personalized)`,
+  );
 
   const [goodLine, brokenLine] = await Promise.all([waitForOutcome(api, good), waitForOutcome(api, broken)]);
   step(`4. Outcomes`);
   const asset = goodLine.final_asset;
-  console.log(`   line ${good}: ${goodLine.status}${asset ? ` → ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256})` : ''}`);
+  console.log(
+    `   line ${good}: ${goodLine.status}${asset ? ` → ${asset.bucket}/${asset.path} (${asset.width}×${asset.height}, sha256 ${asset.sha256})` : ''}`,
+  );
   console.log(`   line ${broken}: ${brokenLine.status} (${brokenLine.reason_code}): ${brokenLine.reason_message}`);
   console.log(`      guidance: ${brokenLine.recovery_guidance}`);
   console.log(`   line ${plain}: not personalized, nothing to fulfill`);

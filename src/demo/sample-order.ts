@@ -10,8 +10,7 @@ export interface LineSpec {
  */
 export function sampleOrderPayload(orderId: string, lines: LineSpec[], shop = 'example.myshopify.com'): string {
   const items = lines.map((line, index) => {
-    const properties =
-      line.properties === undefined ? '' : `"properties": ${JSON.stringify(line.properties)},`;
+    const properties = line.properties === undefined ? '' : `"properties": ${JSON.stringify(line.properties)},`;
     return `{
       "id": ${line.id},
       "admin_graphql_api_id": "gid://shopify/LineItem/${line.id}",
@@ -78,4 +77,3 @@ export function sampleOrderPayload(orderId: string, lines: LineSpec[], shop = 'e
     "refunds": []
   }`;
 }
-

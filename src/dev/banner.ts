@@ -15,7 +15,12 @@ export function printBanner({ apiUrl, temporalUiUrl, dataDir, config, generated 
     ['API', apiUrl],
     ['API docs', `${apiUrl}/docs`],
     ['Metrics', `${apiUrl}/metrics`],
-    ['Worker metrics', config.WORKER_METRICS_ADDRESS ? `http://${config.WORKER_METRICS_ADDRESS}/metrics (Temporal SDK)` : 'off (WORKER_METRICS_ADDRESS empty)'],
+    [
+      'Worker metrics',
+      config.WORKER_METRICS_ADDRESS
+        ? `http://${config.WORKER_METRICS_ADDRESS}/metrics (Temporal SDK)`
+        : 'off (WORKER_METRICS_ADDRESS empty)',
+    ],
     ['Temporal UI', temporalUiUrl ?? `external cluster at ${config.TEMPORAL_ADDRESS}`],
     ['Database', config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${dataDir}/pglite`],
     ['Storage', config.SUPABASE_URL ? `Supabase at ${config.SUPABASE_URL}` : `${dataDir}/storage/<bucket>/<path>`],

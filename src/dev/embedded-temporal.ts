@@ -20,10 +20,7 @@ export class TemporalCliMissingError extends Error {
  * The real Temporal dev server (with its Web UI), its state kept in the data folder so
  * workflows survive a restart, and the contract's search attributes registered.
  */
-export async function startEmbeddedTemporal(
-  config: Config,
-  ports: { port: number; uiPort: number },
-): Promise<EmbeddedTemporal> {
+export async function startEmbeddedTemporal(config: Config, ports: { port: number; uiPort: number }): Promise<EmbeddedTemporal> {
   const executable = resolveTemporalCli(config.TEMPORAL_CLI_PATH);
   try {
     const env = await TestWorkflowEnvironment.createLocal({

@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' }, await terminalDestination());
   // Signals are handled below, so the worker stops in order with everything else.
   // The API's /metrics carries the worker's line counts too: one process, one registry.
-  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [], telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS) });
+  Runtime.install({
+    logger: temporalLogger(logger),
+    shutdownSignals: [],
+    telemetryOptions: runtimeTelemetry(config.WORKER_METRICS_ADDRESS),
+  });
 
   // Whatever has started is stopped again, last first, on a signal or a failed start.
   const stack: (() => Promise<unknown>)[] = [];

@@ -58,7 +58,10 @@ export const linePersonalizationIdSchema = z
 export function linePersonalizationId(values: readonly [string, ...string[]]): string {
   const first = values[0].toWellFormed();
   if (values.length === 1 && personalizationIdSchema.safeParse(first).success) return first;
-  const joined = values.map((value) => value.toWellFormed()).join('\n').replaceAll('\u0000', '\u001a');
+  const joined = values
+    .map((value) => value.toWellFormed())
+    .join('\n')
+    .replaceAll('\u0000', '\u001a');
   if (joined.length <= LINE_PERSONALIZATION_MAX) return joined;
   let end = LINE_PERSONALIZATION_MAX - 1;
   // Never cut between the two halves of a surrogate pair.
@@ -74,9 +77,7 @@ export interface LineKey {
 }
 
 /** Workflow id = idempotency key of the line's fulfillment. */
-export const fulfillmentWorkflowId = ({ shop_id, order_line_id }: LineKey): string =>
-  `${shop_id}:${order_line_id}:fulfillment`;
+export const fulfillmentWorkflowId = ({ shop_id, order_line_id }: LineKey): string => `${shop_id}:${order_line_id}:fulfillment`;
 
 /** Unique in the database: a late duplicate can never make a second asset. */
-export const finalAssetKey = ({ shop_id, order_line_id }: LineKey): string =>
-  `${shop_id}:${order_line_id}:final_asset`;
+export const finalAssetKey = ({ shop_id, order_line_id }: LineKey): string => `${shop_id}:${order_line_id}:final_asset`;

@@ -14,7 +14,10 @@ import { parseCancelledOrder, parseRefund } from './closure-payloads.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
 
 /** The topics that close an order's lines, and the reason each gives. */
-const CLOSURE_TOPICS = { 'orders/cancelled': 'order_cancelled', 'refunds/create': 'line_refunded' } as const satisfies Record<string, ClosureReason>;
+const CLOSURE_TOPICS = { 'orders/cancelled': 'order_cancelled', 'refunds/create': 'line_refunded' } as const satisfies Record<
+  string,
+  ClosureReason
+>;
 export type ClosureTopic = keyof typeof CLOSURE_TOPICS;
 export const isClosureTopic = (topic: string): topic is ClosureTopic => Object.hasOwn(CLOSURE_TOPICS, topic);
 
@@ -89,7 +92,12 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
    * delivery's budget: a closure recorded just after this, or not read because the database is
    * away or slow, is found by the line's own first step, which takes the lock.
    */
-  async function closedBeforeStart(shopId: string, orderId: string, lineIds: readonly string[], log: RequestLog): Promise<Map<string, ClosureReason>> {
+  async function closedBeforeStart(
+    shopId: string,
+    orderId: string,
+    lineIds: readonly string[],
+    log: RequestLog,
+  ): Promise<Map<string, ClosureReason>> {
     const read = closureReasons(db, { shop_id: shopId, order_id: orderId }, lineIds);
     const unread = (error?: unknown) => {
       log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');

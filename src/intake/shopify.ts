@@ -19,7 +19,8 @@ export const signShopifyBody = (rawBody: Buffer | string, secret: string): strin
 const HMAC_SHAPE = /^[A-Za-z0-9+/]{43}=$/;
 
 /** Whether `X-Shopify-Hmac-Sha256` could be a signature at all: checked before the body is read. */
-export const hasShopifyHmacShape = (header: string | string[] | undefined): boolean => typeof header === 'string' && HMAC_SHAPE.test(header.trim());
+export const hasShopifyHmacShape = (header: string | string[] | undefined): boolean =>
+  typeof header === 'string' && HMAC_SHAPE.test(header.trim());
 
 /**
  * base64(HMAC-SHA256(secret, raw body)) against `X-Shopify-Hmac-Sha256`, for every configured
@@ -47,7 +48,12 @@ export interface PersonalizedLine {
  * Why a line item starts nothing: it is not personalized, has no usable id, or repeats one; or
  * its order was cancelled, or the line refunded in full, before this delivery came.
  */
-export const ignoredReasonSchema = z.enum(['not_personalized', 'invalid_line_item_id', 'duplicate_line_item', ...closureReasonSchema.options]);
+export const ignoredReasonSchema = z.enum([
+  'not_personalized',
+  'invalid_line_item_id',
+  'duplicate_line_item',
+  ...closureReasonSchema.options,
+]);
 
 export interface IgnoredLine {
   order_line_id: string;

@@ -13,9 +13,7 @@ interface Waiting<T> {
  * aborts before its write begins is dropped, and its promise resolves false, so a stalled
  * write holds only the callers still willing to wait.
  */
-export function groupCommit<T>(
-  write: (items: T[]) => Promise<void>,
-): (items: readonly T[], signal?: AbortSignal) => Promise<boolean> {
+export function groupCommit<T>(write: (items: T[]) => Promise<void>): (items: readonly T[], signal?: AbortSignal) => Promise<boolean> {
   let waiting: Waiting<T>[] = [];
   let writing = false;
 

@@ -1,7 +1,9 @@
 import type { Logger } from './logger.js';
 
 /** Correlation keys a request's log lines carry from the moment they are known. */
-export type LogContext = Partial<Record<'shop_id' | 'order_id' | 'order_line_id' | 'workflow_id' | 'webhook_id' | 'personalization_id', string>>;
+export type LogContext = Partial<
+  Record<'shop_id' | 'order_id' | 'order_line_id' | 'workflow_id' | 'webhook_id' | 'personalization_id', string>
+>;
 
 /**
  * The log of one unit of work (an HTTP request, later a reconciliation sweep), as services see

@@ -61,9 +61,15 @@ export const ERRORS = {
       'www-authenticate': `${BEARER_CHALLENGE}, error="invalid_token"`,
     }),
   tooManyFailedAttempts: (retryAfterSeconds: number) =>
-    new AppError(429, 'rate_limited', 'Too many failed authentication attempts from this address; retry later', { retry_after_seconds: retryAfterSeconds }, {
-      'retry-after': String(retryAfterSeconds),
-    }),
+    new AppError(
+      429,
+      'rate_limited',
+      'Too many failed authentication attempts from this address; retry later',
+      { retry_after_seconds: retryAfterSeconds },
+      {
+        'retry-after': String(retryAfterSeconds),
+      },
+    ),
   forbidden: (message: string) => new AppError(403, 'forbidden', message),
   notFound: (what = 'Not found') => new AppError(404, 'not_found', what),
   lineNotFound: () => new AppError(404, 'not_found', 'Order line not found'),
@@ -75,9 +81,14 @@ export const ERRORS = {
       reason_message: line.reason_message,
       recovery_guidance: line.recovery_guidance,
     }),
-  lineCancelled: () => new AppError(409, 'line_cancelled', 'The line was cancelled (its order cancelled or the line refunded) before an asset was made'),
+  lineCancelled: () =>
+    new AppError(409, 'line_cancelled', 'The line was cancelled (its order cancelled or the line refunded) before an asset was made'),
   lineWithheld: () =>
-    new AppError(409, 'line_withheld', 'The line’s asset is withheld: its order was cancelled or the line refunded; no signed URL is issued for it'),
+    new AppError(
+      409,
+      'line_withheld',
+      'The line’s asset is withheld: its order was cancelled or the line refunded; no signed URL is issued for it',
+    ),
   assetNotReady: (status: string) => new AppError(409, 'asset_not_ready', 'The final asset is not persisted yet', { status }),
   assetMissing: () => new AppError(409, 'asset_missing', 'The recorded final asset is missing from storage; an operator must restore it'),
   notFailed: (status: string) => new AppError(409, 'not_failed', `The line is ${status}, not failed`, { status }),
@@ -89,7 +100,8 @@ export const ERRORS = {
   temporalUnavailable: () => new AppError(503, 'temporal_unavailable', 'Temporal is not reachable right now; retry later'),
   storageUnavailable: () => new AppError(503, 'storage_unavailable', 'Storage is not available right now; retry later'),
   databaseUnavailable: () => new AppError(503, 'not_ready', 'The database is not reachable right now; retry later'),
-  notReady: (failed: string[], checks: unknown) => new AppError(503, 'not_ready', `Not ready: ${failed.join(' and ')} unavailable`, { checks }),
+  notReady: (failed: string[], checks: unknown) =>
+    new AppError(503, 'not_ready', `Not ready: ${failed.join(' and ')} unavailable`, { checks }),
   shuttingDown: () =>
     new AppError(503, 'not_ready', 'The server is shutting down; retry on another instance', undefined, { connection: 'close' }),
 } as const;

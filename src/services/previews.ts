@@ -30,7 +30,12 @@ export async function recordPreview(deps: ServiceDeps, principal: Principal, job
   if (!canAccessShop(principal, job.shop_id)) throw ERRORS.forbidden('This token may not write for that shop');
   log.bind({ shop_id: job.shop_id, personalization_id: job.personalization_id });
 
-  const result = await recordPreviewJob(deps.db, job, deps.config.PREVIEW_BUCKET, merchantObjectCheck(principal, job, deps.config.PREVIEW_BUCKET));
+  const result = await recordPreviewJob(
+    deps.db,
+    job,
+    deps.config.PREVIEW_BUCKET,
+    merchantObjectCheck(principal, job, deps.config.PREVIEW_BUCKET),
+  );
   if (result.outcome === 'refused') throw ERRORS.forbidden(result.message);
   if (result.outcome === 'conflict') throw ERRORS.previewConflict(result.message, result.job);
   log.logger.info({ job_id: result.job.job_id, status: result.job.status, outcome: result.outcome }, 'preview job recorded');
@@ -50,7 +55,9 @@ async function wakeWaitingLines({ db, temporal, temporalTimeoutMs }: ServiceDeps
   const workflowIds = await linesToWakeForPreview(db, job.shop_id, job.personalization_id);
   const outcomes = await Promise.allSettled(
     workflowIds.map((workflowId) =>
-      withTemporalDeadline(temporal.client, temporalTimeoutMs, () => temporal.client.workflow.getHandle(workflowId).signal(previewReadySignal)),
+      withTemporalDeadline(temporal.client, temporalTimeoutMs, () =>
+        temporal.client.workflow.getHandle(workflowId).signal(previewReadySignal),
+      ),
     ),
   );
   outcomes.forEach((outcome, index) => {

@@ -3,5 +3,4 @@ export interface Principal {
   scope: string;
 }
 
-export const canAccessShop = (principal: Principal, shopId: string): boolean =>
-  principal.scope === '*' || principal.scope === shopId;
+export const canAccessShop = (principal: Principal, shopId: string): boolean => principal.scope === '*' || principal.scope === shopId;

@@ -9,7 +9,10 @@ type CheckResult = 'ok' | 'unavailable';
 
 /** Resolves 'ok' or 'unavailable' within `timeoutMs`, whatever the check does. */
 async function check(timeoutMs: number, probe: () => Promise<unknown>): Promise<CheckResult> {
-  const probed = probe().then(() => 'ok' as const, () => 'unavailable' as const);
+  const probed = probe().then(
+    () => 'ok' as const,
+    () => 'unavailable' as const,
+  );
   return (await settlesWithin(probed, timeoutMs)) ? probed : 'unavailable';
 }
 

@@ -38,7 +38,10 @@ export async function retryLine(deps: ServiceDeps, principal: Principal, key: Li
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
     try {
-      return { mode: 'restarted', newRun: await restartFulfillment(client, { taskQueue, previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS }, input) };
+      return {
+        mode: 'restarted',
+        newRun: await restartFulfillment(client, { taskQueue, previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS }, input),
+      };
     } catch (error) {
       // Someone restarted it a moment ago: that run does the work, and that request reported it.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -48,7 +51,11 @@ export async function retryLine(deps: ServiceDeps, principal: Principal, key: Li
   log.logger.info({ mode: handOff.mode }, 'retry requested');
   // A signalled workflow reports the retry itself; a new run knows only that it starts.
   if (handOff.mode === 'restarted' && handOff.newRun) {
-    const retried = { name: 'fulfillment.retry_requested' as const, attempt: 1, ...(line.reason_code ? { reason_code: line.reason_code } : {}) };
+    const retried = {
+      name: 'fulfillment.retry_requested' as const,
+      attempt: 1,
+      ...(line.reason_code ? { reason_code: line.reason_code } : {}),
+    };
     await emitFulfillmentEvent(deps.telemetry, { runId: handOff.newRun }, input, retried);
   }
   return { workflow_id: line.workflow_id, status: 'retry_requested' as const };

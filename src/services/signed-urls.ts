@@ -34,14 +34,22 @@ export const signedUrlResponseSchema = z.object({
 });
 
 /** A time-limited URL of the line's final asset, issued only for a persisted line. */
-export async function issueFinalAssetUrl(deps: ServiceDeps, principal: Principal, key: LineKey, options: SignedUrlOptions, log: RequestLog): Promise<z.infer<typeof signedUrlResponseSchema>> {
+export async function issueFinalAssetUrl(
+  deps: ServiceDeps,
+  principal: Principal,
+  key: LineKey,
+  options: SignedUrlOptions,
+  log: RequestLog,
+): Promise<z.infer<typeof signedUrlResponseSchema>> {
   const line = await lineView(deps.db, principal, key, log);
   if (line.status === 'failed') throw ERRORS.fulfillmentFailed(line);
   if (line.status === 'cancelled') throw ERRORS.lineCancelled();
   if (line.status === 'withheld') throw ERRORS.lineWithheld();
   const asset = line.final_asset;
   if (line.status !== 'persisted' || !asset) throw ERRORS.assetNotReady(line.status);
-  const download = options.download ? `${line.order_line_id}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}` : undefined;
+  const download = options.download
+    ? `${line.order_line_id}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}`
+    : undefined;
   let signed;
   try {
     signed = await deps.storage.signedUrl(
@@ -55,5 +63,11 @@ export async function issueFinalAssetUrl(deps: ServiceDeps, principal: Principal
     throw error.kind === 'not_found' ? ERRORS.assetMissing() : ERRORS.storageUnavailable();
   }
   log.logger.info({ expires_at: signed.expires_at, download: Boolean(download) }, 'signed URL issued');
-  return { url: signed.url, expires_at: signed.expires_at, sha256: asset.sha256, size_bytes: asset.size_bytes, content_type: asset.content_type };
+  return {
+    url: signed.url,
+    expires_at: signed.expires_at,
+    sha256: asset.sha256,
+    size_bytes: asset.size_bytes,
+    content_type: asset.content_type,
+  };
 }

@@ -1,5 +1,13 @@
 import { checkObjectRef, describeRef } from './object-key.js';
-import { IMAGE_TYPES, type ExpectedObject, type ObjectFolder, type ObjectInspection, type ObjectRef, type ObjectStorage, type StreamOptions } from './object-storage.js';
+import {
+  IMAGE_TYPES,
+  type ExpectedObject,
+  type ObjectFolder,
+  type ObjectInspection,
+  type ObjectRef,
+  type ObjectStorage,
+  type StreamOptions,
+} from './object-storage.js';
 import { StorageError } from './storage-error.js';
 
 /**
@@ -31,7 +39,9 @@ function checkExpected({ sha256, content_type }: ExpectedObject): void {
     throw new RangeError(`expected.sha256 must be 64 lowercase hex digits, got ${JSON.stringify(sha256.slice(0, 80))}`);
   }
   if (!(IMAGE_TYPES as readonly string[]).includes(content_type)) {
-    throw new RangeError(`expected.content_type must be one of ${IMAGE_TYPES.join(', ')}, got ${JSON.stringify(content_type.slice(0, 80))}`);
+    throw new RangeError(
+      `expected.content_type must be one of ${IMAGE_TYPES.join(', ')}, got ${JSON.stringify(content_type.slice(0, 80))}`,
+    );
   }
 }
 
@@ -47,11 +57,7 @@ export function checkCopied(copied: ObjectInspection, expected: ExpectedObject, 
 }
 
 /** The destination's inspection, or null when there is no object there yet. */
-export async function inspectIfPresent(
-  storage: ObjectStorage,
-  ref: ObjectRef,
-  options: StreamOptions,
-): Promise<ObjectInspection | null> {
+export async function inspectIfPresent(storage: ObjectStorage, ref: ObjectRef, options: StreamOptions): Promise<ObjectInspection | null> {
   try {
     return await storage.inspect(ref, options);
   } catch (error) {

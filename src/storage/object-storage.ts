@@ -119,7 +119,12 @@ export interface ObjectStorage {
    * destination named by content (the bytes' SHA-256), where `copy` would need a pass to learn
    * the name before the pass that copies. Errors thrown by `place` pass through unchanged.
    */
-  copyVerified<P extends Placement>(from: ObjectRef, into: ObjectFolder, place: PlaceCopy<P>, options?: StreamOptions): Promise<VerifiedCopy<P>>;
+  copyVerified<P extends Placement>(
+    from: ObjectRef,
+    into: ObjectFolder,
+    place: PlaceCopy<P>,
+    options?: StreamOptions,
+  ): Promise<VerifiedCopy<P>>;
   /** Removes an object; a missing one is success. */
   remove(ref: ObjectRef): Promise<void>;
   signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl>;

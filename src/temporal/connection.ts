@@ -23,12 +23,17 @@ export async function temporalConnectionOptions(config: Config, address: string)
   return {
     address,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY } : {}),
-    ...(tlsWanted ? { tls: { ...(clientCertPair ? { clientCertPair } : {}), ...(serverRootCACertificate ? { serverRootCACertificate } : {}) } } : {}),
+    ...(tlsWanted
+      ? { tls: { ...(clientCertPair ? { clientCertPair } : {}), ...(serverRootCACertificate ? { serverRootCACertificate } : {}) } }
+      : {}),
   };
 }
 
 /** A file a setting names; one that cannot be read stops start-up, naming the setting. */
-async function readSetting(name: 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH' | 'TEMPORAL_TLS_CA_PATH', file: string): Promise<Buffer> {
+async function readSetting(
+  name: 'TEMPORAL_TLS_CERT_PATH' | 'TEMPORAL_TLS_KEY_PATH' | 'TEMPORAL_TLS_CA_PATH',
+  file: string,
+): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (error) {

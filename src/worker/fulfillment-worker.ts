@@ -24,7 +24,8 @@ export const workflowBundling = (traced = false) => ({
  * build report becomes one short line, its last ("webpack 5.x compiled successfully in 900 ms").
  */
 function oneLineBundlerLogger(base: Logger): Logger {
-  const oneLine = (message: string) => (message.includes('\n') ? `workflow bundle: ${message.trim().split('\n').pop()?.trim() ?? ''}` : message);
+  const oneLine = (message: string) =>
+    message.includes('\n') ? `workflow bundle: ${message.trim().split('\n').pop()?.trim() ?? ''}` : message;
   return {
     log: (level, message, meta) => {
       base.log(level, oneLine(message), meta);

@@ -18,9 +18,7 @@ import { isReasonCode, type ReasonCode } from '../domain/reasons.js';
  * Database steps are local activities, run in the workflow's own task, a marker each in the
  * history; they retry for as long as an outage lasts, so only a bug exhausts them.
  */
-type Step =
-  | { local: LocalActivityOptions }
-  | { remote: ActivityOptions; exhausted: { reason_code: ReasonCode; because: string } };
+type Step = { local: LocalActivityOptions } | { remote: ActivityOptions; exhausted: { reason_code: ReasonCode; because: string } };
 
 const bookkeeping: Step = {
   local: { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } },
@@ -57,7 +55,11 @@ export const openLine = step('openLine', bookkeeping, 'Open the line (or find it
 export const resolvePreview = step('resolvePreview', bookkeeping, 'Resolve personalization_id to its preview');
 export const markLineWorking = step('markLineWorking', bookkeeping, 'Record the line status');
 export const reopenLine = step('reopenLine', bookkeeping, 'Reopen the line for the retry');
-export const persistPreview = step('persistPreview', streaming, 'Verify the preview (image, size, sha256), copy it to the print bucket, record the asset');
+export const persistPreview = step(
+  'persistPreview',
+  streaming,
+  'Verify the preview (image, size, sha256), copy it to the print bucket, record the asset',
+);
 export const recordFailure = step('recordFailure', bookkeeping, 'Record the failure with its guidance');
 export const closeLine = step('closeLine', bookkeeping, 'Close the line: its order was cancelled or the line refunded');
 
@@ -74,7 +76,9 @@ export class LineFailed extends Error {
  */
 function reasonCoded(error: unknown): (ApplicationFailure & { type: ReasonCode }) | undefined {
   const failure = error instanceof ActivityFailure ? error.cause : error;
-  return failure instanceof ApplicationFailure && isReasonCode(failure.type) ? (failure as ApplicationFailure & { type: ReasonCode }) : undefined;
+  return failure instanceof ApplicationFailure && isReasonCode(failure.type)
+    ? (failure as ApplicationFailure & { type: ReasonCode })
+    : undefined;
 }
 
 const exhaustedFailure = ({ reason_code, because }: { reason_code: ReasonCode; because: string }, error: ActivityFailure): LineFailure => ({

@@ -55,8 +55,7 @@ let storage: WatchedStorage;
 const telemetry = new RecordingTelemetry();
 const teardown = new Teardown();
 
-const activitiesOn = (db: Db): FulfillmentActivities =>
-  createActivities({ db, storage, telemetry, printBucket: PRINT_BUCKET });
+const activitiesOn = (db: Db): FulfillmentActivities => createActivities({ db, storage, telemetry, printBucket: PRINT_BUCKET });
 
 /** Runs `step` in the mock activity context; `run` cannot infer the result's type from `step` alone. */
 const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run<[], R, () => Promise<R>>(step);
@@ -120,7 +119,10 @@ describe('activities in their Temporal context', () => {
     const execution = workflowExecution();
     const firstScheduled = Date.parse('2026-11-29T23:59:58.000Z');
     telemetry.events.length = 0;
-    for (const [attempt, scheduledAt] of [[1, firstScheduled], [2, firstScheduled + 5_000]] as const) {
+    for (const [attempt, scheduledAt] of [
+      [1, firstScheduled],
+      [2, firstScheduled + 5_000],
+    ] as const) {
       const env = new MockActivityEnvironment({
         workflowExecution: execution,
         attempt,
@@ -153,7 +155,11 @@ describe('activities in their Temporal context', () => {
     expect(heartbeats).toContainEqual({ waiting_for: 'database', failures: 3 });
     expect(storage.copies).toBe(1);
     expect(await listFiles(lineFolder(storageRoot, line))).toEqual([`${preview.sha256}.png`]);
-    const row = await database.db.selectFrom('order_lines').select('status').where('order_line_id', '=', line.order_line_id).executeTakeFirst();
+    const row = await database.db
+      .selectFrom('order_lines')
+      .select('status')
+      .where('order_line_id', '=', line.order_line_id)
+      .executeTakeFirst();
     expect(row?.status).toBe('persisted');
   });
 

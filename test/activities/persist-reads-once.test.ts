@@ -11,7 +11,17 @@ import type { ObjectStorage } from '../../src/storage/object-storage.js';
 import { SupabaseStorage } from '../../src/storage/supabase/supabase-storage.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, putLocal, recordJob, sha256, uniqueShop } from '../support/fixtures.js';
+import {
+  givenReadyPreview,
+  makePng,
+  newLine,
+  PREVIEW_BUCKET,
+  PRINT_BUCKET,
+  putLocal,
+  recordJob,
+  sha256,
+  uniqueShop,
+} from '../support/fixtures.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
 /**
@@ -79,7 +89,12 @@ it('reads the preview once on the local backend: its bytes, no more', async () =
   const line = newLine({ shop_id: shop });
   const png = makePng(300, 200);
   await givenReadyPreview({ db, put: putLocal(storageRoot) }, line, png);
-  const preview = { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: `${line.shop_id}/${line.personalization_id}.png`, content_type: 'image/png' as const };
+  const preview = {
+    job_id: `job-${line.order_line_id}`,
+    bucket: PREVIEW_BUCKET,
+    path: `${line.shop_id}/${line.personalization_id}.png`,
+    content_type: 'image/png' as const,
+  };
 
   const read = await fileBytesRead(async () => {
     expect(await persist(storage, line, preview)).toMatchObject({ sha256: sha256(png), size_bytes: png.length });
@@ -95,15 +110,25 @@ it('downloads the preview once from Supabase', async () => {
   const line = newLine({ shop_id: shop });
   const png = makePng(300, 200);
   const key = `${line.shop_id}/${line.personalization_id}.png`;
-  const generator = new StorageClient(`${standIn.url}/storage/v1`, { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}` });
+  const generator = new StorageClient(`${standIn.url}/storage/v1`, {
+    apikey: standIn.serviceKey,
+    Authorization: `Bearer ${standIn.serviceKey}`,
+  });
   const { error } = await generator.from(PREVIEW_BUCKET).upload(key, png, { contentType: 'image/png' });
   if (error) throw error;
   await recordJob(db, line, { path: key });
 
   const before = standIn.requests.length;
-  const asset = await persist(storage, line, { job_id: `job-${line.order_line_id}`, bucket: PREVIEW_BUCKET, path: key, content_type: 'image/png' });
+  const asset = await persist(storage, line, {
+    job_id: `job-${line.order_line_id}`,
+    bucket: PREVIEW_BUCKET,
+    path: key,
+    content_type: 'image/png',
+  });
   expect(asset).toMatchObject({ sha256: sha256(png), size_bytes: png.length });
-  const downloads = standIn.requests.slice(before).filter(({ method, path: at }) => method === 'GET' && at.startsWith('/object/') && !at.startsWith('/object/info/'));
+  const downloads = standIn.requests
+    .slice(before)
+    .filter(({ method, path: at }) => method === 'GET' && at.startsWith('/object/') && !at.startsWith('/object/info/'));
   expect(downloads).toHaveLength(1);
   expect(await standIn.readObject({ bucket: PRINT_BUCKET, path: asset.path })).toEqual(png);
 });

@@ -13,7 +13,17 @@ import { FulfillmentStatus, PersonalizationId } from '../../src/workflows/search
 import { type WebhookAnswer } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { eventually } from '../support/eventually.js';
-import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal, sha256 } from '../support/fixtures.js';
+import {
+  bigId,
+  deliverWebhook,
+  makePng,
+  orderPayload,
+  personalized,
+  postPreviewJob,
+  PREVIEW_BUCKET,
+  putLocal,
+  sha256,
+} from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import type { CapturedEvent } from '../support/posthog-stand-in.js';
 import { Teardown } from '../support/teardown.js';
@@ -49,16 +59,26 @@ const persA = `pers-a-${bigId()}`;
 const persB = `pers-b-${bigId()}`;
 const pngA = makePng(300, 200, [200, 30, 30]);
 const pngB = makePng(120, 90, [30, 30, 200]);
-const body = orderPayload(orderId, [
-  { id: lineA, properties: personalized(persA, '_personalization_id') },
-  { id: lineB, properties: personalized(persB, 'personalization_id') },
-  { id: lineC, properties: null },
-  { id: lineD, properties: personalized('not a valid id!') },
-  { id: lineE },
-  { id: lineControl, properties: personalized('tab\tand\u0000nul') },
-  { id: lineTwoIds, properties: [{ name: 'personalization_id', value: 'one' }, { name: '_personalization_id', value: 'two' }] },
-  { id: lineLong, properties: personalized(longId) },
-], shop);
+const body = orderPayload(
+  orderId,
+  [
+    { id: lineA, properties: personalized(persA, '_personalization_id') },
+    { id: lineB, properties: personalized(persB, 'personalization_id') },
+    { id: lineC, properties: null },
+    { id: lineD, properties: personalized('not a valid id!') },
+    { id: lineE },
+    { id: lineControl, properties: personalized('tab\tand\u0000nul') },
+    {
+      id: lineTwoIds,
+      properties: [
+        { name: 'personalization_id', value: 'one' },
+        { name: '_personalization_id', value: 'two' },
+      ],
+    },
+    { id: lineLong, properties: personalized(longId) },
+  ],
+  shop,
+);
 
 /** What the webhook answers for the order's personalized lines. */
 const acceptedAs = (status: 'started' | 'duplicate') =>
@@ -80,7 +100,14 @@ const deliver = (payload: string, options: { topic?: string; secret?: string; we
   deliverWebhook(base, shop, payload, options.secret ?? creds.webhookSecret, options);
 
 const postPreview = (personalizationId: string, jobId: string, path: string, token = creds.merchantToken) =>
-  postPreviewJob(base, token, { shop_id: shop, personalization_id: personalizationId, job_id: jobId, status: 'ready', path, content_type: 'image/png' });
+  postPreviewJob(base, token, {
+    shop_id: shop,
+    personalization_id: personalizationId,
+    job_id: jobId,
+    status: 'ready',
+    path,
+    content_type: 'image/png',
+  });
 
 async function waitForLine(line: string, status: string, timeoutMs = 40_000) {
   const deadline = Date.now() + timeoutMs;
@@ -153,19 +180,33 @@ describe('end to end over HTTP', () => {
 
   it('persists the ready line and fails the one without a preview, with guidance', async () => {
     const persisted = await waitForLine(lineA, 'persisted');
-    expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngA), size_bytes: pngA.length, content_type: 'image/png', width: 300, height: 200 });
+    expect(persisted.final_asset).toMatchObject({
+      sha256: sha256(pngA),
+      size_bytes: pngA.length,
+      content_type: 'image/png',
+      width: 300,
+      height: 200,
+    });
     const failed = await waitForLine(lineB, 'failed');
-    expect(failed).toMatchObject({ reason_code: 'preview_not_found', recovery_guidance: recoveryGuidance('preview_not_found'), final_asset: null });
+    expect(failed).toMatchObject({
+      reason_code: 'preview_not_found',
+      recovery_guidance: recoveryGuidance('preview_not_found'),
+      final_asset: null,
+    });
     expect(await waitForLine(lineD, 'failed')).toMatchObject({ reason_code: 'preview_not_found', personalization_id: 'not a valid id!' });
 
     const notReady = await fetch(linePath(lineB, '/final-asset/signed-url'), { method: 'POST', headers: auth(creds.merchantToken) });
     expect(notReady.status).toBe(409);
-    expect((await readError(notReady))).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
+    expect(await readError(notReady)).toMatchObject({ code: 'fulfillment_failed', details: { reason_code: 'preview_not_found' } });
   });
 
   it('records a failure for a line whose personalization can name no preview, in the database and in Temporal', async () => {
     const cut = `${longId.slice(0, 254)}…`;
-    for (const [line, personalizationId] of [[lineControl, 'tab\tand\u001anul'], [lineTwoIds, 'one\ntwo'], [lineLong, cut]] as const) {
+    for (const [line, personalizationId] of [
+      [lineControl, 'tab\tand\u001anul'],
+      [lineTwoIds, 'one\ntwo'],
+      [lineLong, cut],
+    ] as const) {
       const failed = await waitForLine(line, 'failed');
       expect(failed).toMatchObject({ reason_code: 'preview_not_found', personalization_id: personalizationId, final_asset: null });
       expect(failed.reason_message).toContain('cannot name a preview job');
@@ -289,7 +330,12 @@ describe('end to end over HTTP', () => {
 
     const persisted = await waitForLine(lineB, 'persisted');
     expect(persisted.final_asset).toMatchObject({ sha256: sha256(pngB), width: 120, height: 90 });
-    const assets = await harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', lineB).execute();
+    const assets = await harness.db
+      .selectFrom('final_assets')
+      .selectAll()
+      .where('shop_id', '=', shop)
+      .where('order_line_id', '=', lineB)
+      .execute();
     expect(assets).toHaveLength(1);
 
     const again = await fetch(linePath(lineB, '/retry'), { method: 'POST', headers: auth(creds.merchantToken) });
@@ -316,8 +362,7 @@ describe('end to end over HTTP', () => {
     expect(retry.status).toBe(202);
     expect(await waitForLine(lineF, 'persisted')).toMatchObject({ final_asset: { sha256: sha256(pngB) } });
 
-    const isRetry = (event: CapturedEvent) =>
-      event.event === 'fulfillment.retry_requested' && event.properties.order_line_id === lineF;
+    const isRetry = (event: CapturedEvent) => event.event === 'fulfillment.retry_requested' && event.properties.order_line_id === lineF;
     const reported = await harness.posthog.waitFor(isRetry, 5_000);
     expect(reported.distinct_id).toBe(shop);
     expect(reported.properties).toMatchObject({
@@ -333,7 +378,14 @@ describe('end to end over HTTP', () => {
   it('logged nothing secret', () => {
     const text = logs.text;
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
+    for (const secret of [
+      creds.operatorToken,
+      creds.merchantToken,
+      creds.otherMerchantToken,
+      creds.webhookSecret,
+      creds.oldWebhookSecret,
+      creds.signingSecret,
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();

@@ -11,7 +11,6 @@ import { bootstrapMedianInterval, median, percentile } from '../../bench/lib/sta
 import { TEST_DATABASE_URL } from '../support/database.js';
 import { must } from '../support/must.js';
 
-
 const row = (printready: number[], baseline: number[] | null, target: Row['target']): Row => ({
   scenario: 's',
   metric: 'm',
@@ -43,7 +42,7 @@ describe('bench statistics and judging', () => {
     expect(summarize(row([1], null, null))).toMatchObject({ ratio: null, met: null, baseline_median: null });
   });
 
-  it('drops a pair whose baseline is more than 25 % off the baselines\' median', () => {
+  it("drops a pair whose baseline is more than 25 % off the baselines' median", () => {
     // Baselines 100, 100, 100, 100, 200: the last is 100 % off; its ratio (0.1) would pull the median down.
     const summarized = summarize(row([100, 100, 100, 100, 20], [100, 100, 100, 100, 200], { kind: 'ratio_at_least', value: 0.9 }));
     expect(summarized).toMatchObject({ ratio: 1, pairs_kept: 4, pairs_dropped: 1, met: true });
@@ -72,14 +71,14 @@ describe('bench statistics and judging', () => {
 });
 
 describe('bench cost accounting', () => {
-  it('charges Postgres CPU to the backend serving this process\'s connection, and this process\'s to the load generator', async () => {
+  it("charges Postgres CPU to the backend serving this process's connection, and this process's to the load generator", async () => {
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await client.connect();
     try {
       const { cost } = await metered({}, async () => {
         await client.query('select count(*) from generate_series(1, 3000000)');
         // 150 ms of this process's own CPU (not of the clock: the machine may be busy).
-        for (const start = process.cpuUsage(); process.cpuUsage(start).user < 150_000; );
+        for (const start = process.cpuUsage(); process.cpuUsage(start).user < 150_000;);
       });
       expect(cost.cpuMs.postgres).toBeGreaterThan(0);
       expect(cost.cpuMs.postgres).toBeLessThanOrEqual(must(cost.cpuMs.postgres_server, 'postgres_server CPU'));
@@ -140,7 +139,7 @@ describe('bench load generators', () => {
     expect(result.perSecond).toBeGreaterThan(0);
   });
 
-  it('open loop: latency counts from each arrival\'s scheduled time, so a server that falls behind shows it', async () => {
+  it("open loop: latency counts from each arrival's scheduled time, so a server that falls behind shows it", async () => {
     // Arrivals every 10 ms, one at a time, each taking 30 ms: the queue grows by ~20 ms a run.
     const result = await openLoop(100, 10, 1, () => sleep(30));
     expect(result.p50).toBeGreaterThanOrEqual(30);

@@ -51,7 +51,12 @@ describe('npm run bench (quick)', () => {
     expect(stdout).toContain('CPU ms per');
     expect(stdout).toContain(`schemas ${SCHEMA_PREFIX}_*`);
 
-    const results = JSON.parse(await readFile(out, 'utf8')) as { kind: string; database: string; rows: SummarizedRow[]; costs: SummarizedCost[] };
+    const results = JSON.parse(await readFile(out, 'utf8')) as {
+      kind: string;
+      database: string;
+      rows: SummarizedRow[];
+      costs: SummarizedCost[];
+    };
     expect(results.kind).toBe('bench');
     expect(results.database).toBe('postgres');
     for (const family of ['intake', 'end to end', 'large asset', 'signed URL', 'persisted line', 'backlog drain']) {
@@ -60,7 +65,10 @@ describe('npm run bench (quick)', () => {
       for (const row of judged) expect(typeof row.met, `${row.scenario} ${row.metric}`).toBe('boolean');
     }
     for (const row of results.rows) {
-      expect(row.printready.every((value) => Number.isFinite(value) && value >= 0), `${row.scenario} ${row.metric}`).toBe(true);
+      expect(
+        row.printready.every((value) => Number.isFinite(value) && value >= 0),
+        `${row.scenario} ${row.metric}`,
+      ).toBe(true);
       if (row.target?.kind === 'ratio_at_least') expect(row.baseline_median, `${row.scenario} ${row.metric}`).toBeGreaterThan(0);
     }
     // Each scenario's cost names what each component spent per unit; the servers under test spent some.
@@ -72,7 +80,10 @@ describe('npm run bench (quick)', () => {
         expect(typeof cost.cpu_ms_per_unit.load, `${cost.scenario} ${cost.side}`).toBe('number');
       }
     }
-    const e2e = must(results.costs.find((cost) => cost.scenario.startsWith('end to end') && cost.side === 'printready'), 'the end-to-end cost');
+    const e2e = must(
+      results.costs.find((cost) => cost.scenario.startsWith('end to end') && cost.side === 'printready'),
+      'the end-to-end cost',
+    );
     for (const component of ['api', 'worker', 'temporal', 'postgres']) expect(e2e.cpu_ms_per_unit[component], component).toBeGreaterThan(0);
     for (const component of ['api', 'worker', 'temporal', 'postgres']) expect(e2e.peak_rss_mib[component], component).toBeGreaterThan(0);
     // Every schema it made is dropped again.

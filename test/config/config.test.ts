@@ -23,7 +23,13 @@ describe('loadConfig', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', POSTHOG_API_KEY: '' });
     expect([config.PORT, config.DATABASE_URL, config.POSTHOG_API_KEY]).toEqual([3000, undefined, undefined]);
     const blank = loadConfig({ PORT: ' ', PREVIEW_WAIT_SECONDS: '  ', TEMPORAL_ADDRESS: ' ', POSTHOG_API_KEY: '\t', HOST: ' ' });
-    expect([blank.PORT, blank.PREVIEW_WAIT_SECONDS, blank.TEMPORAL_ADDRESS, blank.POSTHOG_API_KEY, blank.HOST]).toEqual([3000, 1800, undefined, undefined, '127.0.0.1']);
+    expect([blank.PORT, blank.PREVIEW_WAIT_SECONDS, blank.TEMPORAL_ADDRESS, blank.POSTHOG_API_KEY, blank.HOST]).toEqual([
+      3000,
+      1800,
+      undefined,
+      undefined,
+      '127.0.0.1',
+    ]);
     expect(loadConfig({ TEMPORAL_ADDRESS: ' temporal:7233 ' }).TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 

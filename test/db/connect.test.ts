@@ -29,7 +29,10 @@ describe('the Postgres pool', () => {
     await proxy.waitForHeld(1);
     proxy.release();
     await proxy.cut();
-    const error = await running.then(() => undefined, (failure: unknown) => failure);
+    const error = await running.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
     expect(isDatabaseUnavailable(error), String(error)).toBe(true);
 
     await proxy.restore();

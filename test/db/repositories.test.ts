@@ -3,12 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { findFinalAsset, persistFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { listLineFailures, recordLineFailure } from '../../src/db/repositories/failures.js';
-import {
-  getOrderLineView,
-  linesToWakeForPreview,
-  registerOrderLines,
-  setLineWorking,
-} from '../../src/db/repositories/order-lines.js';
+import { getOrderLineView, linesToWakeForPreview, registerOrderLines, setLineWorking } from '../../src/db/repositories/order-lines.js';
 import { lookupPreviewJob, recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -55,9 +50,7 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
       const ready = await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/b.png' }, 'previews');
       expect(ready.outcome).toBe('updated');
       expect(ready.outcome !== 'refused' && ready.job).toMatchObject({ status: 'ready', bucket: 'previews', path: 'a/b.png' });
-      expect((await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/b.png' }, 'previews')).outcome).toBe(
-        'unchanged',
-      );
+      expect((await recordPreviewJob(database.db, { ...job, status: 'ready', path: 'a/b.png' }, 'previews')).outcome).toBe('unchanged');
     });
 
     it('refuses what contradicts the record', async () => {
@@ -100,7 +93,12 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
     });
 
     it('takes a line given twice in one call (two deliveries sharing an insert)', async () => {
-      await registerOrderLines(database.db, [line('twice-b'), line('twice-a'), line('twice-b'), { ...line('twice-a'), shop_id: OTHER_SHOP }]);
+      await registerOrderLines(database.db, [
+        line('twice-b'),
+        line('twice-a'),
+        line('twice-b'),
+        { ...line('twice-a'), shop_id: OTHER_SHOP },
+      ]);
       for (const shop_id of [SHOP, OTHER_SHOP]) {
         expect(await getOrderLineView(database.db, { shop_id, order_line_id: 'twice-a' })).toMatchObject({ status: 'processing' });
       }
@@ -119,7 +117,13 @@ describe.each(['postgres', 'pglite'] as const)('repositories on %s', (kind) => {
     it('lists the lines a finished preview wakes: waiting for it, or still working on it', async () => {
       await setLineWorking(database.db, line('3', 'pers-w'), 'waiting_for_preview');
       await setLineWorking(database.db, line('5', 'pers-w'), 'processing');
-      await recordLineFailure(database.db, line('6', 'pers-w'), { failure_key: 'f', attempt: 1, reason_code: 'preview_failed', message: 'x', details: {} });
+      await recordLineFailure(database.db, line('6', 'pers-w'), {
+        failure_key: 'f',
+        attempt: 1,
+        reason_code: 'preview_failed',
+        message: 'x',
+        details: {},
+      });
       expect((await linesToWakeForPreview(database.db, SHOP, 'pers-w')).sort()).toEqual([`${SHOP}:3:fulfillment`, `${SHOP}:5:fulfillment`]);
       expect(await linesToWakeForPreview(database.db, OTHER_SHOP, 'pers-w')).toEqual([]);
     });

@@ -33,7 +33,11 @@ it('signs local URLs under PUBLIC_URL, else under HOST and PORT (an IPv6 host in
 });
 
 it('uses Supabase Storage when SUPABASE_URL is set, and the local backend otherwise', async () => {
-  const config = loadConfig({ DATA_DIR: dataDir, SUPABASE_URL: 'https://project.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    SUPABASE_URL: 'https://project.supabase.co',
+    SUPABASE_SERVICE_ROLE_KEY: 'service-role-key',
+  });
   expect((await createStorage(config, 'http://127.0.0.1:3000')).kind).toBe('supabase');
   expect((await createStorage(loadConfig({ DATA_DIR: dataDir }), 'http://127.0.0.1:3000')).kind).toBe('local');
 });

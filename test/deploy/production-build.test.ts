@@ -80,7 +80,10 @@ describe('production build', () => {
       await copyFile(path.join(root, 'package.json'), path.join(image, 'package.json'));
       await symlink(outDir, path.join(image, 'dist'));
       await symlink(path.join(root, 'node_modules'), path.join(image, 'node_modules'));
-      const { stdout } = await run('npm', ['run', '--silent', 'migrate'], { cwd: image, env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl } });
+      const { stdout } = await run('npm', ['run', '--silent', 'migrate'], {
+        cwd: image,
+        env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+      });
       expect(stdout).toContain('applied: 0001_initial');
       expect(stdout).toContain('0002_order_lifecycle');
     } finally {
@@ -122,7 +125,12 @@ describe('production build', () => {
     const port = await freePort();
     const token = 'ops-token-1-0123456789abcdefghijklmn';
     const api = await startEntry('api/main.js', /Server listening/, { PORT: String(port), API_TOKENS: `${token}=*`, LOG_LEVEL: 'info' });
-    const body = JSON.stringify({ shop_id: 'sigterm.myshopify.com', personalization_id: 'pers-sigterm', job_id: 'job-sigterm', status: 'rendering' });
+    const body = JSON.stringify({
+      shop_id: 'sigterm.myshopify.com',
+      personalization_id: 'pers-sigterm',
+      job_id: 'job-sigterm',
+      status: 'rendering',
+    });
     const request = httpRequest({
       host: '127.0.0.1',
       port,
@@ -157,7 +165,9 @@ it.each(['start:api', 'start:worker'])('%s without dist/ or the dev dependencies
       () => ({ stderr: 'it started' }),
       (error: unknown) => error as { stderr: string },
     );
-    expect(failed.stderr).toContain('printready: dist/ is not built, and building it needs the dev dependencies: run npm ci, then npm run build.');
+    expect(failed.stderr).toContain(
+      'printready: dist/ is not built, and building it needs the dev dependencies: run npm ci, then npm run build.',
+    );
   } finally {
     await rm(checkout, { recursive: true, force: true });
   }
@@ -170,7 +180,9 @@ describe('docker-compose.yml and Dockerfile', () => {
   }
 
   it('runs the compiled entry points the build produces', async () => {
-    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
     const commands = ['api', 'worker', 'migrate'].map((name) => must(compose.services[name], `service ${name}`).command);
     expect(commands).toEqual([
       ['node', 'dist/api/main.js'],
@@ -178,7 +190,9 @@ describe('docker-compose.yml and Dockerfile', () => {
       ['node', 'dist/db/migrate-main.js'],
     ]);
     for (const command of commands) {
-      const source = must(command?.[1], 'the file a command runs').replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+      const source = must(command?.[1], 'the file a command runs')
+        .replace(/^dist\//, 'src/')
+        .replace(/\.js$/, '.ts');
       expect(existsSync(path.join(root, source)), source).toBe(true);
     }
     const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
@@ -191,12 +205,17 @@ describe('docker-compose.yml and Dockerfile', () => {
   });
 
   it('sets only variables the config schema knows', async () => {
-    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const compose = parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
     const known = new Set(Object.keys(configSchema.shape));
     for (const name of ['api', 'worker', 'migrate']) {
       const variables = Object.keys(must(compose.services[name], `service ${name}`).environment ?? {});
       expect(variables.length, name).toBeGreaterThan(0);
-      expect(variables.filter((variable) => !known.has(variable)), name).toEqual([]);
+      expect(
+        variables.filter((variable) => !known.has(variable)),
+        name,
+      ).toEqual([]);
     }
   });
 });

@@ -8,10 +8,12 @@ async function readmeTable(): Promise<Map<string, string>> {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const table = readme.split('<!-- config-table:start -->')[1]?.split('<!-- config-table:end -->')[0] ?? '';
   const rows = table.split('\n').filter((line) => /^\| `[A-Z_]+` \|/.test(line));
-  return new Map(rows.map((row) => {
-    const [, name, fallback] = row.split('|').map((cell) => cell.trim());
-    return [must(name, 'a variable').replaceAll('`', ''), must(fallback, `the default of ${name}`)];
-  }));
+  return new Map(
+    rows.map((row) => {
+      const [, name, fallback] = row.split('|').map((cell) => cell.trim());
+      return [must(name, 'a variable').replaceAll('`', ''), must(fallback, `the default of ${name}`)];
+    }),
+  );
 }
 
 it('documents exactly the variables the config schema reads', async () => {

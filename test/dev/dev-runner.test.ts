@@ -84,9 +84,12 @@ async function childPids(pid: number): Promise<number[]> {
   let text = '';
   ps.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   await new Promise((resolve) => ps.once('close', resolve));
-  const pairs = text.trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const pairs = text
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
   const tree = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [child, parent] of pairs) {
       if (tree.has(parent) && !tree.has(child)) {

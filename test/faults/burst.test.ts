@@ -42,7 +42,9 @@ const orders = Array.from({ length: ORDERS }, () => {
   return { orderId, lines: Array.from({ length: LINES_PER_ORDER }, () => newLine({ shop_id: shop, order_id: orderId })) };
 });
 const lines = orders.flatMap((order) => order.lines);
-const withoutPreview = new Set(lines.filter((_, index) => index % Math.round(1 / WITHOUT_PREVIEW_SHARE) === 7).map((line) => line.order_line_id));
+const withoutPreview = new Set(
+  lines.filter((_, index) => index % Math.round(1 / WITHOUT_PREVIEW_SHARE) === 7).map((line) => line.order_line_id),
+);
 
 interface Delivery {
   order: (typeof orders)[number];
@@ -82,7 +84,10 @@ beforeAll(async () => {
       content_type: 'image/png',
     }));
   for (let start = 0; start < jobs.length; start += 500) {
-    await stack.db.insertInto('preview_jobs').values(jobs.slice(start, start + 500)).execute();
+    await stack.db
+      .insertInto('preview_jobs')
+      .values(jobs.slice(start, start + 500))
+      .execute();
   }
   await stack.startWorker('burst-worker');
 });
@@ -118,10 +123,17 @@ describe('a burst of 2,000 lines in 200 orders', () => {
   let intakeSeconds = 0;
 
   it('is taken in through HTTP with no 5xx but a documented 503', async () => {
-    const deliveries: Delivery[] = orders.map((order) => ({ order, topic: 'orders/create', webhookId: `wh-${randomBytes(6).toString('hex')}` }));
+    const deliveries: Delivery[] = orders.map((order) => ({
+      order,
+      topic: 'orders/create',
+      webhookId: `wh-${randomBytes(6).toString('hex')}`,
+    }));
     const redelivered = orders.slice(0, Math.round(ORDERS * REDELIVERED_SHARE));
     for (const [index, order] of redelivered.entries()) {
-      const first = must(deliveries.find((delivery) => delivery.order === order), `the delivery of order ${order.orderId}`);
+      const first = must(
+        deliveries.find((delivery) => delivery.order === order),
+        `the delivery of order ${order.orderId}`,
+      );
       deliveries.push(index % 2 === 0 ? { ...first } : { order, topic: 'orders/paid', webhookId: `wh-${randomBytes(6).toString('hex')}` });
     }
     shuffle(deliveries);
@@ -160,7 +172,9 @@ describe('a burst of 2,000 lines in 200 orders', () => {
     const serverTimes = stack.apiLogs
       .map((line) => JSON.parse(line) as { msg?: string; responseTime?: number })
       .flatMap((entry) => (entry.msg === 'request completed' && entry.responseTime !== undefined ? [entry.responseTime] : []));
-    console.log(`burst intake, server side: p50 ${percentile(serverTimes, 50).toFixed(0)} ms, p99 ${percentile(serverTimes, 99).toFixed(0)} ms`);
+    console.log(
+      `burst intake, server side: p50 ${percentile(serverTimes, 50).toFixed(0)} ms, p99 ${percentile(serverTimes, 99).toFixed(0)} ms`,
+    );
     expect([...statuses.keys()].every((status) => status === 200 || status === 503)).toBe(true);
     expect(accepted.size).toBe(lines.length);
     expect([...starts.values()].every((count) => count === 1)).toBe(true);

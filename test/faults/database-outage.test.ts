@@ -67,7 +67,9 @@ describe('a 30 s database outage', () => {
     // Readiness says so at once; nothing answers 500.
     const notReady = await stack.readyz();
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ error: { code: 'not_ready', details: { checks: { database: 'unavailable', temporal: 'ok' } } } });
+    expect(await notReady.json()).toMatchObject({
+      error: { code: 'not_ready', details: { checks: { database: 'unavailable', temporal: 'ok' } } },
+    });
 
     // Shopify's delivery is accepted: the workflows are durable in Temporal and wait it out.
     const delivered = await stack.deliver(shop, during.orderId, during.lines);

@@ -68,7 +68,9 @@ describe('isDatabaseUnavailable', () => {
     const refused = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/test` });
     const error = await refused.connect().catch((caught: unknown) => caught);
     expect(isDatabaseUnavailable(error)).toBe(true);
-    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(
+      true,
+    );
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
   });
@@ -81,7 +83,10 @@ describe('isDatabaseUnavailable', () => {
       expect(isDatabaseUnavailable(syntax)).toBe(false);
       // 65,536 parameters: the server refuses the message as a protocol violation (08P01).
       const tooMany = await client
-        .query(`select ${Array.from({ length: 2 }, (_, i) => `$${i + 1}::int`).join(',')}`, Array.from({ length: 65_536 }, () => 1))
+        .query(
+          `select ${Array.from({ length: 2 }, (_, i) => `$${i + 1}::int`).join(',')}`,
+          Array.from({ length: 65_536 }, () => 1),
+        )
         .catch((caught: unknown) => caught);
       expect(tooMany).toBeInstanceOf(Error);
       expect(isDatabaseUnavailable(tooMany)).toBe(false);

@@ -20,33 +20,41 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-it.each(['copy', 'copyVerified'] as const)('%s leaves nothing behind when killed between publishing and removing its temporary', async (method) => {
-  const png = makePng(64, 64);
-  const sha = sha256(png);
-  await writeFile(path.join(root, 'previews', `preview-${method}.png`), png);
-  const folderKey = `shop/${method}`;
-  const destination = `${folderKey}/${sha}.png`;
-  const folder = path.join(root, 'print-assets', 'shop', method);
+it.each(['copy', 'copyVerified'] as const)(
+  '%s leaves nothing behind when killed between publishing and removing its temporary',
+  async (method) => {
+    const png = makePng(64, 64);
+    const sha = sha256(png);
+    await writeFile(path.join(root, 'previews', `preview-${method}.png`), png);
+    const folderKey = `shop/${method}`;
+    const destination = `${folderKey}/${sha}.png`;
+    const folder = path.join(root, 'print-assets', 'shop', method);
 
-  const copying = new Spawned({
-    name: 'copy-then-hang',
-    command: process.execPath,
-    args: ['--import', 'tsx', 'test/faults/children/copy-then-hang.ts', root, `preview-${method}.png`, destination, sha, method],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-  });
-  await copying.waitForOutput(/published, temporary not yet removed/, 60_000);
-  await copying.kill();
-  const left = await readdir(folder);
-  const named = left.map((name) => (name.startsWith('.partial-') ? '.partial-*' : name)).sort();
-  expect(named, 'killed exactly there: the object and its temporary').toEqual(['.partial-*', `${sha}.png`]);
+    const copying = new Spawned({
+      name: 'copy-then-hang',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'test/faults/children/copy-then-hang.ts', root, `preview-${method}.png`, destination, sha, method],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    await copying.waitForOutput(/published, temporary not yet removed/, 60_000);
+    await copying.kill();
+    const left = await readdir(folder);
+    const named = left.map((name) => (name.startsWith('.partial-') ? '.partial-*' : name)).sort();
+    expect(named, 'killed exactly there: the object and its temporary').toEqual(['.partial-*', `${sha}.png`]);
 
-  const storage = new LocalStorage({ root, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-in-this-test' });
-  const from = { bucket: 'previews', path: `preview-${method}.png` };
-  const retried =
-    method === 'copy'
-      ? await storage.copy(from, { bucket: 'print-assets', path: destination }, expected(png))
-      : (await storage.copyVerified(from, { bucket: 'print-assets', folder: folderKey }, ({ sha256: hash }) => ({ name: `${hash}.png`, content_type: 'image/png' }))).inspection;
-  expect(retried.sha256).toBe(sha);
-  expect(await readdir(folder)).toEqual([`${sha}.png`]);
-  expect((await stat(path.join(folder, `${sha}.png`))).nlink).toBe(1);
-});
+    const storage = new LocalStorage({ root, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'unused-in-this-test' });
+    const from = { bucket: 'previews', path: `preview-${method}.png` };
+    const retried =
+      method === 'copy'
+        ? await storage.copy(from, { bucket: 'print-assets', path: destination }, expected(png))
+        : (
+            await storage.copyVerified(from, { bucket: 'print-assets', folder: folderKey }, ({ sha256: hash }) => ({
+              name: `${hash}.png`,
+              content_type: 'image/png',
+            }))
+          ).inspection;
+    expect(retried.sha256).toBe(sha);
+    expect(await readdir(folder)).toEqual([`${sha}.png`]);
+    expect((await stat(path.join(folder, `${sha}.png`))).nlink).toBe(1);
+  },
+);

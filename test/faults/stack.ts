@@ -108,7 +108,22 @@ export class FaultStack {
       POSTHOG_API_KEY: creds.posthogKey,
       POSTHOG_HOST: posthog.host,
     };
-    return new FaultStack(database, proxy, posthog, creds, config, dataDir, storage, apiDb, apiTelemetry, client, app, base, workerEnv, apiLogs);
+    return new FaultStack(
+      database,
+      proxy,
+      posthog,
+      creds,
+      config,
+      dataDir,
+      storage,
+      apiDb,
+      apiTelemetry,
+      client,
+      app,
+      base,
+      workerEnv,
+      apiLogs,
+    );
   }
 
   get db(): Db {
@@ -130,7 +145,12 @@ export class FaultStack {
   }
 
   /** Shopify's delivery of an order with these lines; the same `webhookId` for a redelivery. */
-  deliver(shop: string, orderId: string, lines: FulfillmentInput[], options: { topic?: string; webhookId?: string } = {}): Promise<Response> {
+  deliver(
+    shop: string,
+    orderId: string,
+    lines: FulfillmentInput[],
+    options: { topic?: string; webhookId?: string } = {},
+  ): Promise<Response> {
     return deliverWebhook(this.base, shop, orderBody(orderId, lines), this.creds.webhookSecret, options);
   }
 

@@ -93,7 +93,9 @@ describe('Supabase Storage faults', () => {
 
     const { result, seconds } = await fulfil(line);
     const requests = standIn.requests.length - before;
-    console.log(`storage unavailable 10 s (503, then resets): line persisted in ${seconds.toFixed(1)} s after ${requests} storage requests`);
+    console.log(
+      `storage unavailable 10 s (503, then resets): line persisted in ${seconds.toFixed(1)} s after ${requests} storage requests`,
+    );
     expect(result).toMatchObject({ status: 'persisted', final_asset: { sha256: sha256(png) } });
     expect(seconds).toBeGreaterThanOrEqual(10);
     expect(await listLineFailures(harness.db, line.shop_id, line.order_line_id)).toEqual([]);

@@ -73,7 +73,14 @@ describe('a Temporal server restart', () => {
     await eventually(allIn(baseline.lines, 'persisted'), 'baseline persisted', 30_000);
 
     // These lines' previews are re-rendered: the lines wait for them.
-    await stack.db.deleteFrom('preview_jobs').where('personalization_id', 'in', waiting.lines.map((line) => line.personalization_id)).execute();
+    await stack.db
+      .deleteFrom('preview_jobs')
+      .where(
+        'personalization_id',
+        'in',
+        waiting.lines.map((line) => line.personalization_id),
+      )
+      .execute();
     for (const line of waiting.lines) expect((await postPreview(line, 'rendering')).status).toBe(201);
     expect((await stack.deliver(shop, waiting.orderId, waiting.lines)).status).toBe(200);
     await eventually(allIn(waiting.lines, 'waiting_for_preview'), 'lines waiting for their previews', 30_000);
@@ -84,12 +91,16 @@ describe('a Temporal server restart', () => {
     expect((await stack.deliver(shop, inFlight.orderId, inFlight.lines)).status).toBe(200);
     const stoppedAt = Date.now();
     await server.stop();
-    const caught = (await Promise.all(inFlight.lines.map((line) => stack.statusOf(line)))).filter((status) => status !== 'persisted').length;
+    const caught = (await Promise.all(inFlight.lines.map((line) => stack.statusOf(line)))).filter(
+      (status) => status !== 'persisted',
+    ).length;
     console.log(`Temporal stopped with ${caught} of ${inFlight.lines.length} just-delivered lines not yet persisted`);
 
     const ready = await stack.readyz();
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ error: { code: 'not_ready', details: { checks: { temporal: 'unavailable', database: 'ok' } } } });
+    expect(await ready.json()).toMatchObject({
+      error: { code: 'not_ready', details: { checks: { temporal: 'unavailable', database: 'ok' } } },
+    });
 
     const webhookId = `wh-${randomBytes(6).toString('hex')}`;
     const intakeStarted = Date.now();

@@ -12,7 +12,19 @@ import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { must } from '../support/must.js';
-import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, previewPath, PRINT_BUCKET, putLocal, recordJob, sha256File, uniqueShop, writeLargePng } from '../support/fixtures.js';
+import {
+  givenReadyPreview,
+  makePng,
+  newLine,
+  PREVIEW_BUCKET,
+  previewPath,
+  PRINT_BUCKET,
+  putLocal,
+  recordJob,
+  sha256File,
+  uniqueShop,
+  writeLargePng,
+} from '../support/fixtures.js';
 import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
@@ -72,7 +84,10 @@ beforeAll(async () => {
   };
 
   for (const [index, line] of small.entries()) {
-    expectedSha.set(line.order_line_id, (await givenReadyPreview({ db: database.db, put: putLocal(storageRoot) }, line, makePng(64 + index, 48))).sha256);
+    expectedSha.set(
+      line.order_line_id,
+      (await givenReadyPreview({ db: database.db, put: putLocal(storageRoot) }, line, makePng(64 + index, 48))).sha256,
+    );
   }
   for (const line of large) {
     expectedSha.set(line.order_line_id, (await writeLargePng(path.join(storageRoot, PREVIEW_BUCKET, previewPath(line)), LARGE_MIB)).sha256);
@@ -106,7 +121,8 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     const idle = await memoryOf(workerPid);
     // Any line that reaches the final_assets insert stops there, its statement unfinished.
     proxy.holdWhen('insert into "final_assets"');
-    for (const line of lines) expect((await startFulfillment(client, { taskQueue: env.TEMPORAL_TASK_QUEUE, previewWaitSeconds: 30 }, line)).status).toBe('started');
+    for (const line of lines)
+      expect((await startFulfillment(client, { taskQueue: env.TEMPORAL_TASK_QUEUE, previewWaitSeconds: 30 }, line)).status).toBe('started');
 
     await proxy.waitForHeld(SMALL_LINES, 60_000);
     // Killed the moment a large preview is being written into the print bucket.
@@ -127,7 +143,7 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     await first.kill();
     // A held statement is one autocommit statement: released before its connection is gone, it
     // would still run and record the line. It must die with the worker, as it would unsent.
-    await eventually(() => (proxy.held === 0 ? true : undefined), 'the killed worker\'s connections closed', 10_000);
+    await eventually(() => (proxy.held === 0 ? true : undefined), "the killed worker's connections closed", 10_000);
     proxy.release();
 
     // Where each line was: copying (only a partial file), or recording (the object is in the
@@ -153,7 +169,9 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     const started = Date.now();
     second = await startWorkerProcess('crash-worker-2', env);
     const results = await resultsOf(client, lines);
-    console.log(`all ${lines.length} lines persisted ${((Date.now() - started) / 1000).toFixed(1)} s after the kill (activity heartbeat timeout 30 s)`);
+    console.log(
+      `all ${lines.length} lines persisted ${((Date.now() - started) / 1000).toFixed(1)} s after the kill (activity heartbeat timeout 30 s)`,
+    );
 
     for (const [index, line] of lines.entries()) {
       const sha = must(expectedSha.get(line.order_line_id), `the preview sha256 of line ${line.order_line_id}`);
@@ -184,7 +202,9 @@ describe('a worker killed with SIGKILL mid-copy and mid-persist', () => {
     expect(Object.fromEntries(perLine)).toEqual(Object.fromEntries(lines.map((line) => [line.order_line_id, 1])));
 
     const memory = await memoryOf(await second.commandPid());
-    console.log(`second worker after copying ${LARGE_LINES} × ${LARGE_MIB} MiB: RSS ${memory.rss_mib} MiB, peak ${memory.peak_rss_mib} MiB`);
+    console.log(
+      `second worker after copying ${LARGE_LINES} × ${LARGE_MIB} MiB: RSS ${memory.rss_mib} MiB, peak ${memory.peak_rss_mib} MiB`,
+    );
     await second.stop();
     expect(second.alive).toBe(false);
   });

@@ -24,7 +24,15 @@ describe('hasShopifyHmacShape', () => {
   it('takes only the base64 of 32 bytes, one header', () => {
     const signature = hmac('{}', 'a');
     expect(hasShopifyHmacShape(signature)).toBe(true);
-    for (const header of [undefined, '', 'x', signature.slice(0, -1), `${signature}A`, signature.replace(/=$/, 'A'), `${signature.slice(0, -2)}*=`]) {
+    for (const header of [
+      undefined,
+      '',
+      'x',
+      signature.slice(0, -1),
+      `${signature}A`,
+      signature.replace(/=$/, 'A'),
+      `${signature.slice(0, -2)}*=`,
+    ]) {
       expect(hasShopifyHmacShape(header), String(header)).toBe(false);
     }
     expect(hasShopifyHmacShape([signature, signature])).toBe(false);
@@ -33,9 +41,7 @@ describe('hasShopifyHmacShape', () => {
 
 describe('parseOrderPayload', () => {
   it('keeps ids above 2^53 exact', () => {
-    const parsed = parseOrderPayload(
-      order('{"id": 866550311766439020, "properties": [{"name": "_personalization_id", "value": "p-1"}]}'),
-    );
+    const parsed = parseOrderPayload(order('{"id": 866550311766439020, "properties": [{"name": "_personalization_id", "value": "p-1"}]}'));
     expect(parsed).toEqual({
       order_id: '820982911946154508',
       personalized: [{ order_line_id: '866550311766439020', personalization_id: 'p-1' }],
@@ -121,8 +127,20 @@ describe('parseOrderPayload', () => {
   });
 
   it('rejects what is not an order', () => {
-    for (const body of ['', '{', 'null', '[]', '"x"', '{"line_items": []}', '{"id": "abc"}', '{"id": 1, "line_items": 7}', '['.repeat(100_000)]) {
-      expect(() => parseOrderPayload(Buffer.from(body)), body.slice(0, 20)).toThrow(expect.objectContaining({ httpStatusCode: 400, code: 'invalid_payload' }) as AppError);
+    for (const body of [
+      '',
+      '{',
+      'null',
+      '[]',
+      '"x"',
+      '{"line_items": []}',
+      '{"id": "abc"}',
+      '{"id": 1, "line_items": 7}',
+      '['.repeat(100_000),
+    ]) {
+      expect(() => parseOrderPayload(Buffer.from(body)), body.slice(0, 20)).toThrow(
+        expect.objectContaining({ httpStatusCode: 400, code: 'invalid_payload' }) as AppError,
+      );
     }
   });
 });

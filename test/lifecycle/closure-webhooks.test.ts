@@ -39,7 +39,11 @@ const teardown = new Teardown();
 beforeAll(async () => {
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'printready-closure-'));
   teardown.defer(() => rm(storageRoot, { recursive: true, force: true }));
-  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://files.printready.test', signingSecret: creds.signingSecret });
+  const storage = new LocalStorage({
+    root: storageRoot,
+    publicBaseUrl: 'http://files.printready.test',
+    signingSecret: creds.signingSecret,
+  });
   const put = putLocal(storageRoot);
   // Long enough that a rendering preview keeps its line waiting for the whole file.
   harness = await FulfillmentHarness.start({ storage: { storage, put }, previewWaitSeconds: 600 });
@@ -55,7 +59,11 @@ beforeAll(async () => {
   app = await buildTestApp(deps);
   teardown.defer(() => app.close());
   deadClient = new Client({
-    connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: '1s', interceptors: [deadlineAwareRetryInterceptor()] }),
+    connection: Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      connectTimeout: '1s',
+      interceptors: [deadlineAwareRetryInterceptor()],
+    }),
   });
   teardown.defer(() => deadClient.connection.close());
   deadApp = await buildTestApp({ ...deps, temporal: { client: deadClient, taskQueue: harness.taskQueue }, temporalTimeoutMs: 1_000 });
@@ -82,7 +90,11 @@ function deliver(topic: string, body: string, target = app) {
 
 /** Shopify's `orders/cancelled`: the whole order, `cancelled_at` and `cancel_reason` set. */
 const cancelledPayload = (orderId: string, lines: string[]) =>
-  orderPayload(orderId, lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })), shop)
+  orderPayload(
+    orderId,
+    lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })),
+    shop,
+  )
     .replace('"cancel_reason": null', '"cancel_reason": "customer"')
     .replace('"cancelled_at": null', '"cancelled_at": "2026-12-06T10:00:00-05:00"');
 
@@ -110,14 +122,28 @@ const refundPayload = (refundId: string, orderId: string, items: { line: string;
 }`;
 
 const createPayload = (orderId: string, lines: string[]) =>
-  orderPayload(orderId, lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })), shop);
+  orderPayload(
+    orderId,
+    lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })),
+    shop,
+  );
 
 const workflowOf = (line: string) => fulfillmentWorkflowId({ shop_id: shop, order_line_id: line });
-const lineView = async (line: string): Promise<LineStatusView> => (await app.inject({ url: `/v1/shops/${shop}/order-lines/${line}`, headers: { authorization: `Bearer ${creds.operatorToken}` } })).json();
+const lineView = async (line: string): Promise<LineStatusView> =>
+  (await app.inject({ url: `/v1/shops/${shop}/order-lines/${line}`, headers: { authorization: `Bearer ${creds.operatorToken}` } })).json();
 const signedUrl = (line: string) =>
-  app.inject({ method: 'POST', url: `/v1/shops/${shop}/order-lines/${line}/final-asset/signed-url`, headers: { authorization: `Bearer ${creds.merchantToken}` }, payload: {} });
+  app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop}/order-lines/${line}/final-asset/signed-url`,
+    headers: { authorization: `Bearer ${creds.merchantToken}` },
+    payload: {},
+  });
 const retry = (line: string) =>
-  app.inject({ method: 'POST', url: `/v1/shops/${shop}/order-lines/${line}/retry`, headers: { authorization: `Bearer ${creds.operatorToken}` } });
+  app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop}/order-lines/${line}/retry`,
+    headers: { authorization: `Bearer ${creds.operatorToken}` },
+  });
 
 async function givenPreview(line: string, state: 'ready' | 'rendering'): Promise<void> {
   const job = { shop_id: shop, personalization_id: `pers-${line}`, job_id: `job-${line}` };
@@ -140,8 +166,10 @@ async function outcome(line: string): Promise<string | undefined> {
   }
 }
 
-const eventsOf = (name: string, line: string) => harness.posthog.events().filter((e) => e.event === name && e.properties.order_line_id === line);
-const assetsOf = (line: string) => harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', line).execute();
+const eventsOf = (name: string, line: string) =>
+  harness.posthog.events().filter((e) => e.event === name && e.properties.order_line_id === line);
+const assetsOf = (line: string) =>
+  harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', line).execute();
 const byLine = <T extends { order_line_id: string }>(rows: T[]) => [...rows].sort((a, b) => (a.order_line_id < b.order_line_id ? -1 : 1));
 
 describe('orders/cancelled', () => {
@@ -183,7 +211,10 @@ describe('orders/cancelled', () => {
     expectError(await retry(persisted), 409, 'not_failed');
 
     await harness.posthog.waitFor((e) => e.event === 'fulfillment.asset.withheld' && e.properties.order_line_id === persisted, 5_000);
-    expect(eventsOf('fulfillment.line.cancelled', waiting)[0]?.properties).toMatchObject({ closure_reason: 'order_cancelled', order_id: orderId });
+    expect(eventsOf('fulfillment.line.cancelled', waiting)[0]?.properties).toMatchObject({
+      closure_reason: 'order_cancelled',
+      order_id: orderId,
+    });
 
     const again = await deliver('orders/cancelled', cancelledPayload(orderId, [persisted, waiting, failed]));
     expect(again.json()).toEqual(expected);
@@ -241,14 +272,23 @@ describe('refunds/create', () => {
     const second = await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line: twoMugs, quantity: 1, of: 2 }]));
     expect(second.json()).toEqual({ accepted: [], ignored: [], closed: [{ order_line_id: twoMugs, status: 'cancelled' }] });
     expect(await outcome(twoMugs)).toBe('cancelled');
-    expect((await harness.posthog.waitFor((e) => e.event === 'fulfillment.line.cancelled' && e.properties.order_line_id === twoMugs, 5_000)).properties).toMatchObject({ closure_reason: 'line_refunded' });
+    expect(
+      (await harness.posthog.waitFor((e) => e.event === 'fulfillment.line.cancelled' && e.properties.order_line_id === twoMugs, 5_000))
+        .properties,
+    ).toMatchObject({ closure_reason: 'line_refunded' });
   });
 
   it('before its orders/create: a line refunded in full is ignored as line_refunded, the others start', async () => {
     const orderId = bigId();
     const [refunded, kept] = [bigId(), bigId()];
     await givenPreview(kept, 'ready');
-    await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line: refunded, quantity: 1, of: 1 }, { line: kept, quantity: 1, of: 3 }]));
+    await deliver(
+      'refunds/create',
+      refundPayload(bigId(), orderId, [
+        { line: refunded, quantity: 1, of: 1 },
+        { line: kept, quantity: 1, of: 3 },
+      ]),
+    );
     const created = await deliver('orders/create', createPayload(orderId, [refunded, kept]));
     expect(created.json()).toEqual({
       accepted: [{ order_line_id: kept, workflow_id: workflowOf(kept), status: 'started' }],
@@ -314,17 +354,35 @@ describe('malformed closures', () => {
       ['orders/cancelled', `{"id": ${orderId}.5, "cancelled_at": "2026-12-06T10:00:00Z"}`],
       ['refunds/create', `{"id": 1, "order_id": ${orderId}}`],
       ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": {}}`],
-      ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": ${line}, "quantity": "1", "line_item": {"quantity": 1}}]}`],
+      [
+        'refunds/create',
+        `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": ${line}, "quantity": "1", "line_item": {"quantity": 1}}]}`,
+      ],
       ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": ${line}, "quantity": 1}]}`],
-      ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": ${line}, "quantity": -1, "line_item": {"quantity": 1}}]}`],
-      ['refunds/create', `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": true, "quantity": 1, "line_item": {"quantity": 1}}]}`],
+      [
+        'refunds/create',
+        `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": ${line}, "quantity": -1, "line_item": {"quantity": 1}}]}`,
+      ],
+      [
+        'refunds/create',
+        `{"id": 1, "order_id": ${orderId}, "refund_line_items": [{"line_item_id": true, "quantity": 1, "line_item": {"quantity": 1}}]}`,
+      ],
     ];
     for (const [topic, body] of bodies) expectError(await deliver(topic, body), 400, 'invalid_payload');
     const padding = ' '.repeat(WEBHOOK_BODY_LIMIT);
-    expectError(await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line, quantity: 1, of: 1 }]) + padding), 413, 'payload_too_large');
+    expectError(
+      await deliver('refunds/create', refundPayload(bigId(), orderId, [{ line, quantity: 1, of: 1 }]) + padding),
+      413,
+      'payload_too_large',
+    );
     expectError(await deliver('orders/cancelled', cancelledPayload(orderId, [line]) + padding), 413, 'payload_too_large');
     expect((await lineView(line)).status).toBe('waiting_for_preview');
-    const recorded = await harness.db.selectFrom('orders').select('cancelled_at').where('shop_id', '=', shop).where('order_id', '=', orderId).executeTakeFirst();
+    const recorded = await harness.db
+      .selectFrom('orders')
+      .select('cancelled_at')
+      .where('shop_id', '=', shop)
+      .where('order_id', '=', orderId)
+      .executeTakeFirst();
     expect(recorded?.cancelled_at ?? null).toBeNull();
     expect(await harness.db.selectFrom('order_refunds').selectAll().where('order_id', '=', orderId).execute()).toEqual([]);
   });

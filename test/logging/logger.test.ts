@@ -36,13 +36,23 @@ describe('log redaction', () => {
     const line = must(lines[0], 'a log line');
     for (const secret of ['tok-1', 'key-2', 'pw-4', 'sec-5', 'sign-6']) expect(line).not.toContain(secret);
     expect(lines[1]).not.toContain('sig-10');
-    expect(JSON.parse(line)).toMatchObject({ order_id: '1001', secret: '[redacted]', err: { token: '[redacted]', options: { apiKey: '[redacted]' } } });
+    expect(JSON.parse(line)).toMatchObject({
+      order_id: '1001',
+      secret: '[redacted]',
+      err: { token: '[redacted]', options: { apiKey: '[redacted]' } },
+    });
   });
 
   it('keeps them out of the API logger made from a given logger, and out of request URLs', () => {
     const { lines, logger } = capture();
     const api = createApiLogger('info', logger);
-    api.info({ req: { method: 'GET', url: '/files/b/a.png?expires=1&signature=sig-7', headers: { authorization: 'Bearer tok-8' } }, token: 'tok-9' }, 'request completed');
+    api.info(
+      {
+        req: { method: 'GET', url: '/files/b/a.png?expires=1&signature=sig-7', headers: { authorization: 'Bearer tok-8' } },
+        token: 'tok-9',
+      },
+      'request completed',
+    );
     const line = lines.join('');
     for (const secret of ['sig-7', 'tok-8', 'tok-9']) expect(line).not.toContain(secret);
     expect(parse(line).req).toEqual({ method: 'GET', url: '/files/b/a.png?expires=1&signature=[redacted]' });
@@ -57,7 +67,11 @@ describe('logged errors', () => {
     // A Temporal failure carries the remote side's stack in its `failure`, its cause's too.
     const failure = Object.assign(new Error('gone'), {
       type: 'asset_missing',
-      failure: { message: 'gone', stackTrace: 'at resolve (/srv/a.js:1:2)', cause: { message: 'inner', stackTrace: 'at b (/srv/b.js:3:4)' } },
+      failure: {
+        message: 'gone',
+        stackTrace: 'at resolve (/srv/a.js:1:2)',
+        cause: { message: 'inner', stackTrace: 'at b (/srv/b.js:3:4)' },
+      },
     });
     logger.warn({ error: failure }, 'Activity failed');
     const agg = new AggregateError([new Error('first'), new Error('second')], 'both failed');
@@ -74,7 +88,12 @@ describe('logged errors', () => {
       code: 'E_STORAGE',
       causes: [{ type: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET' }],
     });
-    expect(second?.error).toMatchObject({ type: 'Error', failure_type: 'asset_missing', message: 'gone', failure: { message: 'gone: inner' } });
+    expect(second?.error).toMatchObject({
+      type: 'Error',
+      failure_type: 'asset_missing',
+      message: 'gone',
+      failure: { message: 'gone: inner' },
+    });
     expect(third?.err).toMatchObject({ message: 'both failed', aggregateErrors: [{ message: 'first' }, { message: 'second' }] });
     // The logged error itself is left as it was.
     expect(failure.failure.stackTrace).toBe('at resolve (/srv/a.js:1:2)');

@@ -3,9 +3,11 @@ import { redactUrl } from '../../src/logging/redact-url.js';
 
 describe('redactUrl', () => {
   it('hides signatures and tokens in logged URLs', () => {
-    expect(redactUrl('/files/b/p.png?expires=1&signature=abc&download=x.png')).toBe('/files/b/p.png?expires=1&signature=[redacted]&download=x.png');
+    expect(redactUrl('/files/b/p.png?expires=1&signature=abc&download=x.png')).toBe(
+      '/files/b/p.png?expires=1&signature=[redacted]&download=x.png',
+    );
     expect(redactUrl('/x?token=t')).toBe('/x?token=[redacted]');
-    expect(redactUrl("Route GET:/files/b/p.png?SIGNATURE=abc not found")).not.toContain('abc');
+    expect(redactUrl('Route GET:/files/b/p.png?SIGNATURE=abc not found')).not.toContain('abc');
   });
 
   it('hides a signature however its name is percent-encoded, as the query parser decodes it', () => {

@@ -22,7 +22,14 @@ beforeAll(async () => {
   metricsUrl = `http://${address}/metrics`;
   harness = await FulfillmentHarness.start({ maxCachedWorkflows: 2, workerMetricsAddress: address });
   teardown.defer(() => harness.close());
-  target = { db: harness.db, client: harness.client, taskQueue: harness.taskQueue, previewBucket: PREVIEW_BUCKET, previewWaitSeconds: 600, put: harness.put };
+  target = {
+    db: harness.db,
+    client: harness.client,
+    taskQueue: harness.taskQueue,
+    previewBucket: PREVIEW_BUCKET,
+    previewWaitSeconds: 600,
+    put: harness.put,
+  };
 });
 
 afterAll(() => teardown.run());

@@ -7,7 +7,16 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { freePort, testConfig, testCredentials } from '../support/api.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { bigId, deliverWebhook, makePng, orderPayload, personalized, postPreviewJob, PREVIEW_BUCKET, putLocal } from '../support/fixtures.js';
+import {
+  bigId,
+  deliverWebhook,
+  makePng,
+  orderPayload,
+  personalized,
+  postPreviewJob,
+  PREVIEW_BUCKET,
+  putLocal,
+} from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { parseSamples, scrape, total, type Sample } from './prometheus-text.js';
 import { Teardown } from '../support/teardown.js';
@@ -58,28 +67,45 @@ beforeAll(async () => {
 
 afterAll(() => teardown.run());
 
-const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) => deliverWebhook(base, shop, payload, secret, { topic });
+const deliver = (payload: string, topic = 'orders/create', secret = creds.webhookSecret) =>
+  deliverWebhook(base, shop, payload, secret, { topic });
 
 const postPreview = (personalizationId: string, path: string) =>
-  postPreviewJob(base, creds.merchantToken, { shop_id: shop, personalization_id: personalizationId, job_id: `job-${personalizationId}`, status: 'ready', path, content_type: 'image/png' });
+  postPreviewJob(base, creds.merchantToken, {
+    shop_id: shop,
+    personalization_id: personalizationId,
+    job_id: `job-${personalizationId}`,
+    status: 'ready',
+    path,
+    content_type: 'image/png',
+  });
 
 /** How much each count moved between two scrapes. */
-const moved = (before: Sample[], after: Sample[]) => (name: string, labels: Record<string, string> = {}) =>
-  total(after, name, labels) - total(before, name, labels);
+const moved =
+  (before: Sample[], after: Sample[]) =>
+  (name: string, labels: Record<string, string> = {}) =>
+    total(after, name, labels) - total(before, name, labels);
 
 it('counts one order’s lines, bytes, webhook answers and requests, by route pattern and bounded labels', async () => {
-  for (const [pers, png] of [[persA, pngA], [persC, pngC]] as const) {
+  for (const [pers, png] of [
+    [persA, pngA],
+    [persC, pngC],
+  ] as const) {
     await harness.put(PREVIEW_BUCKET, `${shop}/${pers}.png`, png);
     expect((await postPreview(pers, `${shop}/${pers}.png`)).status).toBe(201);
   }
   const before = await scrape(`${base}/metrics`);
   const workerBefore = await scrape(`http://${workerMetrics}/metrics`);
 
-  const body = orderPayload(orderId, [
-    { id: lineA, properties: personalized(persA) },
-    { id: lineB, properties: personalized(persB) }, // no preview: fails, preview_not_found
-    { id: lineC, properties: personalized(persC) },
-  ], shop);
+  const body = orderPayload(
+    orderId,
+    [
+      { id: lineA, properties: personalized(persA) },
+      { id: lineB, properties: personalized(persB) }, // no preview: fails, preview_not_found
+      { id: lineC, properties: personalized(persC) },
+    ],
+    shop,
+  );
   expect((await deliver(body)).status).toBe(200);
   expect((await deliver(body, 'orders/create', 'not-the-secret')).status).toBe(401);
   expect((await deliver('{}', 'app/uninstalled')).status).toBe(200);
@@ -110,7 +136,9 @@ it('counts one order’s lines, bytes, webhook answers and requests, by route pa
   expect(delta('printready_webhook_deliveries_total', { topic: 'orders/create', outcome: 'invalid_hmac' })).toBe(1);
   expect(delta('printready_webhook_deliveries_total', { topic: 'other', outcome: 'accepted' })).toBe(1);
   expect(delta('http_request_duration_seconds_count', { method: 'POST', route: '/webhooks/shopify', status_code: '200' })).toBe(2);
-  expect(delta('http_request_duration_seconds_count', { route: '/v1/shops/:shop_id/order-lines/:order_line_id/final-asset/signed-url' })).toBe(1);
+  expect(
+    delta('http_request_duration_seconds_count', { route: '/v1/shops/:shop_id/order-lines/:order_line_id/final-asset/signed-url' }),
+  ).toBe(1);
   expect(delta('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
   // Route patterns, never a shop, an order, a line or a token.
   for (const secret of [shop, orderId, lineA, persA, creds.merchantToken, '/no/such']) expect(afterText).not.toContain(secret);

@@ -31,7 +31,8 @@ interface WireRequest {
 }
 
 /** JSON carries ids as hex strings (OTLP/JSON), protobuf as bytes. */
-const hex = (id: string | Uint8Array | null | undefined): string => (id == null ? '' : typeof id === 'string' ? id : Buffer.from(id).toString('hex'));
+const hex = (id: string | Uint8Array | null | undefined): string =>
+  id == null ? '' : typeof id === 'string' ? id : Buffer.from(id).toString('hex');
 
 /** A local OTLP/HTTP trace receiver: `POST /v1/traces`, JSON or protobuf. */
 export class OtlpReceiver {

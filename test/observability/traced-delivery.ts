@@ -45,7 +45,11 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
   beforeAll(async () => {
     const otlp = await OtlpReceiver.start();
     receiver = otlp;
-    tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'printready-test' });
+    tracing = await startTracing({
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_SERVICE_NAME: 'printready-test',
+    });
     if (!tracing) throw new Error('tracing did not start');
     // Imported once tracing runs, as the entry points do (the HTTP server's module is patched by then).
     const { buildTestApp } = await import('../support/capture-app.js');
@@ -73,7 +77,14 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       activities: createActivities({ db: db.db, storage, telemetry, printBucket: 'print-assets' }),
     });
     const running = worker.run();
-    const app = await buildTestApp({ config: testConfig(creds, { LOG_LEVEL: 'warn' }), db: db.db, storage, temporal: { client, taskQueue }, telemetry, localSigningSecret: creds.signingSecret });
+    const app = await buildTestApp({
+      config: testConfig(creds, { LOG_LEVEL: 'warn' }),
+      db: db.db,
+      storage,
+      temporal: { client, taskQueue },
+      telemetry,
+      localSigningSecret: creds.signingSecret,
+    });
     await app.listen({ port, host: '127.0.0.1' });
     stop = async () => {
       await app.close();
@@ -102,27 +113,48 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     const registered = await fetch(`${base}/v1/previews`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.merchantToken}` },
-      body: JSON.stringify({ shop_id: shop, personalization_id: pers, job_id: `job-${pers}`, status: 'ready', path: key, content_type: 'image/png' }),
+      body: JSON.stringify({
+        shop_id: shop,
+        personalization_id: pers,
+        job_id: `job-${pers}`,
+        status: 'ready',
+        path: key,
+        content_type: 'image/png',
+      }),
     });
     expect(registered.status).toBe(201);
     const body = orderPayload(orderId, [{ id: line, properties: personalized(pers) }], shop);
     const delivered = await fetch(`${base}/webhooks/shopify`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret) },
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-shop-domain': shop,
+        'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
+      },
       body,
     });
     expect(delivered.status).toBe(200);
 
     const otlp = must(receiver, 'the receiver');
     const { spanProcessor } = must(tracing, 'tracing');
-    const spans = await eventually(async () => {
-      await spanProcessor.forceFlush();
-      const names = new Set(otlp.spans.map((span) => span.name));
-      return ['RunWorkflow:FulfillOrderLine', ...ACTIVITIES.map((name) => `RunActivity:${name}`)].every((name) => names.has(name)) ? otlp.spans : undefined;
-    }, 'the workflow and every activity span exported', 30_000);
+    const spans = await eventually(
+      async () => {
+        await spanProcessor.forceFlush();
+        const names = new Set(otlp.spans.map((span) => span.name));
+        return ['RunWorkflow:FulfillOrderLine', ...ACTIVITIES.map((name) => `RunActivity:${name}`)].every((name) => names.has(name))
+          ? otlp.spans
+          : undefined;
+      },
+      'the workflow and every activity span exported',
+      30_000,
+    );
     expect([...otlp.contentTypes]).toEqual([protocol === 'http/json' ? 'application/json' : 'application/x-protobuf']);
 
-    const server = must(spans.find((span) => span.kind === SPAN_KIND_SERVER && span.name === 'POST /webhooks/shopify'), 'the webhook server span');
+    const server = must(
+      spans.find((span) => span.kind === SPAN_KIND_SERVER && span.name === 'POST /webhooks/shopify'),
+      'the webhook server span',
+    );
     expect(server.attributes['http.route']).toBe('/webhooks/shopify');
     const trace = spans.filter((span) => span.traceId === server.traceId);
     const byId = new Map(trace.map((span) => [span.spanId, span]));

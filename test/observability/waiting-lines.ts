@@ -46,9 +46,15 @@ export async function startWaitingLines(target: WaitingLinesTarget, count: numbe
     received_at: new Date().toISOString(),
   }));
   await inBatches(lines, (line) =>
-    recordPreviewJob(target.db, { shop_id: SHOP, personalization_id: line.personalization_id, job_id: `job-${line.personalization_id}`, status: 'rendering' }, target.previewBucket),
+    recordPreviewJob(
+      target.db,
+      { shop_id: SHOP, personalization_id: line.personalization_id, job_id: `job-${line.personalization_id}`, status: 'rendering' },
+      target.previewBucket,
+    ),
   );
-  await inBatches(lines, (line) => startFulfillment(target.client, { taskQueue: target.taskQueue, previewWaitSeconds: target.previewWaitSeconds }, line));
+  await inBatches(lines, (line) =>
+    startFulfillment(target.client, { taskQueue: target.taskQueue, previewWaitSeconds: target.previewWaitSeconds }, line),
+  );
   return lines;
 }
 
@@ -59,7 +65,14 @@ export async function wakeAll(target: WaitingLinesTarget, lines: readonly Fulfil
   await inBatches(lines, async (line) => {
     await recordPreviewJob(
       target.db,
-      { shop_id: SHOP, personalization_id: line.personalization_id, job_id: `job-${line.personalization_id}`, status: 'ready', path: key, content_type: 'image/png' },
+      {
+        shop_id: SHOP,
+        personalization_id: line.personalization_id,
+        job_id: `job-${line.personalization_id}`,
+        status: 'ready',
+        path: key,
+        content_type: 'image/png',
+      },
       target.previewBucket,
     );
     await target.client.workflow.getHandle(fulfillmentWorkflowId(line)).signal(previewReadySignal);

@@ -37,8 +37,15 @@ it('serves the worker’s counts as Prometheus text and adds up every worker’s
 });
 
 it('reads the metric addresses: a default, empty turning it off, host:port or [v6]:port only', () => {
-  expect(loadConfig({})).toMatchObject({ WORKER_METRICS_ADDRESS: '127.0.0.1:9464', WORKER_APP_METRICS_ADDRESS: '127.0.0.1:9465', WORKER_APP_METRICS_URLS: [] });
-  expect(loadConfig({ WORKER_METRICS_ADDRESS: '', WORKER_APP_METRICS_ADDRESS: ' ' })).toMatchObject({ WORKER_METRICS_ADDRESS: null, WORKER_APP_METRICS_ADDRESS: null });
+  expect(loadConfig({})).toMatchObject({
+    WORKER_METRICS_ADDRESS: '127.0.0.1:9464',
+    WORKER_APP_METRICS_ADDRESS: '127.0.0.1:9465',
+    WORKER_APP_METRICS_URLS: [],
+  });
+  expect(loadConfig({ WORKER_METRICS_ADDRESS: '', WORKER_APP_METRICS_ADDRESS: ' ' })).toMatchObject({
+    WORKER_METRICS_ADDRESS: null,
+    WORKER_APP_METRICS_ADDRESS: null,
+  });
   expect(loadConfig({ WORKER_METRICS_ADDRESS: '[::1]:9000' }).WORKER_METRICS_ADDRESS).toBe('[::1]:9000');
   expect(splitAddress('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
   expect(() => loadConfig({ WORKER_METRICS_ADDRESS: 'localhost' })).toThrow(/WORKER_METRICS_ADDRESS: must be host:port/);

@@ -10,7 +10,19 @@ describe('parseRangeHeader', () => {
   });
 
   it('asks for the whole object when there is no valid single range', () => {
-    for (const header of [undefined, '', 'bytes=', 'bytes=-', 'bytes=5-2', 'bytes=0-1,4-5', 'items=0-1', 'bytes=a-b', 'bytes=1.5-2', 'bytes = 0-1', 'bytes=0-1-2']) {
+    for (const header of [
+      undefined,
+      '',
+      'bytes=',
+      'bytes=-',
+      'bytes=5-2',
+      'bytes=0-1,4-5',
+      'items=0-1',
+      'bytes=a-b',
+      'bytes=1.5-2',
+      'bytes = 0-1',
+      'bytes=0-1-2',
+    ]) {
       expect(parseRangeHeader(header), String(header)).toBeUndefined();
     }
   });

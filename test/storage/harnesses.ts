@@ -47,8 +47,7 @@ export const localHarness: HarnessFactory = async () => {
       await writeFile(fileOf(ref), bytes);
     },
     read: (ref) => readFile(fileOf(ref)).catch(() => null),
-    list: async ({ bucket, folder }) =>
-      (await readdir(join(root, bucket, ...folder.split('/'))).catch(() => [])).sort(),
+    list: async ({ bucket, folder }) => (await readdir(join(root, bucket, ...folder.split('/'))).catch(() => [])).sort(),
     async deny(bucket) {
       if (process.getuid?.() === 0) return false;
       await chmod(join(root, bucket), 0o000);

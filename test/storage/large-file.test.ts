@@ -52,7 +52,9 @@ describe(`a ${SIZE_MIB} MB object`, () => {
     expect(inspected).toEqual(expected);
     expect(progressCalls).toBe(Math.floor((SIZE_MIB * MIB) / (4 * MIB)));
 
-    const copied = await measure(`${name} copy`, () => storage.copy(from, to, { sha256: expected.sha256, content_type: 'image/png' }, { onProgress }));
+    const copied = await measure(`${name} copy`, () =>
+      storage.copy(from, to, { sha256: expected.sha256, content_type: 'image/png' }, { onProgress }),
+    );
     expect(copied).toEqual(expected);
 
     const into = { bucket: 'print-assets', folder: 'shop.myshopify.com/1002' };

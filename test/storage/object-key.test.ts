@@ -54,7 +54,9 @@ describe('isValidObjectPath', () => {
   it('keeps every accepted path inside its bucket directory', () => {
     const bucketDir = join('/data', 'storage', 'previews');
     const segment = fc.stringMatching(/^[A-Za-z0-9_!.*'() &$=@;:+,-]{1,12}$/);
-    const path = fc.array(fc.oneof(segment, fc.constantFrom('.', '..', '')), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('/'));
+    const path = fc
+      .array(fc.oneof(segment, fc.constantFrom('.', '..', '')), { minLength: 1, maxLength: 8 })
+      .map((parts) => parts.join('/'));
     fc.assert(
       fc.property(path, (candidate) => {
         if (!isValidObjectPath(candidate)) return;

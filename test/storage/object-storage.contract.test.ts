@@ -116,12 +116,17 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const from = await stored('preview.png', png, 'image/png');
       const to = fresh(PRINT, 'final.png');
       const copied = await h.storage.copy(from, to, expected(png));
-      expect(copied).toEqual({ size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 }, truncated: false });
+      expect(copied).toEqual({
+        size_bytes: png.length,
+        sha256: sha256(png),
+        image: { content_type: 'image/png', width: 40, height: 30 },
+        truncated: false,
+      });
       expect(await h.read(to)).toEqual(png);
       expect(await h.read(from)).toEqual(png);
     });
 
-    it('records the sniffed type as the copy\'s content type, whatever type the preview was uploaded with', async () => {
+    it("records the sniffed type as the copy's content type, whatever type the preview was uploaded with", async () => {
       const png = makePng(6, 6);
       const from = await stored('preview.png', png, 'text/plain');
       const to = fresh(PRINT, 'final.png');
@@ -206,7 +211,12 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       const from = await stored('preview.png', png, 'text/plain');
       const into = freshFolder();
       const copied = await h.storage.copyVerified(from, into, byHash);
-      const inspection = { size_bytes: png.length, sha256: sha256(png), image: { content_type: 'image/png', width: 40, height: 30 }, truncated: false };
+      const inspection = {
+        size_bytes: png.length,
+        sha256: sha256(png),
+        image: { content_type: 'image/png', width: 40, height: 30 },
+        truncated: false,
+      };
       expect(copied.inspection).toEqual(inspection);
       expect(copied.placement.seen).toEqual(inspection);
       expect(copied.to).toEqual({ bucket: PRINT, path: `${into.folder}/${sha256(png)}.png` });
@@ -255,7 +265,9 @@ describe.each<{ backend: string; start: HarnessFactory }>([
     it('refuses a name below its folder', async () => {
       const from = await stored('preview.png', makePng(2, 2));
       const into = freshFolder();
-      await expect(h.storage.copyVerified(from, into, () => ({ name: 'deeper/a.png', content_type: 'image/png' }))).rejects.toBeInstanceOf(RangeError);
+      await expect(h.storage.copyVerified(from, into, () => ({ name: 'deeper/a.png', content_type: 'image/png' }))).rejects.toBeInstanceOf(
+        RangeError,
+      );
       expect(await h.list(into)).toEqual([]);
     });
   });
@@ -275,7 +287,7 @@ describe.each<{ backend: string; start: HarnessFactory }>([
       { spec: { first: 95, last: 500 }, range: { start: 95, end: 99 } },
       { spec: { suffix: 5 }, range: { start: 95, end: 99 } },
       { spec: { suffix: 500 }, range: { start: 0, end: 99 } },
-    ])('gives the bytes of $spec, resolved against the object\'s size', async ({ spec, range }) => {
+    ])("gives the bytes of $spec, resolved against the object's size", async ({ spec, range }) => {
       const ref = await stored('preview.png', bytes, 'image/png');
       const read = await h.storage.read(ref, spec);
       expect(read).toMatchObject({ size_bytes: 100, range });

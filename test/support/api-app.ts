@@ -78,7 +78,14 @@ export function useApiApp() {
     webhook: (
       target: FastifyInstance,
       body: string | Buffer,
-      options: { topic?: string; shop?: string; secret?: string | null; hmacHeader?: string; contentType?: string; webhookId?: string } = {},
+      options: {
+        topic?: string;
+        shop?: string;
+        secret?: string | null;
+        hmacHeader?: string;
+        contentType?: string;
+        webhookId?: string;
+      } = {},
     ) => {
       const headers: Record<string, string> = {
         'content-type': options.contentType ?? 'application/json',
@@ -94,7 +101,13 @@ export function useApiApp() {
     },
 
     newLine: (overrides: Partial<OrderLineIdentity> = {}): OrderLineIdentity => {
-      return { shop_id: creds.shop, order_id: bigId(), order_line_id: bigId(), personalization_id: `pers-${randomBytes(4).toString('hex')}`, ...overrides };
+      return {
+        shop_id: creds.shop,
+        order_id: bigId(),
+        order_line_id: bigId(),
+        personalization_id: `pers-${randomBytes(4).toString('hex')}`,
+        ...overrides,
+      };
     },
 
     workflowExists: async (workflowId: string): Promise<boolean> => {
@@ -154,7 +167,14 @@ export function useApiApp() {
     /** No token, secret or unredacted signature in anything the file's apps logged. */
     expectNoSecretsLogged: () => {
       const text = logs.text;
-      for (const secret of [creds.operatorToken, creds.merchantToken, creds.otherMerchantToken, creds.webhookSecret, creds.oldWebhookSecret, creds.signingSecret]) {
+      for (const secret of [
+        creds.operatorToken,
+        creds.merchantToken,
+        creds.otherMerchantToken,
+        creds.webhookSecret,
+        creds.oldWebhookSecret,
+        creds.signingSecret,
+      ]) {
         expect(text).not.toContain(secret);
       }
       expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();
@@ -196,7 +216,12 @@ export function useApiApp() {
       }),
     });
     teardown.defer(() => api.deadClient.connection.close());
-    api.deadApp = await buildTestApp({ ...api.base, temporal: { client: api.deadClient, taskQueue: api.taskQueue }, temporalTimeoutMs: 1_000, readinessTimeoutMs: 1_000 });
+    api.deadApp = await buildTestApp({
+      ...api.base,
+      temporal: { client: api.deadClient, taskQueue: api.taskQueue },
+      temporalTimeoutMs: 1_000,
+      readinessTimeoutMs: 1_000,
+    });
     teardown.defer(() => api.deadApp.close());
   });
 

@@ -97,7 +97,10 @@ export class Spawned {
       const check = (): void => {
         if (pattern.test(this.#output)) finish();
       };
-      const timer = setTimeout(() => finish(new Error(`${this.options.name}: no ${pattern} within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${this.options.name}: no ${pattern} within ${timeoutMs} ms:\n${this.tail()}`)),
+        timeoutMs,
+      );
       const finish = (error?: Error): void => {
         clearTimeout(timer);
         this.#listeners.delete(check);
@@ -106,7 +109,8 @@ export class Spawned {
       };
       this.#listeners.add(check);
       void this.exited.then(({ code, signal }) => {
-        if (!pattern.test(this.#output)) finish(new Error(`${this.options.name} exited (${code ?? signal}) before ${pattern}:\n${this.tail()}`));
+        if (!pattern.test(this.#output))
+          finish(new Error(`${this.options.name} exited (${code ?? signal}) before ${pattern}:\n${this.tail()}`));
       });
       check();
     });

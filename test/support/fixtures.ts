@@ -44,8 +44,16 @@ export const personalized = (id: string, key = '_personalization_id') => [
 ];
 
 /** An `orders/create` body whose line items are these lines, personalized. */
-export const orderBody = (orderId: string, lines: Pick<FulfillmentInput, 'order_line_id' | 'personalization_id'>[], shop?: string): string =>
-  sampleOrderPayload(orderId, lines.map((line) => ({ id: line.order_line_id, properties: personalized(line.personalization_id) })), shop);
+export const orderBody = (
+  orderId: string,
+  lines: Pick<FulfillmentInput, 'order_line_id' | 'personalization_id'>[],
+  shop?: string,
+): string =>
+  sampleOrderPayload(
+    orderId,
+    lines.map((line) => ({ id: line.order_line_id, properties: personalized(line.personalization_id) })),
+    shop,
+  );
 
 /** A line of its own for each test: ids are unique within the run. */
 export function newLine(overrides: Partial<FulfillmentInput> = {}): FulfillmentInput {
@@ -79,13 +87,19 @@ export function deliveryHeaders(shop: string, body: string, secret: string, opti
 }
 
 /** Shopify delivering `body` to the API at `base`. */
-export const deliverWebhook = (base: string, shop: string, body: string, secret: string, options: { topic?: string; webhookId?: string } = {}): Promise<Response> =>
-  fetch(`${base}/webhooks/shopify`, { method: 'POST', headers: deliveryHeaders(shop, body, secret, options), body });
+export const deliverWebhook = (
+  base: string,
+  shop: string,
+  body: string,
+  secret: string,
+  options: { topic?: string; webhookId?: string } = {},
+): Promise<Response> => fetch(`${base}/webhooks/shopify`, { method: 'POST', headers: deliveryHeaders(shop, body, secret, options), body });
 
 // previews
 
 /** Where the generator puts a line's preview in `PREVIEW_BUCKET`. */
-export const previewPath = (line: Pick<FulfillmentInput, 'shop_id' | 'personalization_id'>): string => `${line.shop_id}/${line.personalization_id}.png`;
+export const previewPath = (line: Pick<FulfillmentInput, 'shop_id' | 'personalization_id'>): string =>
+  `${line.shop_id}/${line.personalization_id}.png`;
 
 export interface PreviewJobOptions {
   status?: PreviewJob['status'];
@@ -107,9 +121,17 @@ export interface PreviewJob {
 }
 
 /** The preview job the generator reports for `line`; only a ready job has a path and a type. */
-export function previewJob(line: Pick<FulfillmentInput, 'shop_id' | 'personalization_id' | 'order_line_id'>, options: PreviewJobOptions = {}): PreviewJob {
+export function previewJob(
+  line: Pick<FulfillmentInput, 'shop_id' | 'personalization_id' | 'order_line_id'>,
+  options: PreviewJobOptions = {},
+): PreviewJob {
   const status = options.status ?? 'ready';
-  const job: PreviewJob = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: options.jobId ?? `job-${line.order_line_id}`, status };
+  const job: PreviewJob = {
+    shop_id: line.shop_id,
+    personalization_id: line.personalization_id,
+    job_id: options.jobId ?? `job-${line.order_line_id}`,
+    status,
+  };
   if (status === 'ready') job.path = options.path ?? previewPath(line);
   if (status === 'ready' && options.content_type) job.content_type = options.content_type;
   return job;
@@ -159,7 +181,11 @@ export const postPreviewJob = (base: string, token: string, job: PreviewJob): Pr
  * ancillary chunks (`prVt`), which decoders skip and printready streams through like pixels.
  * `incompressible` fills them with random bytes, for paths where compression would flatter.
  */
-export async function writeLargePng(file: string, megabytes: number, options: { incompressible?: boolean } = {}): Promise<ObjectInspection> {
+export async function writeLargePng(
+  file: string,
+  megabytes: number,
+  options: { incompressible?: boolean } = {},
+): Promise<ObjectInspection> {
   await mkdir(path.dirname(file), { recursive: true });
   const [width, height] = [1200, 800];
   const image = makePng(width, height);

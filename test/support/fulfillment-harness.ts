@@ -23,7 +23,6 @@ import { PREVIEW_BUCKET, PRINT_BUCKET, putLocal, type PutObject } from './fixtur
 import { PostHogStandIn } from './posthog-stand-in.js';
 import type { SupabaseStorageStandIn } from './supabase-storage-stand-in.js';
 
-
 export interface HarnessOptions {
   /** Defaults to the local filesystem backend in a temporary folder. */
   storage?: { storage: ObjectStorage; put: PutObject };
@@ -93,14 +92,26 @@ export class FulfillmentHarness {
       ),
     });
     const running = worker.run();
-    return new FulfillmentHarness(database, storage, put, posthog, telemetry, client, taskQueue, options.previewWaitSeconds ?? 30, worker, running, async () => {
-      await nativeConnection.close();
-      await client.connection.close();
-      await telemetry.shutdown();
-      await posthog.close();
-      await database.close();
-      await rm(storageRoot, { recursive: true, force: true });
-    });
+    return new FulfillmentHarness(
+      database,
+      storage,
+      put,
+      posthog,
+      telemetry,
+      client,
+      taskQueue,
+      options.previewWaitSeconds ?? 30,
+      worker,
+      running,
+      async () => {
+        await nativeConnection.close();
+        await client.connection.close();
+        await telemetry.shutdown();
+        await posthog.close();
+        await database.close();
+        await rm(storageRoot, { recursive: true, force: true });
+      },
+    );
   }
 
   get db() {
@@ -143,9 +154,11 @@ function quietRuntime(metricsAddress: string | null): void {
   runtimeInstalled = true;
 }
 
-
 /** The harness's storage on Supabase, over HTTP to the stand-in; previews are put as PNGs. */
-export function onSupabase(standIn: SupabaseStorageStandIn, options: { idleTimeoutMs?: number } = {}): NonNullable<HarnessOptions['storage']> {
+export function onSupabase(
+  standIn: SupabaseStorageStandIn,
+  options: { idleTimeoutMs?: number } = {},
+): NonNullable<HarnessOptions['storage']> {
   return {
     storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, ...options }),
     put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),

@@ -107,7 +107,7 @@ export function useHostileApp() {
       localSigningSecret: creds.signingSecret,
       // Short enough for a slow request to time out within the test; only that test listens.
       requestTimeoutMs: 1_500,
-    failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
+      failedAuthLimit: TEST_FAILED_AUTH_LIMIT,
     });
     teardown.defer(() => app.close());
     await app.ready();
@@ -143,7 +143,13 @@ export function useHostileApp() {
   // Arbitraries -------------------------------------------------------------------------------
 
   /** Text as an HTTP header value can carry it: visible ASCII, spaces and latin-1 bytes. */
-  const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 300 });
+  const headerText = fc.string({
+    unit: fc
+      .integer({ min: 0x20, max: 0xff })
+      .filter((c) => c !== 0x7f)
+      .map((c) => String.fromCharCode(c)),
+    maxLength: 300,
+  });
 
   const nasty = fc.constantFrom(
     '../',
@@ -186,41 +192,52 @@ export function useHostileApp() {
     .map((parts) => parts.join(''));
 
   /** A URL path segment: raw when it is plain ASCII, percent-encoded otherwise (or always). */
-  const segment = fc.tuple(hostileText, fc.boolean()).map(([text, encode]) =>
-    encode || /[^\x21-\x7e]/.test(text) ? encodeURIComponent(text) : text,
-  );
+  const segment = fc
+    .tuple(hostileText, fc.boolean())
+    .map(([text, encode]) => (encode || /[^\x21-\x7e]/.test(text) ? encodeURIComponent(text) : text));
 
   const deepNesting = fc.integer({ min: 1_000, max: 200_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth));
   const hugeArray = fc.integer({ min: 10_000, max: 200_000 }).map((length) => `{"id":1,"line_items":[${'1,'.repeat(length)}1]}`);
 
   /** Bodies of every kind: JSON of any shape, orders with holes, truncated orders, bytes, text. */
   const validOrder = fc.array(fc.constant(null), { minLength: 1, maxLength: 5 }).map((lines) =>
-    orderBody(bigId(), lines.map(() => ({ order_line_id: bigId(), personalization_id: `pers-${randomBytes(3).toString('hex')}` }))),
+    orderBody(
+      bigId(),
+      lines.map(() => ({ order_line_id: bigId(), personalization_id: `pers-${randomBytes(3).toString('hex')}` })),
+    ),
   );
   const hostileValue = fc.oneof(fc.jsonValue(), hostileText, fc.constantFrom(null, true, 0, -1, 1e308, '', [], {}));
-  const brokenOrder = fc.record(
-    {
-      id: fc.oneof(fc.constant(bigId()), hostileValue),
-      admin_graphql_api_id: fc.oneof(hostileValue, fc.constant('gid://shopify/Order/../1')),
-      line_items: fc.oneof(
-        hostileValue,
-        fc.array(
-          fc.record(
-            {
-              id: fc.oneof(fc.constant(bigId()), hostileValue),
-              properties: fc.oneof(
-                hostileValue,
-                fc.array(fc.record({ name: fc.oneof(fc.constantFrom('personalization_id', '_personalization_id'), hostileValue), value: hostileValue }), { maxLength: 4 }),
-              ),
-            },
-            { requiredKeys: [] },
+  const brokenOrder = fc
+    .record(
+      {
+        id: fc.oneof(fc.constant(bigId()), hostileValue),
+        admin_graphql_api_id: fc.oneof(hostileValue, fc.constant('gid://shopify/Order/../1')),
+        line_items: fc.oneof(
+          hostileValue,
+          fc.array(
+            fc.record(
+              {
+                id: fc.oneof(fc.constant(bigId()), hostileValue),
+                properties: fc.oneof(
+                  hostileValue,
+                  fc.array(
+                    fc.record({
+                      name: fc.oneof(fc.constantFrom('personalization_id', '_personalization_id'), hostileValue),
+                      value: hostileValue,
+                    }),
+                    { maxLength: 4 },
+                  ),
+                ),
+              },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 8 },
           ),
-          { maxLength: 8 },
         ),
-      ),
-    },
-    { requiredKeys: [] },
-  ).map((order) => JSON.stringify(order));
+      },
+      { requiredKeys: [] },
+    )
+    .map((order) => JSON.stringify(order));
   const hostileBody = fc.oneof(
     fc.json({ maxDepth: 6 }),
     brokenOrder,
@@ -257,8 +274,13 @@ export function useHostileApp() {
   const webhookHeaders = (hmac: fc.Arbitrary<string | string[] | undefined>) =>
     fc.record({
       'x-shopify-hmac-sha256': hmac,
-      'x-shopify-topic': fc.option(fc.oneof(fc.constantFrom('orders/create', 'orders/paid', 'orders/updated', 'ORDERS/CREATE'), headerText), { nil: undefined }),
-      'x-shopify-shop-domain': fc.option(fc.oneof(fc.constant(shop), fc.constant<string[]>([shop, otherShop]), headerText), { nil: undefined }),
+      'x-shopify-topic': fc.option(
+        fc.oneof(fc.constantFrom('orders/create', 'orders/paid', 'orders/updated', 'ORDERS/CREATE'), headerText),
+        { nil: undefined },
+      ),
+      'x-shopify-shop-domain': fc.option(fc.oneof(fc.constant(shop), fc.constant<string[]>([shop, otherShop]), headerText), {
+        nil: undefined,
+      }),
       'x-shopify-webhook-id': fc.option(fc.oneof(headerText, fc.constant('x'.repeat(500))), { nil: undefined }),
       'content-type': contentType,
     });

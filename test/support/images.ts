@@ -62,8 +62,7 @@ export function makeJpeg(width: number, height: number, options: JpegOptions = {
   frame.writeUInt16BE(height, 1);
   frame.writeUInt16BE(width, 3);
   frame.set([1, 1, 0x11, 0], 5); // one component: id 1, no subsampling, quantisation table 0
-  const oneCodeTable = (tableClassAndId: number): Buffer =>
-    Buffer.from([tableClassAndId, 1, ...new Array<number>(15).fill(0), 0x00]);
+  const oneCodeTable = (tableClassAndId: number): Buffer => Buffer.from([tableClassAndId, 1, ...new Array<number>(15).fill(0), 0x00]);
   return Buffer.concat([
     Buffer.from([0xff, 0xd8]), // SOI
     jpegSegment(0xe0, Buffer.from([...Buffer.from('JFIF\0', 'ascii'), 1, 1, 0, 0, 1, 0, 1, 0, 0])),
@@ -87,7 +86,7 @@ function jpegSegment(marker: number, data: Buffer): Buffer {
 function exifSegments(total: number): Buffer[] {
   const segments: Buffer[] = [];
   const identifier = Buffer.from('Exif\0\0', 'ascii');
-  for (let left = total; left > 0; ) {
+  for (let left = total; left > 0;) {
     const size = Math.min(left, 0xffff - 2 - identifier.length);
     segments.push(jpegSegment(0xe1, Buffer.concat([identifier, Buffer.alloc(size, 0x2a)])));
     left -= size;

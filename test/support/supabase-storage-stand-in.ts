@@ -104,16 +104,14 @@ const failures = {
   noSuchBucket: () => new StorageApiFailure(404, 'NoSuchBucket', 'Bucket not found', 'Bucket not found'),
   accessDenied: (message: string) => new StorageApiFailure(403, 'AccessDenied', 'Unauthorized', message),
   keyAlreadyExists: () => new StorageApiFailure(409, 'KeyAlreadyExists', 'Duplicate', 'The resource already exists'),
-  bucketAlreadyExists: () =>
-    new StorageApiFailure(409, 'BucketAlreadyExists', 'Duplicate', 'The resource already exists'),
+  bucketAlreadyExists: () => new StorageApiFailure(409, 'BucketAlreadyExists', 'Duplicate', 'The resource already exists'),
   invalidKey: (key: string) => new StorageApiFailure(400, 'InvalidKey', 'InvalidKey', `Invalid key: ${key}`),
   invalidBucketName: () => new StorageApiFailure(400, 'InvalidBucketName', 'Invalid Input', 'Bucket name invalid'),
   invalidRequest: (message: string) => new StorageApiFailure(400, 'InvalidRequest', 'InvalidRequest', message),
   invalidJwt: (message: string) => new StorageApiFailure(400, 'InvalidJWT', 'InvalidJWT', message),
   invalidSignature: () => new StorageApiFailure(400, 'InvalidSignature', 'InvalidSignature', 'Invalid signature'),
   internal: () => new StorageApiFailure(500, 'InternalError', 'Internal', 'Internal Server Error'),
-  notFoundRoute: (method: string, path: string) =>
-    new StorageApiFailure(404, 'NotFound', 'Not Found', `Route ${method}:${path} not found`),
+  notFoundRoute: (method: string, path: string) => new StorageApiFailure(404, 'NotFound', 'Not Found', `Route ${method}:${path} not found`),
 };
 
 export class SupabaseStorageStandIn {
@@ -186,11 +184,7 @@ export class SupabaseStorageStandIn {
   }
 
   /** Seeds an object directly, as an upstream generator would have uploaded it. The bucket must exist. */
-  async putObject(
-    ref: ObjectRef,
-    content: Uint8Array | { file: string },
-    contentType = 'application/octet-stream',
-  ): Promise<void> {
+  async putObject(ref: ObjectRef, content: Uint8Array | { file: string }, contentType = 'application/octet-stream'): Promise<void> {
     const bucket = this.#buckets.get(ref.bucket);
     if (!bucket) throw new Error(`stand-in: no bucket ${ref.bucket}`);
     const file = this.#newFile();
@@ -384,13 +378,7 @@ export class SupabaseStorageStandIn {
     return object;
   }
 
-  async #upload(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucketId: string,
-    key: string,
-    method: string,
-  ): Promise<void> {
+  async #upload(req: IncomingMessage, res: ServerResponse, bucketId: string, key: string, method: string): Promise<void> {
     const bucket = this.#bucket(bucketId);
     if (!VALID_KEY.test(key)) throw failures.invalidKey(key);
     const exists = bucket.objects.has(key);

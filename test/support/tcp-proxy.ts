@@ -124,7 +124,12 @@ export class TcpProxy {
 
   #link(client: Socket): void {
     const upstream = new Socket();
-    const link = new Link(client, upstream, () => this.#hold, () => this.#onHold.forEach((notify) => notify()));
+    const link = new Link(
+      client,
+      upstream,
+      () => this.#hold,
+      () => this.#onHold.forEach((notify) => notify()),
+    );
     this.#links.add(link);
     void link.closed.then(() => this.#links.delete(link));
     upstream.connect(this.#target.port, this.#target.host);

@@ -6,7 +6,6 @@ import { freePort } from './ports.js';
 
 export { freePort };
 
-
 /**
  * A Temporal dev server of a test's own, from the installed CLI, persisted in `dbFile` so it can
  * be stopped and started again on the same port with its workflows intact:

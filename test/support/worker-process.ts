@@ -25,7 +25,14 @@ export async function startWorkerProcess(name: string, env: WorkerProcessEnv, ti
     command: process.execPath,
     args: ['--import', 'tsx', 'src/worker/main.ts'],
     // No metrics endpoints unless a test asks: two workers at once would contend for the default ports.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', WORKER_METRICS_ADDRESS: '', WORKER_APP_METRICS_ADDRESS: '', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'info',
+      WORKER_METRICS_ADDRESS: '',
+      WORKER_APP_METRICS_ADDRESS: '',
+      ...env,
+    },
   });
   try {
     await worker.waitForOutput(/"msg":"worker polling"/, timeoutMs);

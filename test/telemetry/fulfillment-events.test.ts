@@ -2,15 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { eventUuid } from '../../src/telemetry/events.js';
 import { fulfillmentEvent } from '../../src/telemetry/fulfillment-events.js';
 
-const line = { shop_id: 'acme.myshopify.com', order_id: '820982911946154508', order_line_id: '9007199254740993', personalization_id: 'pers-42' };
+const line = {
+  shop_id: 'acme.myshopify.com',
+  order_id: '820982911946154508',
+  order_line_id: '9007199254740993',
+  personalization_id: 'pers-42',
+};
 
 describe('fulfillmentEvent', () => {
   it('carries the line, its workflow and what the event adds, with a key that names run, attempt and event', () => {
-    const event = fulfillmentEvent({ runId: 'run-1' }, line, { name: 'fulfillment.asset.failed', attempt: 2, reason_code: 'asset_missing', job_id: 'job-7' });
+    const event = fulfillmentEvent({ runId: 'run-1' }, line, {
+      name: 'fulfillment.asset.failed',
+      attempt: 2,
+      reason_code: 'asset_missing',
+      job_id: 'job-7',
+    });
     expect(event).toEqual({
       name: 'fulfillment.asset.failed',
       idempotency_key: 'acme.myshopify.com:9007199254740993:fulfillment:run-1:2:fulfillment.asset.failed',
-      properties: { ...line, workflow_id: 'acme.myshopify.com:9007199254740993:fulfillment', job_id: 'job-7', attempt: 2, reason_code: 'asset_missing' },
+      properties: {
+        ...line,
+        workflow_id: 'acme.myshopify.com:9007199254740993:fulfillment',
+        job_id: 'job-7',
+        attempt: 2,
+        reason_code: 'asset_missing',
+      },
     });
   });
 

@@ -52,7 +52,8 @@ it('refuses to start on one that exists as another type, naming it and its type'
 
 /** A connection whose operator service fails every call as a server would, with `code`. */
 function refusingConnection(code: grpc.status): Connection {
-  const refuse = () => Promise.reject(Object.assign(new Error(`${code} refused`), { code, details: 'refused', metadata: new grpc.Metadata() }));
+  const refuse = () =>
+    Promise.reject(Object.assign(new Error(`${code} refused`), { code, details: 'refused', metadata: new grpc.Metadata() }));
   return { operatorService: { listSearchAttributes: refuse, addSearchAttributes: refuse } } as unknown as Connection;
 }
 
@@ -60,6 +61,8 @@ it('answers false where the server will not let it manage them, and throws any o
   for (const code of [grpc.status.PERMISSION_DENIED, grpc.status.UNIMPLEMENTED]) {
     await expect(registerSearchAttributes(refusingConnection(code), 'default')).resolves.toBe(false);
   }
-  await expect(registerSearchAttributes(refusingConnection(grpc.status.UNAVAILABLE), 'default')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  await expect(registerSearchAttributes(refusingConnection(grpc.status.UNAVAILABLE), 'default')).rejects.toMatchObject({
+    code: grpc.status.UNAVAILABLE,
+  });
   expect(await registerSearchAttributes(connection, await namespaceWith({}))).toBe(true);
 });

@@ -200,7 +200,7 @@ describe('FulfillOrderLine', () => {
       const jpeg = makeJpeg(32, 32);
       await givenReadyPreview(harness, cut, jpeg.subarray(0, jpeg.length - 10), { content_type: 'image/jpeg' });
       await expectFailedWith(cut, 'asset_invalid');
-      const { reason_message } = must(await getOrderLineView(harness.db, cut), 'the line\'s view');
+      const { reason_message } = must(await getOrderLineView(harness.db, cut), "the line's view");
       expect(reason_message).toMatch(/is not a complete image\/jpeg: it does not end with its end-of-image marker \(cut short\?\)$/);
     });
 
@@ -271,9 +271,7 @@ describe('FulfillOrderLine', () => {
     const { workflow_id } = await harness.start(line);
     const waiting = await harness.waitForStatus(workflow_id, 'waiting_for_preview');
     expect(await getOrderLineView(harness.db, line)).toEqual(waiting);
-    expect((await harness.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe(
-      'waiting_for_preview',
-    );
+    expect((await harness.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('waiting_for_preview');
 
     const png = makePng(20, 10);
     await harness.put(PREVIEW_BUCKET, 'rendered.png', png);

@@ -55,8 +55,16 @@ it('goes on in a new run when Temporal suggests it, counting attempts on, until 
     harness.posthog.uniqueByUuid().filter((event) => event.event === name && event.properties.order_line_id === line.order_line_id);
   await expect.poll(() => events('fulfillment.asset.persisted').length, { timeout: 5_000 }).toBe(1);
   expect(events('fulfillment.started')).toHaveLength(1);
-  expect(events('fulfillment.asset.failed').map((event) => event.properties.attempt).sort()).toEqual([1, 2]);
-  expect(events('fulfillment.retry_requested').map((event) => event.properties.attempt).sort()).toEqual([2, 3]);
+  expect(
+    events('fulfillment.asset.failed')
+      .map((event) => event.properties.attempt)
+      .sort(),
+  ).toEqual([1, 2]);
+  expect(
+    events('fulfillment.retry_requested')
+      .map((event) => event.properties.attempt)
+      .sort(),
+  ).toEqual([2, 3]);
   await saveHistory(harness.client.workflow.getHandle(workflow_id, firstRun), 'continued-as-new');
   await saveHistory(harness.client.workflow.getHandle(workflow_id, secondRun), 'resumed-failed-continued-as-new');
   await saveHistory(handle, 'resumed-after-continue-as-new');
@@ -70,11 +78,16 @@ it('polls a day-long wait a hundred times, not every minute', async () => {
   const handle = harness.handle(workflow_id);
   let timers: number[] = [];
   await expect
-    .poll(async () => {
-      const { events } = await handle.fetchHistory();
-      timers = (events ?? []).flatMap((event) => (event.timerStartedEventAttributes ? [Number(event.timerStartedEventAttributes.startToFireTimeout?.seconds)] : []));
-      return timers.length;
-    }, { timeout: 10_000 })
+    .poll(
+      async () => {
+        const { events } = await handle.fetchHistory();
+        timers = (events ?? []).flatMap((event) =>
+          event.timerStartedEventAttributes ? [Number(event.timerStartedEventAttributes.startToFireTimeout?.seconds)] : [],
+        );
+        return timers.length;
+      },
+      { timeout: 10_000 },
+    )
     .toBeGreaterThan(0);
   expect(timers[0]).toBe(864);
 

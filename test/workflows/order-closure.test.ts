@@ -21,11 +21,19 @@ afterAll(() => teardown.run());
 async function givenReadyPreview(h: FulfillmentHarness, line: FulfillmentInput): Promise<void> {
   const path = `${line.shop_id}/${line.personalization_id}.png`;
   await h.put(PREVIEW_BUCKET, path, makePng(16, 16));
-  await recordPreviewJob(h.db, { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path }, PREVIEW_BUCKET);
+  await recordPreviewJob(
+    h.db,
+    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'ready', path },
+    PREVIEW_BUCKET,
+  );
 }
 
 const givenRenderingPreview = (line: FulfillmentInput) =>
-  recordPreviewJob(harness.db, { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'rendering' }, PREVIEW_BUCKET);
+  recordPreviewJob(
+    harness.db,
+    { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: `job-${line.order_line_id}`, status: 'rendering' },
+    PREVIEW_BUCKET,
+  );
 
 const eventOf = (h: FulfillmentHarness, name: string, line: FulfillmentInput) =>
   h.posthog.waitFor((event) => event.event === name && event.properties.order_line_id === line.order_line_id, 5_000);
@@ -71,7 +79,9 @@ describe('FulfillOrderLine closed by its order', () => {
     expect(await getOrderLineView(harness.db, line)).toMatchObject({ status: 'cancelled', final_asset: null });
     const event = await eventOf(harness, 'fulfillment.line.cancelled', line);
     expect(event.properties).toMatchObject({ closure_reason: 'order_cancelled' });
-    expect(harness.posthog.events().some((e) => e.event === 'fulfillment.started' && e.properties.order_line_id === line.order_line_id)).toBe(false);
+    expect(
+      harness.posthog.events().some((e) => e.event === 'fulfillment.started' && e.properties.order_line_id === line.order_line_id),
+    ).toBe(false);
   });
 
   it('refunds add up: a partly refunded line is fulfilled, a line refunded in full by two partial refunds is closed', async () => {
@@ -135,7 +145,9 @@ describe('FulfillOrderLine closed by its order', () => {
       expect((await held.handle(workflow_id).describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('withheld');
       await eventOf(held, 'fulfillment.asset.withheld', line);
       await saveHistory(held.handle(workflow_id), 'withheld-during-copy');
-      expect(held.posthog.events().some((e) => e.event === 'fulfillment.asset.persisted' && e.properties.order_line_id === line.order_line_id)).toBe(false);
+      expect(
+        held.posthog.events().some((e) => e.event === 'fulfillment.asset.persisted' && e.properties.order_line_id === line.order_line_id),
+      ).toBe(false);
     } finally {
       release();
       await held.close();

@@ -48,7 +48,10 @@ export const DEFAULT_FAILED_AUTH_LIMIT: FailedAuthLimit = { max: 20, windowMs: 6
  * before its token is even looked at, so a guess that happens to be right tells it nothing
  * until the window passes. Successful requests never count.
  */
-export async function bearerAuth(app: FastifyInstance, options: { tokens: readonly ApiToken[]; failedAttempts: FailedAuthLimit }): Promise<void> {
+export async function bearerAuth(
+  app: FastifyInstance,
+  options: { tokens: readonly ApiToken[]; failedAttempts: FailedAuthLimit },
+): Promise<void> {
   const verify = createTokenVerifier(options.tokens);
   await app.register(rateLimit, { global: false });
   const failures = app.createRateLimit({ max: options.failedAttempts.max, timeWindow: options.failedAttempts.windowMs });

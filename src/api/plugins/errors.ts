@@ -51,7 +51,10 @@ interface Issue {
  * Fastify's own client errors by their status, anything else a 500 that leaks no stack or
  * internal message.
  */
-export function toErrorResponse(error: unknown, request: FastifyRequest): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function toErrorResponse(
+  error: unknown,
+  request: FastifyRequest,
+): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (error instanceof AppError) {
     return {
       status: error.httpStatusCode,
@@ -145,5 +148,9 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
 
 /** The app's one not-found handler. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  return errorHandler(ERRORS.notFound(`Route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`), request, reply);
+  return errorHandler(
+    ERRORS.notFound(`Route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`),
+    request,
+    reply,
+  );
 }

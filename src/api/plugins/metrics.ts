@@ -46,7 +46,9 @@ export interface MetricsOptions {
  */
 export const metricsPlugin: FastifyPluginCallback<MetricsOptions> = (app, { db, workerMetricsUrls }, done) => {
   countWaitingLinesWith(async () => {
-    const { rows } = await sql<{ count: string }>`select count(*) as count from order_lines where status = 'waiting_for_preview'`.execute(db);
+    const { rows } = await sql<{ count: string }>`select count(*) as count from order_lines where status = 'waiting_for_preview'`.execute(
+      db,
+    );
     return Number(rows[0]?.count ?? 0);
   });
 

@@ -53,7 +53,9 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
           401: failure('unauthorized'),
           429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
-          409: failure('asset_not_ready while processing or waiting; fulfillment_failed with reason and guidance in details; line_cancelled or line_withheld for a closed line'),
+          409: failure(
+            'asset_not_ready while processing or waiting; fulfillment_failed with reason and guidance in details; line_cancelled or line_withheld for a closed line',
+          ),
           503: failure('storage_unavailable'),
         },
       },

@@ -26,9 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('order_id', 'text', (col) => col.notNull())
     .addColumn('personalization_id', 'text', (col) => col.notNull())
     .addColumn('workflow_id', 'text', (col) => col.notNull())
-    .addColumn('status', 'text', (col) =>
-      col.notNull().check(sql`status in ('processing', 'waiting_for_preview', 'persisted', 'failed')`),
-    )
+    .addColumn('status', 'text', (col) => col.notNull().check(sql`status in ('processing', 'waiting_for_preview', 'persisted', 'failed')`))
     .addColumn('reason_code', 'text')
     .addColumn('reason_message', 'text')
     .addColumn('recovery_guidance', 'text')
@@ -37,11 +35,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('order_lines_pkey', ['shop_id', 'order_line_id'])
     .execute();
   await db.schema.createIndex('order_lines_shop_status_idx').on('order_lines').columns(['shop_id', 'status']).execute();
-  await db.schema
-    .createIndex('order_lines_personalization_idx')
-    .on('order_lines')
-    .columns(['shop_id', 'personalization_id'])
-    .execute();
+  await db.schema.createIndex('order_lines_personalization_idx').on('order_lines').columns(['shop_id', 'personalization_id']).execute();
 
   await db.schema
     .createTable('final_assets')
@@ -60,10 +54,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('job_id', 'text', (col) => col.notNull())
     .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('final_assets_line_key', ['shop_id', 'order_line_id'])
-    .addForeignKeyConstraint('final_assets_line_fkey', ['shop_id', 'order_line_id'], 'order_lines', [
-      'shop_id',
-      'order_line_id',
-    ])
+    .addForeignKeyConstraint('final_assets_line_fkey', ['shop_id', 'order_line_id'], 'order_lines', ['shop_id', 'order_line_id'])
     .execute();
 
   await db.schema
@@ -86,4 +77,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['shop_id', 'order_line_id', 'created_at'])
     .execute();
 }
-

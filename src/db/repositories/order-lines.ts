@@ -70,9 +70,7 @@ export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatus
   const row = await db
     .selectFrom('order_lines')
     .leftJoin('final_assets', (join) =>
-      join
-        .onRef('final_assets.shop_id', '=', 'order_lines.shop_id')
-        .onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
+      join.onRef('final_assets.shop_id', '=', 'order_lines.shop_id').onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
     )
     .selectAll('order_lines')
     .select([

@@ -64,7 +64,12 @@ export async function recordPreviewJob(
     if (refused) return { outcome: 'refused', message: refused };
     const conflict = previewConflict(current, next);
     if (conflict) return { outcome: 'conflict', job: current, message: conflict };
-    if (current.status === next.status && current.bucket === next.bucket && current.path === next.path && current.content_type === next.content_type) {
+    if (
+      current.status === next.status &&
+      current.bucket === next.bucket &&
+      current.path === next.path &&
+      current.content_type === next.content_type
+    ) {
       return { outcome: 'unchanged', job: current };
     }
     const job = await trx
@@ -97,18 +102,11 @@ function previewConflict(
   return null;
 }
 
-export type PreviewLookup =
-  | { kind: 'found'; job: PreviewJobRow }
-  | { kind: 'other_shop' }
-  | { kind: 'none' };
+export type PreviewLookup = { kind: 'found'; job: PreviewJobRow } | { kind: 'other_shop' } | { kind: 'none' };
 
 /** A personalization_id recorded only for other shops is told apart from an unknown one. */
 export async function lookupPreviewJob(db: Db, shopId: string, personalizationId: string): Promise<PreviewLookup> {
-  const jobs = await db
-    .selectFrom('preview_jobs')
-    .selectAll()
-    .where('personalization_id', '=', personalizationId)
-    .execute();
+  const jobs = await db.selectFrom('preview_jobs').selectAll().where('personalization_id', '=', personalizationId).execute();
   const own = jobs.find((job) => job.shop_id === shopId);
   if (own) return { kind: 'found', job: own };
   return jobs.length > 0 ? { kind: 'other_shop' } : { kind: 'none' };

@@ -200,5 +200,4 @@ function ascii(text: string): number[] {
 
 const dataView = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const readUint24LE = (view: DataView, offset: number): number =>
-  view.getUint16(offset, true) | (view.getUint8(offset + 2) << 16);
+const readUint24LE = (view: DataView, offset: number): number => view.getUint16(offset, true) | (view.getUint8(offset + 2) << 16);

@@ -134,12 +134,7 @@ export class LocalStorage implements ObjectStorage {
    * fsyncs it, and publishes it with link(2), which unlike rename(2) never replaces an object
    * that appeared meanwhile. The destination bucket must exist; folders inside it are created.
    */
-  async copy(
-    from: ObjectRef,
-    to: ObjectRef,
-    expected: ExpectedObject,
-    options: StreamOptions = {},
-  ): Promise<ObjectInspection> {
+  async copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options: StreamOptions = {}): Promise<ObjectInspection> {
     checkCopyArguments(from, to, expected);
     checkNamedForType(to, expected.content_type);
     // Before anything reads the destination: an attempt that died between publishing its object

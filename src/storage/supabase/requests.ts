@@ -47,7 +47,12 @@ export async function ask<T>(
  * `StorageApiError` whose `statusCode` is the body's `statusCode`, else its `code`, else the
  * HTTP status; then classified like every other failure.
  */
-export async function send(endpoint: Endpoint, what: string, path: string, { method, headers = {}, json, signal }: SendOptions): Promise<Response> {
+export async function send(
+  endpoint: Endpoint,
+  what: string,
+  path: string,
+  { method, headers = {}, json, signal }: SendOptions,
+): Promise<Response> {
   let response: Response;
   try {
     response = await endpoint.fetch(`${endpoint.url}${path}`, {

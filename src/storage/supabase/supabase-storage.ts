@@ -45,7 +45,6 @@ export interface SupabaseStorageOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 
-
 /**
  * Object storage in Supabase Storage. Bytes are only ever streamed: a copy happens on the
  * server and is then proven by reading it back through SHA-256.
@@ -71,8 +70,8 @@ export class SupabaseStorage implements ObjectStorage {
 
   async stat(ref: ObjectRef): Promise<ObjectStat> {
     checkObjectRef(ref);
-    const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path)).catch(
-      (error: unknown) => this.#throwConfirmed(error, ref.bucket),
+    const info = await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).info(ref.path)).catch((error: unknown) =>
+      this.#throwConfirmed(error, ref.bucket),
     );
     // Storage has no size for an object whose upload has not completed.
     if (typeof info.size !== 'number') throw new StorageError('transient', `${describeRef(ref)} has no size yet`);
@@ -84,9 +83,9 @@ export class SupabaseStorage implements ObjectStorage {
     const { signal } = options;
     const what = describeRef(ref);
     // `asStream()` hands over the response body unread; `download()` alone would buffer it all.
-    const body = await ask(what, signal, () =>
-      this.#storage.from(ref.bucket).download(ref.path, undefined, { signal }).asStream(),
-    ).catch((error: unknown) => this.#throwConfirmed(error, ref.bucket));
+    const body = await ask(what, signal, () => this.#storage.from(ref.bucket).download(ref.path, undefined, { signal }).asStream()).catch(
+      (error: unknown) => this.#throwConfirmed(error, ref.bucket),
+    );
     try {
       return await inspectStream(body, options);
     } catch (error) {
@@ -135,12 +134,7 @@ export class SupabaseStorage implements ObjectStorage {
    * removed. (Should that read fail, the retry finds the copy as an existing destination and
    * reports a wrong one as a conflict rather than a mismatch.)
    */
-  async copy(
-    from: ObjectRef,
-    to: ObjectRef,
-    expected: ExpectedObject,
-    options: StreamOptions = {},
-  ): Promise<ObjectInspection> {
+  async copy(from: ObjectRef, to: ObjectRef, expected: ExpectedObject, options: StreamOptions = {}): Promise<ObjectInspection> {
     checkCopyArguments(from, to, expected);
     try {
       await this.#serverCopy(from, to, expected.content_type, options.signal);
@@ -229,11 +223,9 @@ export class SupabaseStorage implements ObjectStorage {
   async remove(ref: ObjectRef): Promise<void> {
     checkObjectRef(ref);
     // Storage answers a missing object with an empty list of removed ones.
-    await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch(
-      (error: unknown) => {
-        if (!isAbsent(error)) throw error;
-      },
-    );
+    await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch((error: unknown) => {
+      if (!isAbsent(error)) throw error;
+    });
   }
 
   async signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl> {
@@ -243,20 +235,16 @@ export class SupabaseStorage implements ObjectStorage {
     // Taken before asking, so `expires_at` is never later than the token's own `exp`.
     const issuedAt = Math.floor(Date.now() / 1000);
     const { signedUrl } = await ask(describeRef(ref), undefined, () =>
-      this.#storage
-        .from(ref.bucket)
-        .createSignedUrl(ref.path, expiresInSeconds, download === undefined ? undefined : { download }),
+      this.#storage.from(ref.bucket).createSignedUrl(ref.path, expiresInSeconds, download === undefined ? undefined : { download }),
     );
     return { url: signedUrl, expires_at: new Date((issuedAt + expiresInSeconds) * 1000).toISOString() };
   }
 
   async ensureBucket(bucket: string): Promise<void> {
     checkBucketName(bucket);
-    await ask(`bucket ${bucket}`, undefined, () => this.#storage.createBucket(bucket, { public: false })).catch(
-      (error: unknown) => {
-        if (!(error instanceof StorageError && error.kind === 'conflict')) throw error;
-      },
-    );
+    await ask(`bucket ${bucket}`, undefined, () => this.#storage.createBucket(bucket, { public: false })).catch((error: unknown) => {
+      if (!(error instanceof StorageError && error.kind === 'conflict')) throw error;
+    });
   }
 
   /**

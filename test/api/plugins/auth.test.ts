@@ -33,7 +33,11 @@ describe('bearer tokens', () => {
     expect(missing.headers['www-authenticate']).toMatch(/^Bearer/);
     expectError(await app.inject({ url: linePath(newLine()), headers: bearer(`${creds.operatorToken}x`) }), 401, 'unauthorized');
     expectError(await app.inject({ url: linePath(newLine()), headers: { authorization: creds.operatorToken } }), 401, 'unauthorized');
-    expectError(await app.inject({ url: linePath(newLine()), headers: { authorization: `Basic ${creds.operatorToken}` } }), 401, 'unauthorized');
+    expectError(
+      await app.inject({ url: linePath(newLine()), headers: { authorization: `Basic ${creds.operatorToken}` } }),
+      401,
+      'unauthorized',
+    );
     expectError(
       await app.inject({ method: 'POST', url: '/v1/previews', headers: { 'content-type': 'application/json' }, payload: '{oops' }),
       401,
@@ -51,9 +55,11 @@ describe('failed bearer attempts', () => {
     const limited = await buildTestApp({ ...api.base, failedAuthLimit: limit });
     try {
       // Successful requests, however many, are not limited.
-      for (let i = 0; i < limit.max * 3; i += 1) expect((await fromAddress(limited, '192.0.2.1', creds.operatorToken)).statusCode).toBe(404);
+      for (let i = 0; i < limit.max * 3; i += 1)
+        expect((await fromAddress(limited, '192.0.2.1', creds.operatorToken)).statusCode).toBe(404);
 
-      for (let i = 0; i < limit.max; i += 1) expectError(await fromAddress(limited, '192.0.2.2', `${creds.operatorToken}x`), 401, 'unauthorized');
+      for (let i = 0; i < limit.max; i += 1)
+        expectError(await fromAddress(limited, '192.0.2.2', `${creds.operatorToken}x`), 401, 'unauthorized');
       const refused = await fromAddress(limited, '192.0.2.2', `${creds.operatorToken}x`);
       const error = expectError(refused, 429, 'rate_limited');
       const retryAfter = Number(refused.headers['retry-after']);

@@ -28,7 +28,15 @@ describe('GET /v1/shops/:shop_id/order-lines/:order_line_id', () => {
 
     expectError(await app.inject({ url: linePath(line), headers: bearer(creds.otherMerchantToken) }), 404, 'not_found');
     expectError(await app.inject({ url: linePath(newLine()), headers: bearer(creds.merchantToken) }), 404, 'not_found');
-    expectError(await app.inject({ url: linePath({ ...line, order_line_id: 'abc' }), headers: bearer(creds.operatorToken) }), 404, 'not_found');
-    expectError(await app.inject({ url: linePath({ ...line, shop_id: 'evil.com' }), headers: bearer(creds.operatorToken) }), 404, 'not_found');
+    expectError(
+      await app.inject({ url: linePath({ ...line, order_line_id: 'abc' }), headers: bearer(creds.operatorToken) }),
+      404,
+      'not_found',
+    );
+    expectError(
+      await app.inject({ url: linePath({ ...line, shop_id: 'evil.com' }), headers: bearer(creds.operatorToken) }),
+      404,
+      'not_found',
+    );
   });
 });

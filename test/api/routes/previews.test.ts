@@ -43,7 +43,13 @@ describe('POST /v1/previews', () => {
 
   it('keeps a job’s bucket from its first hand-off, and takes a type declared late', async () => {
     // Only an operator may name another bucket than PREVIEW_BUCKET.
-    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-b', status: 'rendering', bucket: 'generator-out' };
+    const job = {
+      shop_id: creds.shop,
+      personalization_id: `pers-${bigId()}`,
+      job_id: 'job-b',
+      status: 'rendering',
+      bucket: 'generator-out',
+    };
     expect((await post(job, creds.operatorToken)).json()).toMatchObject({ bucket: 'generator-out', path: null });
     const { bucket: _bucket, ...ready } = { ...job, status: 'ready', path: `${creds.shop}/b.png` };
     const readied = await post(ready, creds.operatorToken);
@@ -55,13 +61,27 @@ describe('POST /v1/previews', () => {
   });
 
   it('keeps a job’s path and type through a post that leaves them out, and starts afresh when a failed job renders again', async () => {
-    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-r', status: 'rendering', path: `${creds.shop}/r.png`, content_type: 'image/png' };
+    const job = {
+      shop_id: creds.shop,
+      personalization_id: `pers-${bigId()}`,
+      job_id: 'job-r',
+      status: 'rendering',
+      path: `${creds.shop}/r.png`,
+      content_type: 'image/png',
+    };
     expect((await post(job)).statusCode).toBe(201);
     const { path: _path, content_type: _type, ...bare } = job;
     expect((await post(bare)).json()).toMatchObject({ outcome: 'unchanged', path: job.path, content_type: 'image/png' });
     // Null, as the route itself answers a field it does not know, is absent too.
-    expect((await post({ ...bare, bucket: null, path: null, content_type: null })).json()).toMatchObject({ outcome: 'unchanged', path: job.path });
-    expect((await post({ ...bare, status: 'failed' })).json()).toMatchObject({ status: 'failed', path: job.path, content_type: 'image/png' });
+    expect((await post({ ...bare, bucket: null, path: null, content_type: null })).json()).toMatchObject({
+      outcome: 'unchanged',
+      path: job.path,
+    });
+    expect((await post({ ...bare, status: 'failed' })).json()).toMatchObject({
+      status: 'failed',
+      path: job.path,
+      content_type: 'image/png',
+    });
     const again = await post(bare);
     expect(again.statusCode).toBe(201);
     expect(again.json()).toMatchObject({ status: 'rendering', bucket: config.PREVIEW_BUCKET, path: null, content_type: null });
@@ -74,28 +94,55 @@ describe('POST /v1/previews', () => {
       const response = await app.inject({ method: 'POST', url: '/v1/previews', headers, payload: JSON.stringify(job) });
       expect(response.statusCode, `${contentType}: ${response.body}`).toBe(201);
     }
-    const notJson = await app.inject({ method: 'POST', url: '/v1/previews', headers: { ...bearer(creds.merchantToken), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'shop_id=x' });
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/v1/previews',
+      headers: { ...bearer(creds.merchantToken), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'shop_id=x',
+    });
     expectError(notJson, 400, 'invalid_request');
   });
 
   it('lets a merchant name only PREVIEW_BUCKET, and only objects under its shop_id/ in the job as it will be stored', async () => {
-    const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-m', status: 'ready', path: `${creds.shop}/m.png` };
+    const job = {
+      shop_id: creds.shop,
+      personalization_id: `pers-${bigId()}`,
+      job_id: 'job-m',
+      status: 'ready',
+      path: `${creds.shop}/m.png`,
+    };
     expectError(await post({ ...job, bucket: 'generator-out' }), 403, 'forbidden');
     expectError(await post({ ...job, bucket: config.PRINT_BUCKET }), 403, 'forbidden');
     expect((await post({ ...job, bucket: config.PREVIEW_BUCKET })).statusCode).toBe(201);
 
     // An operator recorded a job in another bucket, or under another shop's folder: a
     // merchant's later post that leaves bucket or path out would inherit them, and is refused.
-    const elsewhere = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-o', status: 'rendering', bucket: 'generator-out' };
+    const elsewhere = {
+      shop_id: creds.shop,
+      personalization_id: `pers-${bigId()}`,
+      job_id: 'job-o',
+      status: 'rendering',
+      bucket: 'generator-out',
+    };
     expect((await post(elsewhere, creds.operatorToken)).statusCode).toBe(201);
     const { bucket: _bucket, ...unbucketed } = elsewhere;
     expectError(await post({ ...unbucketed, status: 'ready', path: `${creds.shop}/o.png` }), 403, 'forbidden');
-    const shared = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-s', status: 'rendering', path: `${creds.otherShop}/s.png` };
+    const shared = {
+      shop_id: creds.shop,
+      personalization_id: `pers-${bigId()}`,
+      job_id: 'job-s',
+      status: 'rendering',
+      path: `${creds.otherShop}/s.png`,
+    };
     expect((await post(shared, creds.operatorToken)).statusCode).toBe(201);
     const { path: _path, ...pathless } = shared;
     expectError(await post({ ...pathless, status: 'failed' }), 403, 'forbidden');
     // Nothing was changed by the refused posts; the operator still may.
-    expect((await post({ ...shared, status: 'ready' }, creds.operatorToken)).json()).toMatchObject({ status: 'ready', path: shared.path, outcome: 'updated' });
+    expect((await post({ ...shared, status: 'ready' }, creds.operatorToken)).json()).toMatchObject({
+      status: 'ready',
+      path: shared.path,
+      outcome: 'updated',
+    });
   });
 
   it('answers 400 for an invalid job or malformed JSON, and 403 for another shop', async () => {
@@ -105,24 +152,45 @@ describe('POST /v1/previews', () => {
       'invalid_request',
     );
     expect(JSON.stringify(invalid.details)).toContain('path');
-    expectError(await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'ready', path: '../../etc/passwd' }), 400, 'invalid_request');
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/previews', headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' }, payload: '{"shop_id":' }),
+      await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'ready', path: '../../etc/passwd' }),
       400,
       'invalid_request',
     );
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/previews', headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/previews',
+        headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' },
+        payload: '{"shop_id":',
+      }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/previews',
+        headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' },
+        payload: 'x'.repeat(70_000),
+      }),
       413,
       'payload_too_large',
     );
-    expectError(await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'rendering' }, creds.otherMerchantToken), 403, 'forbidden');
+    expectError(
+      await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'rendering' }, creds.otherMerchantToken),
+      403,
+      'forbidden',
+    );
   });
 
   it('signals preview_ready to every line waiting for the job once it is ready', async () => {
     const line = newLine();
     const workflowId = fulfillmentWorkflowId(line);
-    const hook = await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
+    const hook = await webhook(
+      app,
+      orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]),
+    );
     expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
     await setLineWorking(database.db, line, 'waiting_for_preview');
 
@@ -136,10 +204,19 @@ describe('POST /v1/previews', () => {
   it('also wakes a line still working, which may have read the job as rendering and not yet recorded that it waits', async () => {
     const line = newLine();
     const workflowId = fulfillmentWorkflowId(line);
-    const hook = await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
+    const hook = await webhook(
+      app,
+      orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]),
+    );
     expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
     expect(await getOrderLineView(database.db, line)).toMatchObject({ status: 'processing' });
-    const job = { shop_id: creds.shop, personalization_id: line.personalization_id, job_id: 'job-p', status: 'ready', path: `${creds.shop}/p.png` };
+    const job = {
+      shop_id: creds.shop,
+      personalization_id: line.personalization_id,
+      job_id: 'job-p',
+      status: 'ready',
+      path: `${creds.shop}/p.png`,
+    };
     expect((await post(job)).statusCode).toBe(201);
     expect(await signalNames(workflowId)).toEqual(['preview_ready']);
   });

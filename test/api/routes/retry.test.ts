@@ -34,7 +34,13 @@ describe('POST …/retry', () => {
   it('signals retry to a running workflow', async () => {
     const line = newLine();
     await webhook(app, orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]));
-    await recordLineFailure(database.db, line, { failure_key: 'k1', attempt: 1, reason_code: 'asset_missing', message: 'gone', details: {} });
+    await recordLineFailure(database.db, line, {
+      failure_key: 'k1',
+      attempt: 1,
+      reason_code: 'asset_missing',
+      message: 'gone',
+      details: {},
+    });
     const response = await retry(line, app, creds.operatorToken);
     expect(response.statusCode, response.body).toBe(202);
     expect(await signalNames(fulfillmentWorkflowId(line))).toEqual(['retry']);

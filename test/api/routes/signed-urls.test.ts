@@ -172,9 +172,17 @@ describe('POST …/final-asset/signed-url and GET /files', () => {
   });
 
   it('answers 404 for a validly signed object that does not exist', async () => {
-    const url = signLocalUrl(PUBLIC_BASE, { ref: { bucket: config.PRINT_BUCKET, path: 'nope/missing.png' }, expires: Math.floor(Date.now() / 1000) + 60 }, creds.signingSecret);
+    const url = signLocalUrl(
+      PUBLIC_BASE,
+      { ref: { bucket: config.PRINT_BUCKET, path: 'nope/missing.png' }, expires: Math.floor(Date.now() / 1000) + 60 },
+      creds.signingSecret,
+    );
     expectError(await get(url), 404, 'not_found');
-    const escape = signLocalUrl(PUBLIC_BASE, { ref: { bucket: config.PRINT_BUCKET, path: 'a/..b.png' }, expires: Math.floor(Date.now() / 1000) + 60 }, creds.signingSecret);
+    const escape = signLocalUrl(
+      PUBLIC_BASE,
+      { ref: { bucket: config.PRINT_BUCKET, path: 'a/..b.png' }, expires: Math.floor(Date.now() / 1000) + 60 },
+      creds.signingSecret,
+    );
     expectError(await get(escape), 404, 'not_found');
   });
 

@@ -24,15 +24,35 @@ beforeAll(() => {
 describe('POST /webhooks/shopify', () => {
   it('starts one workflow per personalized line, registers the lines at once and ignores the rest', async () => {
     const orderId = bigId();
-    const [a, b, plain, nullProps, noProps, badId, both] = Array.from({ length: 7 }, bigId) as [string, string, string, string, string, string, string];
+    const [a, b, plain, nullProps, noProps, badId, both] = Array.from({ length: 7 }, bigId) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const body = orderPayload(orderId, [
       { id: a, properties: personalized('pers-a', 'personalization_id') },
       { id: b, properties: personalized('pers-b', '_personalization_id') },
-      { id: plain, properties: [{ name: 'Colour', value: 'red' }, { name: 'personalization_id', value: '' }] },
+      {
+        id: plain,
+        properties: [
+          { name: 'Colour', value: 'red' },
+          { name: 'personalization_id', value: '' },
+        ],
+      },
       { id: nullProps, properties: null },
       { id: noProps },
       { id: badId, properties: personalized('bad\u0000id') },
-      { id: both, properties: [{ name: 'personalization_id', value: 'one' }, { name: '_personalization_id', value: 'two' }] },
+      {
+        id: both,
+        properties: [
+          { name: 'personalization_id', value: 'one' },
+          { name: '_personalization_id', value: 'two' },
+        ],
+      },
     ]);
 
     const response = await webhook(app, body);
@@ -54,11 +74,20 @@ describe('POST /webhooks/shopify', () => {
     expect(status.statusCode).toBe(200);
     expect(status.json()).toMatchObject({ order_id: orderId, order_line_id: a, personalization_id: 'pers-a', status: 'processing' });
     // Lines whose personalization can name no preview are registered too, to fail on record.
-    for (const [line, personalizationId] of [[badId, 'bad\u001aid'], [both, 'one\ntwo']] as const) {
-      const registered = await app.inject({ url: linePath({ shop_id: creds.shop, order_line_id: line }), headers: bearer(creds.operatorToken) });
+    for (const [line, personalizationId] of [
+      [badId, 'bad\u001aid'],
+      [both, 'one\ntwo'],
+    ] as const) {
+      const registered = await app.inject({
+        url: linePath({ shop_id: creds.shop, order_line_id: line }),
+        headers: bearer(creds.operatorToken),
+      });
       expect(registered.json()).toMatchObject({ personalization_id: personalizationId, status: 'processing' });
     }
-    const ignoredLine = await app.inject({ url: linePath({ shop_id: creds.shop, order_line_id: plain }), headers: bearer(creds.operatorToken) });
+    const ignoredLine = await app.inject({
+      url: linePath({ shop_id: creds.shop, order_line_id: plain }),
+      headers: bearer(creds.operatorToken),
+    });
     expect(ignoredLine.statusCode).toBe(404);
 
     // Redelivery and orders/paid: the same workflows, reported as duplicates.
@@ -72,7 +101,10 @@ describe('POST /webhooks/shopify', () => {
   it('registers the lines of deliveries arriving together, orders/create beside orders/paid', async () => {
     const orders = Array.from({ length: 6 }, () => ({ orderId: bigId(), lines: [bigId(), bigId()] }));
     const deliveries = orders.flatMap(({ orderId, lines }) => {
-      const body = orderPayload(orderId, lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })));
+      const body = orderPayload(
+        orderId,
+        lines.map((id) => ({ id, properties: personalized(`pers-${id}`) })),
+      );
       return ['orders/create', 'orders/paid'].map((topic) => webhook(app, body, { topic }));
     });
     for (const response of await Promise.all(deliveries)) expect(response.statusCode, response.body).toBe(200);
@@ -89,7 +121,9 @@ describe('POST /webhooks/shopify', () => {
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-rotation') }]);
     const response = await webhook(app, body, { secret: creds.oldWebhookSecret, contentType: 'text/plain' });
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect(response.json<WebhookAnswer>().accepted).toEqual([
+      { order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' },
+    ]);
   });
 
   it('takes the id from admin_graphql_api_id when the numeric id is missing', async () => {
@@ -210,14 +244,19 @@ describe('POST /webhooks/shopify', () => {
     release();
     await held;
     // Shopify's retry finds room.
-    expect((await webhook(app, body)).json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' }]);
+    expect((await webhook(app, body)).json<WebhookAnswer>().accepted).toEqual([
+      { order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' },
+    ]);
   });
 });
 
 describe('logs', () => {
   it('carry correlation keys and never a token, secret or signature', () => {
     const entries = logs.entries();
-    const started = must(entries.find((entry) => entry.msg === 'fulfillment started'), "the 'fulfillment started' line");
+    const started = must(
+      entries.find((entry) => entry.msg === 'fulfillment started'),
+      "the 'fulfillment started' line",
+    );
     expect(started).toMatchObject({
       shop_id: creds.shop,
       webhook_id: expect.any(String) as unknown,
@@ -231,7 +270,11 @@ describe('logs', () => {
     // A delivery's own line names its order too.
     expect(completed.find((entry) => entry.request_id === started.request_id)).toMatchObject({ order_id: started.order_id });
     // One line per request, standing on its own: what was asked, what was answered, how fast.
-    expect(completed[0]).toMatchObject({ req: { method: expect.any(String) as unknown, url: expect.any(String) as unknown }, res: { statusCode: expect.any(Number) as unknown }, responseTime: expect.any(Number) as unknown });
+    expect(completed[0]).toMatchObject({
+      req: { method: expect.any(String) as unknown, url: expect.any(String) as unknown },
+      res: { statusCode: expect.any(Number) as unknown },
+      responseTime: expect.any(Number) as unknown,
+    });
     expect(entries.some((entry) => entry.msg === 'incoming request')).toBe(false);
 
     api.expectNoSecretsLogged();

@@ -29,6 +29,9 @@ if (method === 'copy') {
   await storage.copy(from, { bucket: 'print-assets', path: destination }, { sha256, content_type: 'image/png' });
 } else {
   const folder = destination.slice(0, destination.lastIndexOf('/'));
-  await storage.copyVerified(from, { bucket: 'print-assets', folder }, ({ sha256: hash }) => ({ name: `${hash}.png`, content_type: 'image/png' }));
+  await storage.copyVerified(from, { bucket: 'print-assets', folder }, ({ sha256: hash }) => ({
+    name: `${hash}.png`,
+    content_type: 'image/png',
+  }));
 }
 console.log('copy returned');

@@ -15,20 +15,37 @@ describe('hostile input: GET /files/:bucket/*', () => {
     const goodQuery = good.slice(good.indexOf('?'));
     const targets = fc.oneof(
       // Forged: hostile paths and queries, signed with nothing or with junk.
-      fc.tuple(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.option(headerText, { nil: undefined })).map(
-        ([parts, query]) => `/files/${parts.join('/')}${query === undefined ? '' : `?${encodeURI(query)}`}`,
-      ),
+      fc
+        .tuple(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.option(headerText, { nil: undefined }))
+        .map(([parts, query]) => `/files/${parts.join('/')}${query === undefined ? '' : `?${encodeURI(query)}`}`),
       // A genuine query on another path (the signature covers the path).
       fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/files/${parts.join('/')}${goodQuery}`),
       // Genuinely signed URLs for hostile object refs: signing must not be what keeps them out.
-      fc.tuple(
-        fc.oneof(fc.constantFrom(PRINT_BUCKET, PREVIEW_BUCKET, '..', '.', 'storage', ''), hostileText),
-        fc.oneof(fc.constantFrom('escape.png', 'escape-dir/secret.txt', '../secret.txt', '../../secret.txt', 'x/../../secret.txt', '%2e%2e/secret.txt', 'escape-dir/storage/secret.txt'), hostileText),
-      ).map(([bucket, objectPath]) => signLocalUrl('', { ref: { bucket, path: objectPath }, expires: Number(expires) }, creds.signingSecret)),
+      fc
+        .tuple(
+          fc.oneof(fc.constantFrom(PRINT_BUCKET, PREVIEW_BUCKET, '..', '.', 'storage', ''), hostileText),
+          fc.oneof(
+            fc.constantFrom(
+              'escape.png',
+              'escape-dir/secret.txt',
+              '../secret.txt',
+              '../../secret.txt',
+              'x/../../secret.txt',
+              '%2e%2e/secret.txt',
+              'escape-dir/storage/secret.txt',
+            ),
+            hostileText,
+          ),
+        )
+        .map(([bucket, objectPath]) =>
+          signLocalUrl('', { ref: { bucket, path: objectPath }, expires: Number(expires) }, creds.signingSecret),
+        ),
       // The genuine object, signed, with hostile attachment file names.
       fc
         .oneof(hostileText, fc.constantFrom('../../etc/passwd', 'a\r\nSet-Cookie: x=1', 'a";b.png', 'x\u0000.png', '..\\..\\boot.ini'))
-        .map((download) => signLocalUrl('', { ref: { bucket: PRINT_BUCKET, path: assetPath }, expires: Number(expires), download }, creds.signingSecret)),
+        .map((download) =>
+          signLocalUrl('', { ref: { bucket: PRINT_BUCKET, path: assetPath }, expires: Number(expires), download }, creds.signingSecret),
+        ),
     );
     let served = 0;
     await fc.assert(

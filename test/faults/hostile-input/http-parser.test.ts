@@ -21,7 +21,11 @@ describe('hostile input: the HTTP parser', () => {
         socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
       });
     const answers = [
-      { status: 431, code: 'headers_too_large', raw: await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`) },
+      {
+        status: 431,
+        code: 'headers_too_large',
+        raw: await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`),
+      },
       { status: 400, code: 'invalid_request', raw: await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n') },
       { status: 400, code: 'invalid_request', raw: await exchange('NOT AN HTTP REQUEST\r\n\r\n') },
       // Headers that never end: a slow-loris hostile.client.

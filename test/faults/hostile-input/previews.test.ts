@@ -6,7 +6,20 @@ import { useHostileApp } from '../../support/hostile-app.js';
 
 /** Hostile input on POST /v1/previews (see `useHostileApp`): 2xx or a 4xx envelope, never a 5xx. */
 const hostile = useHostileApp();
-const { creds, merchantToken, shop, otherShop, assetPath, expectSafe, hostileText, hostileValue, deepNesting, hugeArray, contentType, withoutUndefined } = hostile;
+const {
+  creds,
+  merchantToken,
+  shop,
+  otherShop,
+  assetPath,
+  expectSafe,
+  hostileText,
+  hostileValue,
+  deepNesting,
+  hugeArray,
+  contentType,
+  withoutUndefined,
+} = hostile;
 
 describe('hostile input: POST /v1/previews', () => {
   it('refuses an oversized hand-off with 413 before anything else', async () => {
@@ -28,7 +41,20 @@ describe('hostile input: POST /v1/previews', () => {
         job_id: fc.oneof(fc.constantFrom('job-1', 'job-2'), hostileText, hostileValue),
         status: fc.oneof(fc.constantFrom('ready', 'rendering', 'failed'), hostileValue),
         bucket: fc.oneof(fc.constantFrom(PREVIEW_BUCKET, PRINT_BUCKET, '..', 'Previews', '../print-assets'), hostileText, hostileValue),
-        path: fc.oneof(fc.constantFrom('../../secret.txt', '../secret.txt', '/etc/passwd', 'a/../../b.png', 'a\\..\\b.png', 'a/%2e%2e/b.png', 'a\u0000.png', 'a//b.png'), hostileText, hostileValue),
+        path: fc.oneof(
+          fc.constantFrom(
+            '../../secret.txt',
+            '../secret.txt',
+            '/etc/passwd',
+            'a/../../b.png',
+            'a\\..\\b.png',
+            'a/%2e%2e/b.png',
+            'a\u0000.png',
+            'a//b.png',
+          ),
+          hostileText,
+          hostileValue,
+        ),
         content_type: fc.oneof(fc.constantFrom('image/png', 'image/svg+xml'), hostileValue),
       },
       { requiredKeys: [] },
@@ -84,7 +110,14 @@ describe('hostile input: POST /v1/previews', () => {
         method: 'POST',
         url: '/v1/previews',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        payload: { shop_id: shop, personalization_id: `pers-${randomBytes(4).toString('hex')}`, job_id: 'job-x', status: 'ready', bucket, path: objectPath },
+        payload: {
+          shop_id: shop,
+          personalization_id: `pers-${randomBytes(4).toString('hex')}`,
+          job_id: 'job-x',
+          status: 'ready',
+          bucket,
+          path: objectPath,
+        },
       });
     for (const stolen of [`${otherShop}/preview.png`, assetPath.replace(shop, otherShop), `${shop}x/p.png`, 'preview.png']) {
       for (const bucket of [PREVIEW_BUCKET, PRINT_BUCKET]) {

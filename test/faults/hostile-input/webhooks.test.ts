@@ -27,7 +27,12 @@ describe('hostile input: POST /webhooks/shopify', () => {
       fc.asyncProperty(
         hostileBody.chain((body) => fc.tuple(fc.constant(body), webhookHeaders(wrongHmac(body)))),
         async ([body, headers]) => {
-          const response = await hostile.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: withoutUndefined(headers), payload: body });
+          const response = await hostile.app.inject({
+            method: 'POST',
+            url: '/webhooks/shopify',
+            headers: withoutUndefined(headers),
+            payload: body,
+          });
           expectSafe(response);
           expect([401, 413, 415], `${response.statusCode} ${response.body}`).toContain(response.statusCode);
         },
@@ -43,7 +48,12 @@ describe('hostile input: POST /webhooks/shopify', () => {
         hostileBody.chain((body) => fc.tuple(fc.constant(body), webhookHeaders(fc.constant(hmac(body, creds.webhookSecret))))),
         async ([body, headers]) => {
           const before = hostile.starts;
-          const response = await hostile.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: withoutUndefined(headers), payload: body });
+          const response = await hostile.app.inject({
+            method: 'POST',
+            url: '/webhooks/shopify',
+            headers: withoutUndefined(headers),
+            payload: body,
+          });
           expectSafe(response, (status) => status === 200);
           if (response.statusCode === 200) {
             const answer = JSON.parse(response.body) as { accepted: { order_line_id: string; workflow_id: string; status: string }[] };
@@ -67,7 +77,12 @@ describe('hostile input: POST /webhooks/shopify', () => {
     const webhook = await hostile.app.inject({
       method: 'POST',
       url: '/webhooks/shopify',
-      headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': hmac(big, creds.webhookSecret) },
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-shop-domain': shop,
+        'x-shopify-hmac-sha256': hmac(big, creds.webhookSecret),
+      },
       payload: big,
     });
     expectSafe(webhook);
@@ -77,8 +92,13 @@ describe('hostile input: POST /webhooks/shopify', () => {
   it('takes a signed order with more personalized lines than one SQL statement can hold', async () => {
     // Shopify's body limit leaves room for tens of thousands of line items. Starts are stubbed
     // here: the point is the intake's own handling, not 12,000 workflows on the shared server.
-    const lines = Array.from({ length: 12_000 }, () => ({ order_line_id: bigId(), personalization_id: `p${randomBytes(3).toString('hex')}` }));
-    const items = lines.map((line) => `{"id":${line.order_line_id},"properties":[{"name":"_personalization_id","value":"${line.personalization_id}"}]}`);
+    const lines = Array.from({ length: 12_000 }, () => ({
+      order_line_id: bigId(),
+      personalization_id: `p${randomBytes(3).toString('hex')}`,
+    }));
+    const items = lines.map(
+      (line) => `{"id":${line.order_line_id},"properties":[{"name":"_personalization_id","value":"${line.personalization_id}"}]}`,
+    );
     const body = `{"id":${bigId()},"line_items":[${items.join(',')}]}`;
     expect(body.length).toBeLessThan(WEBHOOK_BODY_LIMIT);
     const start = hostile.client.workflow.start.bind(hostile.client.workflow);
@@ -87,7 +107,12 @@ describe('hostile input: POST /webhooks/shopify', () => {
       const response = await hostile.app.inject({
         method: 'POST',
         url: '/webhooks/shopify',
-        headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop, 'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret) },
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': 'orders/create',
+          'x-shopify-shop-domain': shop,
+          'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
+        },
         payload: body,
       });
       expectSafe(response, (status) => status === 200);
@@ -96,7 +121,15 @@ describe('hostile input: POST /webhooks/shopify', () => {
     } finally {
       hostile.client.workflow.start = start;
     }
-    const registered = await hostile.database.db.selectFrom('order_lines').select('order_line_id').where('order_line_id', 'in', lines.slice(0, 100).map((line) => line.order_line_id)).execute();
+    const registered = await hostile.database.db
+      .selectFrom('order_lines')
+      .select('order_line_id')
+      .where(
+        'order_line_id',
+        'in',
+        lines.slice(0, 100).map((line) => line.order_line_id),
+      )
+      .execute();
     expect(registered).toHaveLength(100);
   });
 });

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  LOCAL_FILES_PREFIX,
-  signLocalUrl,
-  verifyLocalUrl,
-  type LocalUrlRequest,
-} from '../../../src/storage/local/local-signature.js';
+import { LOCAL_FILES_PREFIX, signLocalUrl, verifyLocalUrl, type LocalUrlRequest } from '../../../src/storage/local/local-signature.js';
 
 const SECRET = 'test-secret';
 const NOW = Date.parse('2030-01-01T00:00:00Z');

@@ -69,7 +69,9 @@ describe('LocalStorage on disk', () => {
   it('records content types from the file extension only', async () => {
     for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.webp', 'e.bin', 'f']) await writeFile(join(root, 'previews', name), png);
     const types = await Promise.all(
-      ['a.png', 'b.JPG', 'c.jpeg', 'd.webp', 'e.bin', 'f'].map(async (path) => (await storage.stat({ bucket: 'previews', path })).content_type),
+      ['a.png', 'b.JPG', 'c.jpeg', 'd.webp', 'e.bin', 'f'].map(
+        async (path) => (await storage.stat({ bucket: 'previews', path })).content_type,
+      ),
     );
     expect(types).toEqual(['image/png', 'image/jpeg', 'image/jpeg', 'image/webp', null, null]);
   });

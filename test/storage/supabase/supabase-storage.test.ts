@@ -10,7 +10,11 @@ import { Teardown } from '../../support/teardown.js';
 
 describe('classifySupabaseError', () => {
   it.each([
-    ['a logical 404 in an HTTP 400 (NoSuchKey; NoSuchBucket before storage-js 2.112)', new StorageApiError('Object not found', 400, '404'), 'not_found'],
+    [
+      'a logical 404 in an HTTP 400 (NoSuchKey; NoSuchBucket before storage-js 2.112)',
+      new StorageApiError('Object not found', 400, '404'),
+      'not_found',
+    ],
     ['a logical 403 (AccessDenied, RLS)', new StorageApiError('new row violates row-level security policy', 400, '403'), 'denied'],
     ['a 401 from the gateway (bad apikey)', new StorageApiError('Invalid API key', 401, '401'), 'denied'],
     ['a logical 409 (Duplicate)', new StorageApiError('The resource already exists', 400, '409'), 'conflict'],
@@ -69,7 +73,11 @@ describe('SupabaseStorage against the stand-in', () => {
   async function raw(path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
     const response = await fetch(`${standIn.url}/storage/v1${path}`, {
       ...init,
-      headers: { apikey: standIn.serviceKey, Authorization: `Bearer ${standIn.serviceKey}`, ...Object.fromEntries(new Headers(init.headers)) },
+      headers: {
+        apikey: standIn.serviceKey,
+        Authorization: `Bearer ${standIn.serviceKey}`,
+        ...Object.fromEntries(new Headers(init.headers)),
+      },
     });
     return { status: response.status, body: await response.json() };
   }
