@@ -7,7 +7,8 @@ import { must } from '../support/must.js';
 async function readmeTable(): Promise<Map<string, string>> {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const table = readme.split('<!-- config-table:start -->')[1]?.split('<!-- config-table:end -->')[0] ?? '';
-  const rows = table.split('\n').filter((line) => /^\| `[A-Z_]+` \|/.test(line));
+  // Prettier pads the cells to align the columns.
+  const rows = table.split('\n').filter((line) => /^\| `[A-Z_]+` +\|/.test(line));
   return new Map(
     rows.map((row) => {
       const [, name, fallback] = row.split('|').map((cell) => cell.trim());
