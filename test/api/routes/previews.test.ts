@@ -17,6 +17,23 @@ beforeAll(() => {
 describe('POST /v1/previews', () => {
   const post = (payload: unknown, token = creds.merchantToken) =>
     app.inject({ method: 'POST', url: '/v1/previews', headers: bearer(token), payload: payload as object });
+  /** Posts a body as sent, with the Content-Type given (none when undefined). */
+  const postRaw = (payload: string, contentType: string | undefined) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/previews',
+      headers: { ...bearer(creds.merchantToken), ...(contentType && { 'content-type': contentType }) },
+      payload,
+    });
+  /** Starts a line whose personalization waits on a preview job; answers its workflow id. */
+  const startPersonalizedLine = async (line: ReturnType<typeof newLine>) => {
+    const hook = await webhook(
+      app,
+      orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]),
+    );
+    expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
+    return fulfillmentWorkflowId(line);
+  };
 
   it('records a job: 201 created, 200 unchanged, 201 updated, 409 on contradiction', async () => {
     const job = { shop_id: creds.shop, personalization_id: `pers-${bigId()}`, job_id: 'job-1', status: 'rendering' };
@@ -90,17 +107,10 @@ describe('POST /v1/previews', () => {
   it('reads the body as JSON whatever Content-Type it comes with, or none', async () => {
     for (const contentType of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', undefined]) {
       const job = { shop_id: creds.shop, personalization_id: `p-${bigId()}`, job_id: 'j', status: 'rendering' };
-      const headers = { ...bearer(creds.merchantToken), ...(contentType && { 'content-type': contentType }) };
-      const response = await app.inject({ method: 'POST', url: '/v1/previews', headers, payload: JSON.stringify(job) });
+      const response = await postRaw(JSON.stringify(job), contentType);
       expect(response.statusCode, `${contentType}: ${response.body}`).toBe(201);
     }
-    const notJson = await app.inject({
-      method: 'POST',
-      url: '/v1/previews',
-      headers: { ...bearer(creds.merchantToken), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'shop_id=x',
-    });
-    expectError(notJson, 400, 'invalid_request');
+    expectError(await postRaw('shop_id=x', 'application/x-www-form-urlencoded'), 400, 'invalid_request');
   });
 
   it('lets a merchant name only PREVIEW_BUCKET, and only objects under its shop_id/ in the job as it will be stored', async () => {
@@ -157,26 +167,8 @@ describe('POST /v1/previews', () => {
       400,
       'invalid_request',
     );
-    expectError(
-      await app.inject({
-        method: 'POST',
-        url: '/v1/previews',
-        headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' },
-        payload: '{"shop_id":',
-      }),
-      400,
-      'invalid_request',
-    );
-    expectError(
-      await app.inject({
-        method: 'POST',
-        url: '/v1/previews',
-        headers: { ...bearer(creds.merchantToken), 'content-type': 'application/json' },
-        payload: 'x'.repeat(70_000),
-      }),
-      413,
-      'payload_too_large',
-    );
+    expectError(await postRaw('{"shop_id":', 'application/json'), 400, 'invalid_request');
+    expectError(await postRaw('x'.repeat(70_000), 'application/json'), 413, 'payload_too_large');
     expectError(
       await post({ shop_id: creds.shop, personalization_id: 'p', job_id: 'j', status: 'rendering' }, creds.otherMerchantToken),
       403,
@@ -186,12 +178,7 @@ describe('POST /v1/previews', () => {
 
   it('signals preview_ready to every line waiting for the job once it is ready', async () => {
     const line = newLine();
-    const workflowId = fulfillmentWorkflowId(line);
-    const hook = await webhook(
-      app,
-      orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]),
-    );
-    expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
+    const workflowId = await startPersonalizedLine(line);
     await setLineWorking(database.db, line, 'waiting_for_preview');
 
     const job = { shop_id: creds.shop, personalization_id: line.personalization_id, job_id: 'job-w', status: 'rendering' };
@@ -203,12 +190,7 @@ describe('POST /v1/previews', () => {
 
   it('also wakes a line still working, which may have read the job as rendering and not yet recorded that it waits', async () => {
     const line = newLine();
-    const workflowId = fulfillmentWorkflowId(line);
-    const hook = await webhook(
-      app,
-      orderPayload(line.order_id, [{ id: line.order_line_id, properties: personalized(line.personalization_id) }]),
-    );
-    expect(hook.json<WebhookAnswer>().accepted[0]?.status).toBe('started');
+    const workflowId = await startPersonalizedLine(line);
     expect(await getOrderLineView(database.db, line)).toMatchObject({ status: 'processing' });
     const job = {
       shop_id: creds.shop,
