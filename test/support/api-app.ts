@@ -55,6 +55,21 @@ export function expectError(response: LightMyRequestResponse, status: number, co
  * and `deadApp` on the same database and storage but a Temporal address where nothing
  * listens. Fields are set in `beforeAll`; helpers read them when called.
  */
+/** No token or secret of `creds` in `logs`, and no signature there unredacted. */
+export function expectNoSecretsIn(logs: LogCapture, creds: ReturnType<typeof testCredentials>) {
+  for (const secret of [
+    creds.operatorToken,
+    creds.merchantToken,
+    creds.otherMerchantToken,
+    creds.webhookSecret,
+    creds.oldWebhookSecret,
+    creds.signingSecret,
+  ]) {
+    expect(logs.text).not.toContain(secret);
+  }
+  expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();
+}
+
 export function useApiApp() {
   const creds = testCredentials();
   const config = testConfig(creds);
@@ -166,18 +181,7 @@ export function useApiApp() {
 
     /** No token, secret or unredacted signature in anything the file's apps logged. */
     expectNoSecretsLogged: () => {
-      const text = logs.text;
-      for (const secret of [
-        creds.operatorToken,
-        creds.merchantToken,
-        creds.otherMerchantToken,
-        creds.webhookSecret,
-        creds.oldWebhookSecret,
-        creds.signingSecret,
-      ]) {
-        expect(text).not.toContain(secret);
-      }
-      expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();
+      expectNoSecretsIn(logs, creds);
       expect(logs.lines.find((line) => /Bearer [A-Za-z0-9_]{10,}/.test(line))).toBeUndefined();
     },
   };
