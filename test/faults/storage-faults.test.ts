@@ -4,8 +4,8 @@ import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
 import { retrySignal } from '../../src/workflows/definitions.js';
 import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, sha256 } from '../support/fixtures.js';
-import { FulfillmentHarness, onSupabase } from '../support/fulfillment-harness.js';
-import { SupabaseStorageStandIn, type StandInRequest } from '../support/supabase-storage-stand-in.js';
+import { startOnSupabase, type FulfillmentHarness } from '../support/fulfillment-harness.js';
+import type { SupabaseStorageStandIn, StandInRequest } from '../support/supabase-storage-stand-in.js';
 import { must } from '../support/must.js';
 import { Teardown } from '../support/teardown.js';
 
@@ -24,12 +24,7 @@ let harness: FulfillmentHarness;
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  standIn = await SupabaseStorageStandIn.start();
-  teardown.defer(() => standIn.close());
-  harness = await FulfillmentHarness.start({
-    storage: onSupabase(standIn, { idleTimeoutMs: IDLE_TIMEOUT_MS }),
-  });
-  teardown.defer(() => harness.close());
+  ({ standIn, harness } = await startOnSupabase(teardown, { idleTimeoutMs: IDLE_TIMEOUT_MS }));
 });
 
 afterAll(() => teardown.run());

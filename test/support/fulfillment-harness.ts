@@ -21,7 +21,8 @@ import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js'
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { PREVIEW_BUCKET, PRINT_BUCKET, putLocal, type PutObject } from './fixtures.js';
 import { PostHogStandIn } from './posthog-stand-in.js';
-import type { SupabaseStorageStandIn } from './supabase-storage-stand-in.js';
+import { SupabaseStorageStandIn } from './supabase-storage-stand-in.js';
+import type { Teardown } from './teardown.js';
 
 export interface HarnessOptions {
   /** Defaults to the local filesystem backend in a temporary folder. */
@@ -163,4 +164,13 @@ export function onSupabase(
     storage: new SupabaseStorage({ url: standIn.url, serviceKey: standIn.serviceKey, ...options }),
     put: (bucket, path, bytes) => standIn.putObject({ bucket, path }, bytes, 'image/png'),
   };
+}
+
+/** Starts a Supabase Storage stand-in and a harness on it, both closed by `teardown`. */
+export async function startOnSupabase(teardown: Teardown, options: { idleTimeoutMs?: number } = {}) {
+  const standIn = await SupabaseStorageStandIn.start();
+  teardown.defer(() => standIn.close());
+  const harness = await FulfillmentHarness.start({ storage: onSupabase(standIn, options) });
+  teardown.defer(() => harness.close());
+  return { standIn, harness };
 }

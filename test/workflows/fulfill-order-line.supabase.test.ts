@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLineFailures } from '../../src/db/repositories/failures.js';
 import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, recordJob, sha256 } from '../support/fixtures.js';
-import { FulfillmentHarness, onSupabase } from '../support/fulfillment-harness.js';
+import { startOnSupabase, type FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { must } from '../support/must.js';
-import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+import type { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 import { Teardown } from '../support/teardown.js';
 
 /** The same workflow on Supabase Storage, over HTTP, through the stand-in's fault switches. */
@@ -12,12 +12,7 @@ describe('FulfillOrderLine on Supabase Storage', () => {
   let harness: FulfillmentHarness;
   const teardown = new Teardown();
   beforeAll(async () => {
-    standIn = await SupabaseStorageStandIn.start();
-    teardown.defer(() => standIn.close());
-    harness = await FulfillmentHarness.start({
-      storage: onSupabase(standIn),
-    });
-    teardown.defer(() => harness.close());
+    ({ standIn, harness } = await startOnSupabase(teardown));
   });
   afterAll(() => teardown.run());
 
