@@ -9,6 +9,20 @@ import { useHostileApp } from '../../support/hostile-app.js';
 const hostile = useHostileApp();
 const { creds, shop, expectSafe, headerText, hostileBody, webhookHeaders, withoutUndefined } = hostile;
 
+/** An orders/create delivery of `body`, signed with the shop's secret. */
+const postSigned = (body: string | Buffer) =>
+  hostile.app.inject({
+    method: 'POST',
+    url: '/webhooks/shopify',
+    headers: {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'orders/create',
+      'x-shopify-shop-domain': shop,
+      'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
+    },
+    payload: body,
+  });
+
 describe('hostile input: POST /webhooks/shopify', () => {
   it('never starts a workflow without a valid HMAC, and answers 4xx', async () => {
     const before = hostile.starts;
@@ -74,17 +88,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
 
   it('refuses an oversized signed delivery with 413 before anything else', async () => {
     const big = Buffer.alloc(WEBHOOK_BODY_LIMIT + 1, 0x20);
-    const webhook = await hostile.app.inject({
-      method: 'POST',
-      url: '/webhooks/shopify',
-      headers: {
-        'content-type': 'application/json',
-        'x-shopify-topic': 'orders/create',
-        'x-shopify-shop-domain': shop,
-        'x-shopify-hmac-sha256': hmac(big, creds.webhookSecret),
-      },
-      payload: big,
-    });
+    const webhook = await postSigned(big);
     expectSafe(webhook);
     expect(webhook.statusCode).toBe(413);
   });
@@ -104,17 +108,7 @@ describe('hostile input: POST /webhooks/shopify', () => {
     const start = hostile.client.workflow.start.bind(hostile.client.workflow);
     hostile.client.workflow.start = (() => Promise.resolve(undefined)) as unknown as typeof hostile.client.workflow.start;
     try {
-      const response = await hostile.app.inject({
-        method: 'POST',
-        url: '/webhooks/shopify',
-        headers: {
-          'content-type': 'application/json',
-          'x-shopify-topic': 'orders/create',
-          'x-shopify-shop-domain': shop,
-          'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
-        },
-        payload: body,
-      });
+      const response = await postSigned(body);
       expectSafe(response, (status) => status === 200);
       expect(response.statusCode).toBe(200);
       expect((JSON.parse(response.body) as { accepted: unknown[] }).accepted).toHaveLength(lines.length);
