@@ -20,20 +20,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready-api' });
   // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT says where to; nothing is loaded otherwise.
   const tracing = await startTracing();
-  const services = await createAdapters(config, logger);
+  const adapters = await createAdapters(config, logger);
   try {
-    await checkDatabase(services);
+    await checkDatabase(adapters);
     const client = await connectTemporalClient(config, config.TEMPORAL_ADDRESS, Boolean(tracing));
-    const app = await serveApi(config, services, client, logger);
+    const app = await serveApi(config, adapters, client, logger);
     // app.close() stops accepting and waits for requests in flight; then telemetry is flushed.
     exitOnSignal(logger, SHUTDOWN_GRACE_MS, [
       () => app.close(),
       () => client.connection.close(),
-      () => services.close(),
+      () => adapters.close(),
       async () => tracing?.shutdown(),
     ]);
   } catch (error) {
-    await services.close().catch(() => undefined);
+    await adapters.close().catch(() => undefined);
     throw error;
   }
 }

@@ -35,26 +35,26 @@ export async function connectTemporalClient(config: Config, address: string, tra
   }
 }
 
-export async function checkDatabase(services: Adapters): Promise<void> {
+export async function checkDatabase(adapters: Adapters): Promise<void> {
   try {
-    await sql`select 1`.execute(services.db);
+    await sql`select 1`.execute(adapters.db);
   } catch (error) {
     throw new StartupError(`Postgres is not reachable (${briefly(error)}). Check DATABASE_URL and that the server is running.`);
   }
 }
 
-/** Builds the app on the given services and listens, with start-up errors a person can act on. */
-export async function serveApi(config: Config, services: Adapters, client: Client, logger: Logger): Promise<FastifyInstance> {
-  if (config.PORT === 0 && !config.PUBLIC_URL && services.storage.kind === 'local') {
+/** Builds the app on the given adapters and listens, with start-up errors a person can act on. */
+export async function serveApi(config: Config, adapters: Adapters, client: Client, logger: Logger): Promise<FastifyInstance> {
+  if (config.PORT === 0 && !config.PUBLIC_URL && adapters.storage.kind === 'local') {
     throw new StartupError(
       'PORT is 0 and PUBLIC_URL is not set: local storage signs URLs with the port, which is not known before listening. Set PUBLIC_URL or PORT.',
     );
   }
   const app = await buildApp({
     config,
-    db: services.db,
-    storage: services.storage,
-    telemetry: services.telemetry,
+    db: adapters.db,
+    storage: adapters.storage,
+    telemetry: adapters.telemetry,
     temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
     logger,
   });

@@ -55,18 +55,18 @@ async function main(): Promise<void> {
 
     const tracing = await startTracing();
     if (tracing) stack.push(() => tracing.shutdown());
-    const services = await createAdapters(config, logger);
-    stack.push(() => services.close());
-    await migrateToLatest(services.db);
+    const adapters = await createAdapters(config, logger);
+    stack.push(() => adapters.close());
+    await migrateToLatest(adapters.db);
 
-    const { worker, done, failed } = await startWorker(config, services, temporal.address, logger, tracing);
+    const { worker, done, failed } = await startWorker(config, adapters, temporal.address, logger, tracing);
     stack.push(async () => {
       worker.shutdown();
       await done;
     });
     const client = await connectTemporalClient(config, temporal.address, Boolean(tracing));
     stack.push(() => client.connection.close());
-    const app = await serveApi(config, services, client, logger);
+    const app = await serveApi(config, adapters, client, logger);
     stack.push(() => app.close());
 
     const address = app.server.address();

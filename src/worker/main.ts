@@ -22,10 +22,10 @@ async function main(): Promise<void> {
   // Its line and byte counts, for Prometheus and for the API's /metrics (WORKER_APP_METRICS_URLS).
   const metrics = config.WORKER_APP_METRICS_ADDRESS ? await serveWorkerMetrics(config.WORKER_APP_METRICS_ADDRESS) : undefined;
   const tracing = await startTracing();
-  const services = await createAdapters(config, logger);
-  const { failed } = await startWorker(config, services, config.TEMPORAL_ADDRESS, logger, tracing);
+  const adapters = await createAdapters(config, logger);
+  const { failed } = await startWorker(config, adapters, config.TEMPORAL_ADDRESS, logger, tracing);
   const failure = await failed;
-  await services.close();
+  await adapters.close();
   metrics?.close();
   await tracing?.shutdown();
   if (!failure) logger.info('worker stopped');

@@ -32,7 +32,7 @@ export interface RunningWorker {
 /** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
 export async function startWorker(
   config: Config,
-  services: Adapters,
+  adapters: Adapters,
   address: string,
   logger: Logger,
   tracing?: Tracing,
@@ -61,9 +61,9 @@ export async function startWorker(
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS ?? defaultMaxCachedWorkflows(),
     activities: createActivities({
-      db: services.db,
-      storage: services.storage,
-      telemetry: services.telemetry,
+      db: adapters.db,
+      storage: adapters.storage,
+      telemetry: adapters.telemetry,
       printBucket: config.PRINT_BUCKET,
     }),
   });

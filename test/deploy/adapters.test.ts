@@ -15,14 +15,14 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 it('gives the production entry points the local buckets they copy into, on a fresh data folder', async () => {
   const config = loadConfig({ DATA_DIR: dataDir, PREVIEW_BUCKET: 'incoming', PRINT_BUCKET: 'for-print' });
-  const services = await createAdapters(config, createLogger({ level: 'silent', name: 'services-test' }));
+  const adapters = await createAdapters(config, createLogger({ level: 'silent', name: 'services-test' }));
   try {
-    expect(services.storage.kind).toBe('local');
+    expect(adapters.storage.kind).toBe('local');
     for (const bucket of ['incoming', 'for-print']) {
       expect((await stat(path.join(dataDir, 'storage', bucket))).isDirectory()).toBe(true);
     }
   } finally {
-    await services.close();
+    await adapters.close();
   }
 });
 
