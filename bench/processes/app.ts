@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import proto from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -200,6 +200,10 @@ serveChild(async (options: AppProcessOptions) => {
         db,
         storage,
         telemetry,
+        temporal: {
+          client: new Client({ connection: Connection.lazy({ address: options.temporalAddress }) }),
+          taskQueue: options.taskQueue,
+        },
         printBucket: PRINT_BUCKET,
       });
       worker = await createFulfillmentWorker({ ...common, activities, workflowBundlePath: bundlePath, ...settings });

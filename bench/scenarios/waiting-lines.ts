@@ -159,7 +159,13 @@ async function runWorker(options: WorkerOptions): Promise<void> {
     taskQueue: options.taskQueue,
     workflowBundlePath: options.bundle,
     maxCachedWorkflows: options.maxCachedWorkflows,
-    activities: createActivities({ db, storage, telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }), printBucket: PRINT }),
+    activities: createActivities({
+      db,
+      storage,
+      telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }),
+      temporal: { client: new Client({ connection: Connection.lazy({ address: options.address }) }), taskQueue: options.taskQueue },
+      printBucket: PRINT,
+    }),
   });
   setInterval(() => {
     if (process.connected) process.send?.({ rss: process.memoryUsage.rss() });

@@ -1,11 +1,14 @@
 import type { Db } from '../db/connect.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { TemporalAccess } from '../temporal/temporal-access.js';
 
 /** What activities reach the world through; built once per worker. */
 export interface ActivityDeps {
   db: Db;
   storage: ObjectStorage;
   telemetry: Telemetry;
+  /** For activities that start, signal or delete workflows (order events, redaction, reconciliation). */
+  temporal: TemporalAccess;
   printBucket: string;
 }

@@ -1,9 +1,9 @@
-import type { Client } from '@temporalio/client';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/connect.js';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { TemporalAccess } from '../temporal/temporal-access.js';
 import type { Intake } from '../intake/intake.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { FailedAuthLimit } from './plugins/auth.js';
@@ -13,7 +13,7 @@ export interface ApiDeps {
   config: Config;
   db: Db;
   storage: ObjectStorage;
-  temporal: { client: Client; taskQueue: string };
+  temporal: TemporalAccess;
   telemetry: Telemetry;
   /** Defaults to a new pino logger at `LOG_LEVEL`; the API adds its serializers. */
   logger?: Logger;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lineIdentitySchema } from './line-identity.js';
 import { reasonCodeSchema } from './reasons.js';
 
-export const LINE_STATUSES = ['processing', 'waiting_for_preview', 'persisted', 'failed', 'cancelled', 'withheld'] as const;
+export const LINE_STATUSES = ['processing', 'waiting_for_preview', 'persisted', 'failed', 'cancelled', 'withheld', 'redacted'] as const;
 export const lineStatusSchema = z.enum(LINE_STATUSES);
 export type LineStatus = z.infer<typeof lineStatusSchema>;
 

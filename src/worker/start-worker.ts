@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/config.js';
@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Adapters } from '../adapters.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import type { Tracing } from '../telemetry/tracing/tracing.js';
 import { createFulfillmentWorker } from './fulfillment-worker.js';
 import { defaultMaxCachedWorkflows } from './workflow-cache.js';
@@ -29,7 +30,10 @@ export interface RunningWorker {
   failed: Promise<boolean>;
 }
 
-/** Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker. */
+/**
+ * Connects to Temporal, makes sure the search attributes exist, and runs the fulfillment worker.
+ * The same connection stays open as the client of activities that start, signal or delete workflows.
+ */
 export async function startWorker(
   config: Config,
   adapters: Adapters,
@@ -46,9 +50,15 @@ export async function startWorker(
         'this connection may not manage search attributes; make sure they exist in the namespace as Keywords',
       );
     }
-  } finally {
+  } catch (error) {
     await admin.close();
+    throw error;
   }
+  const client = new Client({
+    connection: admin,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(tracing ? { interceptors: tracingClientInterceptors() } : {}),
+  });
   const connection = await NativeConnection.connect(options);
   const prebuilt = tracing ? PREBUILT_TRACED_BUNDLE : PREBUILT_BUNDLE;
   const worker = await createFulfillmentWorker({
@@ -64,6 +74,7 @@ export async function startWorker(
       db: adapters.db,
       storage: adapters.storage,
       telemetry: adapters.telemetry,
+      temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
       printBucket: config.PRINT_BUCKET,
     }),
   });
@@ -71,7 +82,10 @@ export async function startWorker(
     { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, bundle: path.basename(prebuilt) },
     'worker polling',
   );
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await admin.close();
+  });
   const failed = done.then(
     () => false,
     (error: unknown) => {

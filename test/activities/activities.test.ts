@@ -15,7 +15,17 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { must } from '../support/must.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
-import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, putLocal, sha256, uniqueShop } from '../support/fixtures.js';
+import {
+  givenReadyPreview,
+  makePng,
+  newLine,
+  PREVIEW_BUCKET,
+  PRINT_BUCKET,
+  putLocal,
+  sha256,
+  unreachableTemporal,
+  uniqueShop,
+} from '../support/fixtures.js';
 import { lineFolder, listFiles } from '../faults/helpers.js';
 
 class RecordingTelemetry implements Telemetry {
@@ -55,7 +65,8 @@ let storage: WatchedStorage;
 const telemetry = new RecordingTelemetry();
 const teardown = new Teardown();
 
-const activitiesOn = (db: Db): FulfillmentActivities => createActivities({ db, storage, telemetry, printBucket: PRINT_BUCKET });
+const activitiesOn = (db: Db): FulfillmentActivities =>
+  createActivities({ db, storage, telemetry, temporal: unreachableTemporal(), printBucket: PRINT_BUCKET });
 
 /** Runs `step` in the mock activity context; `run` cannot infer the result's type from `step` alone. */
 const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run<[], R, () => Promise<R>>(step);

@@ -21,6 +21,7 @@ import {
   recordJob,
   sha256,
   uniqueShop,
+  unreachableTemporal,
 } from '../support/fixtures.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 
@@ -57,7 +58,7 @@ type PersistPreview = FulfillmentActivities['persistPreview'];
 
 const persist = (storage: ObjectStorage, ...args: Parameters<PersistPreview>): ReturnType<PersistPreview> => {
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-reads-once', runId: randomBytes(8).toString('hex') } });
-  const activities = createActivities({ db: setUp().db, storage, telemetry, printBucket: PRINT_BUCKET });
+  const activities = createActivities({ db: setUp().db, storage, telemetry, temporal: unreachableTemporal(), printBucket: PRINT_BUCKET });
   return env.run<[], Awaited<ReturnType<PersistPreview>>, () => ReturnType<PersistPreview>>(() => activities.persistPreview(...args));
 };
 

@@ -74,7 +74,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       taskQueue,
       workflowBundlePath: bundle,
       tracing,
-      activities: createActivities({ db: db.db, storage, telemetry, printBucket: 'print-assets' }),
+      activities: createActivities({ db: db.db, storage, telemetry, temporal: { client, taskQueue }, printBucket: 'print-assets' }),
     });
     const running = worker.run();
     const app = await buildTestApp({

@@ -8,12 +8,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { Client, Connection } from '@temporalio/client';
 import type { Db } from '../../src/db/connect.js';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { sampleOrderPayload } from '../../src/demo/sample-order.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { ObjectInspection } from '../../src/storage/object-storage.js';
 import { signShopifyBody } from '../../src/intake/shopify.js';
+import type { TemporalAccess } from '../../src/temporal/temporal-access.js';
 import { makePng } from './images.js';
 
 export { makeJpeg, makePng, makeWebp, type Rgb } from './images.js';
@@ -222,3 +224,9 @@ export async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** Temporal access for activities run outside a worker that never reach the server (a lazy connection to a closed port). */
+export const unreachableTemporal = (): TemporalAccess => ({
+  client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:9' }) }),
+  taskQueue: 'unused',
+});

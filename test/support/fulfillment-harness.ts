@@ -88,6 +88,7 @@ export class FulfillmentHarness {
           db: database.db,
           storage,
           telemetry,
+          temporal: { client, taskQueue },
           printBucket: PRINT_BUCKET,
         }),
       ),
