@@ -25,7 +25,9 @@ export const intakeAnswerSchema = z.object({
   ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
   closed: closedLinesSchema
     .optional()
-    .describe('orders/cancelled and refunds/create only: the personalized lines they closed (or found closed), with their status now'),
+    .describe(
+      'orders/cancelled, refunds/create and an order that arrives cancelled only: the personalized lines closed (or found closed), with their status now',
+    ),
 });
 export type IntakeAnswer = z.infer<typeof intakeAnswerSchema>;
 
@@ -47,7 +49,8 @@ const MIN_REGISTRATION_WAIT_MS = 500;
 
 /** What an order starts: one `FulfillOrderLine` per personalized line. The one decision, whoever brings the order. */
 export const linesToStart = (source: OrderSource, order: ParsedOrder): FulfillmentInput[] =>
-  order.personalized.map((line) => ({
+  // A cancelled order starts nothing, whoever brings it (`admitOrder` records its cancellation).
+  (order.cancelled_at ? [] : order.personalized).map((line) => ({
     shop_id: source.shop_id,
     order_id: order.order_id,
     order_line_id: line.order_line_id,
@@ -123,6 +126,7 @@ export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previ
    * those Temporal took. Lines closed before the order came (cancelled, refunded) start nothing.
    */
   async function admitOrder(source: OrderSource, received: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
+    if (received.cancelled_at) return admitCancelledOrder(source, received, received.cancelled_at, log);
     const order = await withoutClosedLines(source, received, log);
     const inputs = linesToStart(source, order);
     // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
@@ -149,10 +153,29 @@ export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previ
     for (const line of accepted) {
       log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
     }
-    for (const line of order.ignored) {
+    logIgnored(log, order.ignored);
+    return { accepted, ignored: order.ignored };
+  }
+
+  /**
+   * An order that comes already cancelled (created cancelled, or its create or a sweep came after
+   * Shopify cancelled it) starts nothing: its cancellation is recorded, as `orders/cancelled`
+   * would, so a later `orders/paid` starts nothing either, and lines started before are closed.
+   */
+  async function admitCancelledOrder(source: OrderSource, order: ParsedOrder, cancelledAt: Date, log: RequestLog): Promise<IntakeAnswer> {
+    const closed = await closure.cancel(source.shop_id, { order_id: order.order_id, cancelled_at: cancelledAt }, log);
+    const ignored = [
+      ...order.ignored,
+      ...order.personalized.map(({ order_line_id }) => ({ order_line_id, reason: 'order_cancelled' as const })),
+    ];
+    logIgnored(log, ignored);
+    return { accepted: [], ignored, closed };
+  }
+
+  function logIgnored(log: RequestLog, lines: IntakeAnswer['ignored']): void {
+    for (const line of lines) {
       log.logger.info({ order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
     }
-    return { accepted, ignored: order.ignored };
   }
 
   /** The order with its lines closed before it came moved to `ignored`, with the closure as the reason. */
@@ -169,8 +192,9 @@ export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previ
   }
 
   /**
-   * A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted, a
-   * cancellation or refund closes lines; other topics start nothing.
+   * A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted (an
+   * order that arrives cancelled closes its lines), a cancellation or refund closes lines;
+   * other topics start nothing.
    */
   async function receiveDelivery(delivery: Delivery, log: RequestLog): Promise<IntakeAnswer> {
     log.bind({ shop_id: delivery.shop_id, webhook_id: delivery.webhook_id });

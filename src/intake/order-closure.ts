@@ -10,7 +10,7 @@ import { ERRORS } from '../services/errors.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { closeSignal } from '../workflows/definitions.js';
-import { parseCancelledOrder, parseRefund } from './closure-payloads.js';
+import { parseCancelledOrder, parseRefund, type CancelledOrder } from './closure-payloads.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
 
 /** The topics that close an order's lines, and the reason each gives. */
@@ -38,25 +38,6 @@ export type ClosureDeps = Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 't
  * again: the redelivery records nothing new and signals the lines again.
  */
 export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs }: ClosureDeps) {
-  async function record(topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLine[]> {
-    // Parsed before anything is written: a malformed body closes nothing.
-    const write = (() => {
-      if (topic === 'orders/cancelled') {
-        const { order_id, cancelled_at } = parseCancelledOrder(body);
-        return { order_id, run: () => cancelOrder(db, { shop_id: shopId, order_id }, cancelled_at) };
-      }
-      const { order_id, refund_id, items } = parseRefund(body);
-      return { order_id, run: () => recordRefund(db, { shop_id: shopId, order_id }, refund_id, items) };
-    })();
-    log.bind({ order_id: write.order_id });
-    try {
-      return await write.run();
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
-      throw error;
-    }
-  }
-
   /** Tells each line's workflow to close; one that has completed (or was never started) has nothing to stop. */
   async function signalLines(lines: readonly ClosedLine[], reason: ClosureReason): Promise<void> {
     await withTemporalDeadline(temporal.client, temporalTimeoutMs, async () => {
@@ -72,9 +53,15 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     });
   }
 
-  async function receive(topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLines> {
-    const reason = CLOSURE_TOPICS[topic];
-    const lines = await record(topic, shopId, body, log);
+  /** Records a closure (`write`, under the order's lock), then signals the lines it reached and reports those it changed. */
+  async function close(reason: ClosureReason, write: () => Promise<ClosedLine[]>, log: RequestLog): Promise<ClosedLines> {
+    let lines: ClosedLine[];
+    try {
+      lines = await write();
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
+      throw error;
+    }
     await signalLines(lines, reason);
     // Reported by whoever changed the line's row, under a key per line: a redelivery (or the
     // line's workflow reporting the same closure) counts once.
@@ -82,8 +69,22 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
       linesTotal.inc({ status: line.status });
       await emitFulfillmentEvent(telemetry, { runId: 'intake' }, line, closureEvent(line.status, reason));
     }
-    log.logger.info({ topic, closed: lines.length, newly_closed: lines.filter((line) => line.changed).length }, 'order lines closed');
+    log.logger.info({ reason, closed: lines.length, newly_closed: lines.filter((line) => line.changed).length }, 'order lines closed');
     return lines.map(({ order_line_id, status }) => ({ order_line_id, status }));
+  }
+
+  /** An order Shopify cancelled, from `orders/cancelled` or from an order that arrives cancelled: every line closes. */
+  function cancel(shopId: string, { order_id, cancelled_at }: CancelledOrder, log: RequestLog): Promise<ClosedLines> {
+    log.bind({ order_id });
+    return close('order_cancelled', () => cancelOrder(db, { shop_id: shopId, order_id }, cancelled_at), log);
+  }
+
+  /** `orders/cancelled` and `refunds/create`. The body is parsed before anything is written: a malformed one closes nothing. */
+  function receive(topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLines> {
+    if (topic === 'orders/cancelled') return cancel(shopId, parseCancelledOrder(body), log);
+    const { order_id, refund_id, items } = parseRefund(body);
+    log.bind({ order_id });
+    return close(CLOSURE_TOPICS[topic], () => recordRefund(db, { shop_id: shopId, order_id }, refund_id, items), log);
   }
 
   /**
@@ -115,5 +116,5 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     }
   }
 
-  return { receive, closedBeforeStart };
+  return { receive, cancel, closedBeforeStart };
 }

@@ -62,9 +62,14 @@ export interface IgnoredLine {
 
 export interface ParsedOrder {
   order_id: string;
+  /** Set when Shopify had cancelled the order already (created cancelled, or its create came late): its lines start nothing. */
+  cancelled_at?: Date;
   personalized: PersonalizedLine[];
   ignored: IgnoredLine[];
 }
+
+/** `cancelled_at`: null on an open order, an ISO time with offset on a cancelled one. */
+const cancelledAtSchema = z.union([z.null(), z.undefined(), z.iso.datetime({ offset: true })]);
 
 const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id']);
 
@@ -72,7 +77,8 @@ const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id
  * Reads an order webhook's body without losing ids above 2^53 (every JSON number stays its
  * decimal text) and sorts its line items into personalized and ignored ones. A line with an
  * unusable personalization value is still personalized (it fails, recorded); a line without a
- * usable line id is ignored; only a body that is not an order at all is an error.
+ * usable line id is ignored; only a body that is not an order at all (or whose `cancelled_at`
+ * is neither null nor a time) is an error.
  */
 export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   let order: unknown;
@@ -84,6 +90,9 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   if (!isRecord(order)) throw ERRORS.invalidPayload('The body is not a JSON object');
   const orderId = shopifyId(order.id) ?? gidId(order.admin_graphql_api_id, 'Order');
   if (!orderId) throw ERRORS.invalidPayload('The order has no valid id');
+  // Not a time and not null: whether the order was cancelled cannot be told, so nothing may start.
+  const cancelledAt = cancelledAtSchema.safeParse(order.cancelled_at);
+  if (!cancelledAt.success) throw ERRORS.invalidPayload('cancelled_at is neither null nor a time');
   const items = order.line_items ?? [];
   if (!Array.isArray(items)) throw ERRORS.invalidPayload('line_items is not an array');
 
@@ -108,7 +117,8 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
       personalized.push({ order_line_id: lineId, personalization_id: linePersonalizationId([first, ...others]) });
     }
   }
-  return { order_id: orderId, personalized, ignored };
+  const cancelled = cancelledAt.data ? { cancelled_at: new Date(cancelledAt.data) } : {};
+  return { order_id: orderId, ...cancelled, personalized, ignored };
 }
 
 /**

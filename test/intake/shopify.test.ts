@@ -126,6 +126,19 @@ describe('parseOrderPayload', () => {
     }
   });
 
+  it('reads cancelled_at: an order Shopify had cancelled says so, an open one (null or absent) does not', () => {
+    const body = (cancelledAt: string) => Buffer.from(`{"id": 820982911946154508, "cancelled_at": ${cancelledAt}, "line_items": []}`);
+    expect(parseOrderPayload(body('"2026-12-06T10:00:00-05:00"')).cancelled_at).toEqual(new Date('2026-12-06T15:00:00Z'));
+    expect(parseOrderPayload(body('null')).cancelled_at).toBeUndefined();
+    expect(parseOrderPayload(order('')).cancelled_at).toBeUndefined();
+    // Neither null nor a time: whether the order was cancelled cannot be told, so nothing may start.
+    for (const value of ['12', '"yesterday"', '""', 'true', '{}', '"2026-12-06"']) {
+      expect(() => parseOrderPayload(body(value)), value).toThrow(
+        expect.objectContaining({ httpStatusCode: 400, code: 'invalid_payload' }) as AppError,
+      );
+    }
+  });
+
   it('rejects what is not an order', () => {
     for (const body of [
       '',
