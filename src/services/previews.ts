@@ -48,7 +48,8 @@ export async function recordPreview(deps: ServiceDeps, principal: Principal, job
 
 /**
  * Lines waiting for this preview look again now instead of at their next poll. Best effort:
- * the job is recorded either way and a waiting workflow polls every minute. The signal only
+ * the job is recorded either way and a waiting workflow still looks at its poll (a sixth of its
+ * wait, between a minute and a quarter of an hour). The signal only
  * says "look again", so a line that was not waiting loses nothing.
  */
 async function wakeWaitingLines({ db, temporal, temporalTimeoutMs }: ServiceDeps, job: PreviewJobInput, log: RequestLog): Promise<void> {

@@ -20,13 +20,15 @@ import {
 
 /** How long a failed line waits for an operator's retry before the workflow completes, the line failed. */
 const RETRY_WINDOW_MS = 7 * 24 * 3600 * 1000;
-/** A waiting line looks again at least this often even if no `preview_ready` signal arrives... */
-const PREVIEW_POLL_MS = 60 * 1000;
 /**
- * ...and in a longer wait this many times in all: each look adds about 6 events to the history,
- * and a wait of days must stay far below Temporal's limit of 51,200 events.
+ * A waiting line is woken by the `preview_ready` signal the previews route sends; it also looks
+ * by itself this many times in its wait, for a signal that was lost. Each look of an evicted
+ * workflow replays its history, so thousands of waiting lines must look rarely...
  */
-const PREVIEW_POLLS_PER_WAIT = 100;
+const PREVIEW_LOOKS_PER_WAIT = 6;
+/** ...but a lost signal costs no more than a minute on a short wait, and a quarter of an hour on a long one (96 looks a day). */
+const PREVIEW_POLL_MIN_MS = 60 * 1000;
+const PREVIEW_POLL_MAX_MS = 15 * 60 * 1000;
 
 /**
  * One personalized order line, from its preview to its final print-ready asset: resolve the
@@ -163,7 +165,10 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
         const marked = await markLineWorking(input, 'waiting_for_preview');
         line.waitingForPreview(resolution.job_id, new Date(deadline), marked.line_updated_at);
       }
-      const pollMs = Math.max(PREVIEW_POLL_MS, (input.preview_wait_seconds * 1000) / PREVIEW_POLLS_PER_WAIT);
+      const pollMs = Math.min(
+        PREVIEW_POLL_MAX_MS,
+        Math.max(PREVIEW_POLL_MIN_MS, (input.preview_wait_seconds * 1000) / PREVIEW_LOOKS_PER_WAIT),
+      );
       await condition(() => previewPosted || closing() !== undefined, Math.min(remaining, pollMs), {
         summary: 'Wait for the preview to finish rendering',
       });

@@ -54,6 +54,8 @@ export class FaultStack {
     apiTemporalTimeoutMs?: number;
     /** Straight to Postgres, without the proxy (whose forwarding costs this process CPU). */
     direct?: boolean;
+    /** `PREVIEW_WAIT_SECONDS` (its sixth is how often a waiting line looks by itself, at least a minute). */
+    previewWaitSeconds?: number;
   }): Promise<FaultStack> {
     const database = await createTestDatabase();
     const proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
@@ -70,6 +72,7 @@ export class FaultStack {
       TEMPORAL_TASK_QUEUE: taskQueue,
       POSTHOG_HOST: posthog.host,
       LOG_LEVEL: 'warn',
+      ...(options.previewWaitSeconds === undefined ? {} : { PREVIEW_WAIT_SECONDS: String(options.previewWaitSeconds) }),
     });
     const storage = new LocalStorage({
       root: path.join(dataDir, 'storage'),

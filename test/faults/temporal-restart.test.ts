@@ -45,7 +45,8 @@ beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-temporal-'));
   teardown.defer(() => rm(workDir, { recursive: true, force: true }));
   server = await TemporalDevServer.start(path.join(workDir, 'temporal.db'));
-  stack = await FaultStack.start({ temporalAddress: server.address, name: 'tmprl' });
+  // A six-minute wait: the unnudged line looks by itself every minute, within the test's time.
+  stack = await FaultStack.start({ temporalAddress: server.address, name: 'tmprl', previewWaitSeconds: 360 });
   teardown.defer(() => stack.close());
   for (const [index, line] of allLines.entries()) {
     expectedSha.set(line.order_line_id, (await givenReadyPreview(stack, line, makePng(20 + index, 20))).sha256);

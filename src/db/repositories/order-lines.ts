@@ -144,7 +144,7 @@ export function toLineStatusView(line: OrderLineRow, asset: FinalAssetRow | null
 /**
  * Lines the hand-off route wakes when a preview is done: those parked on it, and those still
  * working, since a line reads the job as rendering before it records that it waits, and a
- * hand-off in between would otherwise leave it to its next poll, a minute later.
+ * hand-off in between would otherwise leave it to its next poll, minutes later.
  */
 export async function linesToWakeForPreview(db: Db, shopId: string, personalizationId: string): Promise<string[]> {
   const rows = await db
