@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -11,7 +11,8 @@ import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { testConfig, testCredentials } from '../support/api.js';
 import { buildTestApp } from '../support/capture-app.js';
 import { bigId, hmac, makePng, orderPayload, personalized, PREVIEW_BUCKET, PRINT_BUCKET, putLocal } from '../support/fixtures.js';
-import { FulfillmentHarness, type HarnessOptions } from '../support/fulfillment-harness.js';
+import { FulfillmentHarness, onSupabase, type HarnessOptions } from '../support/fulfillment-harness.js';
+import type { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 import type { Teardown } from '../support/teardown.js';
 
 /** The lifecycle tests' Shopify payloads, for `shop`: ids as 18-digit JSON numbers. */
@@ -53,8 +54,33 @@ export const closurePayloads = (shop: string) => {
  * the API over the same database, storage and Temporal, and the calls the tests make of it.
  * Storage is local unless `options.storage` says otherwise.
  */
-/** The stack's storage, and the keys under a prefix read from underneath it (what a test checks the adapter did). */
-export type ClosureStorage = NonNullable<HarnessOptions['storage']> & { keys: (bucket: string, prefix: string) => Promise<string[]> };
+/**
+ * The stack's storage, with what a test does underneath the adapter: put a file as an object
+ * (a large preview written to disk once), and list the keys under a prefix.
+ */
+export type ClosureStorage = NonNullable<HarnessOptions['storage']> & {
+  putFile: (bucket: string, key: string, file: string) => Promise<void>;
+  keys: (bucket: string, prefix: string) => Promise<string[]>;
+};
+
+/** Local storage in `root` (a file put is moved in, not copied). */
+export const localClosureStorage = (root: string, signingSecret: string): ClosureStorage => ({
+  storage: new LocalStorage({ root, publicBaseUrl: 'http://files.printready.test', signingSecret }),
+  put: putLocal(root),
+  putFile: async (bucket, key, file) => {
+    await mkdir(path.dirname(path.join(root, bucket, key)), { recursive: true });
+    await rename(file, path.join(root, bucket, key));
+  },
+  keys: async (bucket, prefix) =>
+    (await readdir(path.join(root, bucket, prefix), { recursive: true }).catch(() => [])).map((name) => path.posix.join(prefix, name)),
+});
+
+/** Supabase Storage over HTTP to the stand-in. */
+export const supabaseClosureStorage = (standIn: SupabaseStorageStandIn): ClosureStorage => ({
+  ...onSupabase(standIn),
+  putFile: (bucket, key, file) => standIn.putObject({ bucket, path: key }, { file }, 'image/png'),
+  keys: (bucket, prefix) => Promise.resolve(standIn.keys(bucket, `${prefix}/`)),
+});
 
 export async function startClosureStack(teardown: Teardown, options: { storage?: ClosureStorage; previewWaitSeconds?: number } = {}) {
   const creds = testCredentials();
@@ -64,12 +90,7 @@ export async function startClosureStack(teardown: Teardown, options: { storage?:
   if (!storage) {
     const root = await mkdtemp(path.join(os.tmpdir(), 'printready-closure-'));
     teardown.defer(() => rm(root, { recursive: true, force: true }));
-    storage = {
-      storage: new LocalStorage({ root, publicBaseUrl: 'http://files.printready.test', signingSecret: creds.signingSecret }),
-      put: putLocal(root),
-      keys: async (bucket, prefix) =>
-        (await readdir(path.join(root, bucket, prefix), { recursive: true }).catch(() => [])).map((name) => path.posix.join(prefix, name)),
-    };
+    storage = localClosureStorage(root, creds.signingSecret);
   }
   // Long enough by default that a rendering preview keeps its line waiting for the whole file.
   const harness = await FulfillmentHarness.start({ storage, previewWaitSeconds: options.previewWaitSeconds ?? 600 });
@@ -124,7 +145,7 @@ export async function startClosureStack(teardown: Teardown, options: { storage?:
     }
   }
 
-  const { keys } = storage;
+  const { keys, putFile } = storage;
   return {
     creds,
     config,
@@ -158,6 +179,7 @@ export async function startClosureStack(teardown: Teardown, options: { storage?:
       harness.posthog.events().filter((e) => e.event === name && e.properties.order_line_id === line),
     assetsOf: (line: string) =>
       harness.db.selectFrom('final_assets').selectAll().where('shop_id', '=', shop).where('order_line_id', '=', line).execute(),
+    putFile,
     /** Every object in the line's print folder, read from underneath the adapter. */
     printObjects: (line: string) => keys(PRINT_BUCKET, `${shop}/${line}`),
     orderRow: (orderId: string) =>
