@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { cancelOrder, closureReasons, recordRefund, type ClosedLine } from '../db/repositories/orders.js';
+import { cancelOrder, closeLine, closureReasons, recordRefund, type Closure, type WorkingLine } from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
 import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
@@ -29,48 +29,62 @@ export const isClosureTopic = (topic: string): topic is ClosureTopic => Object.h
 export const closedLinesSchema = z.array(z.object({ order_line_id: z.string(), status: z.enum(CLOSED_STATUSES) }));
 export type ClosedLines = z.infer<typeof closedLinesSchema>;
 
+/** A database write or read whose outage answers 503 `not_ready`, for Shopify to deliver again. */
+async function orUnavailable<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
+    throw error;
+  }
+}
+
+const byLineId = (a: { order_line_id: string }, b: { order_line_id: string }) => (a.order_line_id < b.order_line_id ? -1 : 1);
+
 export type ClosureDeps = Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'>;
 
 /**
  * `orders/cancelled` and `refunds/create`: the closure is recorded under the order's lock (see
- * `db/repositories/orders.ts`), then each closed line's workflow is told to close. The answer
+ * `db/repositories/orders.ts`), then each line's workflow is told to close. The answer
  * (200) waits for both, so a database or Temporal that is away answers 503 and Shopify delivers
  * again: the redelivery records nothing new and signals the lines again.
  */
 export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs }: ClosureDeps) {
-  /** Tells each line's workflow to close; one that has completed (or was never started) has nothing to stop. */
-  async function signalLines(lines: readonly ClosedLine[], reason: ClosureReason): Promise<void> {
-    await withTemporalDeadline(temporal.client, temporalTimeoutMs, async () => {
-      await Promise.all(
-        lines.map(async (line) => {
-          try {
-            await temporal.client.workflow.getHandle(line.workflow_id).signal(closeSignal, { reason });
-          } catch (error) {
-            if (!(error instanceof WorkflowNotFoundError)) throw error;
-          }
-        }),
-      );
-    });
-  }
-
-  /** Records a closure (`write`, under the order's lock), then signals the lines it reached and reports those it changed. */
-  async function close(reason: ClosureReason, write: () => Promise<ClosedLine[]>, log: RequestLog): Promise<ClosedLines> {
-    let lines: ClosedLine[];
+  /** Tells the line's workflow to close: false when it is not running (completed, or never started). */
+  async function signalLine(line: WorkingLine, reason: ClosureReason): Promise<boolean> {
     try {
-      lines = await write();
+      await temporal.client.workflow.getHandle(line.workflow_id).signal(closeSignal, { reason });
+      return true;
     } catch (error) {
-      if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
+      if (error instanceof WorkflowNotFoundError) return false;
       throw error;
     }
-    await signalLines(lines, reason);
+  }
+
+  /**
+   * Records a closure (`write`, under the order's lock), then signals the lines it reached and
+   * reports those it changed. A working line is closed by its workflow; one whose workflow no
+   * longer runs (terminated by hand) has no copy in flight, and is closed here.
+   */
+  async function close(reason: ClosureReason, write: () => Promise<Closure>, log: RequestLog): Promise<ClosedLines> {
+    const { closed, working } = await orUnavailable(write);
+    const signalled = await withTemporalDeadline(temporal.client, temporalTimeoutMs, () =>
+      Promise.all([...closed, ...working].map((line) => signalLine(line, reason))),
+    );
+    const stopped = working.filter((_, index) => !signalled[closed.length + index]);
+    const lines = [...closed, ...(await Promise.all(stopped.map((line) => orUnavailable(() => closeLine(db, line)))))];
     // Reported by whoever changed the line's row, under a key per line: a redelivery (or the
     // line's workflow reporting the same closure) counts once.
-    for (const line of lines.filter((closed) => closed.changed)) {
+    for (const line of lines.filter((line) => line.changed)) {
       linesTotal.inc({ status: line.status });
       await emitFulfillmentEvent(telemetry, { runId: 'intake' }, line, closureEvent(line.status, reason));
     }
-    log.logger.info({ reason, closed: lines.length, newly_closed: lines.filter((line) => line.changed).length }, 'order lines closed');
-    return lines.map(({ order_line_id, status }) => ({ order_line_id, status }));
+    const newlyClosed = lines.filter((line) => line.changed).length;
+    log.logger.info(
+      { reason, closed: lines.length, newly_closed: newlyClosed, working: working.length - stopped.length },
+      'order lines closed',
+    );
+    return lines.map(({ order_line_id, status }) => ({ order_line_id, status })).sort(byLineId);
   }
 
   /** An order Shopify cancelled, from `orders/cancelled` or from an order that arrives cancelled: every line closes. */

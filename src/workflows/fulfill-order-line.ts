@@ -104,7 +104,10 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     const reason = closing();
     if (reason) return close(reason);
     if (!woken) return line.view;
-    line.processing((await reopenLine(input, { attempt: attempt + 1, reason_code: failure.reason_code })).line_updated_at);
+    const reopened = await reopenLine(input, { attempt: attempt + 1, reason_code: failure.reason_code });
+    // Closed by its order just as the retry came: the closure wins.
+    if (reopened.line_updated_at === null) return close(closing() ?? 'operator');
+    line.processing(reopened.line_updated_at);
     // A line retried again and again would outgrow its history: Temporal says when, and the
     // next attempt goes on in a new run of the same workflow id, its search attributes kept.
     if (workflowInfo().continueAsNewSuggested && closing() === undefined) {
@@ -148,7 +151,11 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
       const resolution = await resolvePreview(input);
       if (resolution.state === 'ready') {
         if (line.view.status === 'waiting_for_preview') {
-          line.processing((await markLineWorking(input, 'processing')).line_updated_at);
+          const marked = await markLineWorking(input, 'processing');
+          // The row was left alone: the order closed the line as it woke (its signal is on the
+          // way), and a closed line copies nothing.
+          if (marked.line_updated_at === null) return undefined;
+          line.processing(marked.line_updated_at);
         }
         return resolution.preview;
       }

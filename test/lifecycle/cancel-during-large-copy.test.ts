@@ -62,8 +62,11 @@ async function cancelMidCopy(stack: ClosureStack): Promise<void> {
   );
   const cancelled = await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line]));
   expect(cancelled.statusCode, cancelled.body).toBe(200);
-  // The cancellation was recorded while the copy was still running: no asset recorded yet.
+  // The cancellation was recorded while the copy was still running (no asset recorded yet), and
+  // left the copying line to its workflow: not listed as closed, not called cancelled meanwhile.
+  expect(cancelled.json()).toEqual({ accepted: [], ignored: [], closed: [] });
   expect(await stack.assetsOf(line)).toEqual([]);
+  expect((await stack.lineView(line)).status).toBe('processing');
   expect(reported).toBeLessThan(PREVIEW_MIB * 1024 * 1024);
 
   expect(await stack.outcome(line)).toBe('withheld');
@@ -75,6 +78,10 @@ async function cancelMidCopy(stack: ClosureStack): Promise<void> {
   expectError(await stack.signedUrl(line), 409, 'line_withheld');
   await stack.harness.posthog.waitFor((e) => e.event === 'fulfillment.asset.withheld' && e.properties.order_line_id === line, 10_000);
   expect(stack.eventsOf('fulfillment.asset.persisted', line)).toEqual([]);
+  expect(stack.eventsOf('fulfillment.line.cancelled', line)).toEqual([]);
+  // A redelivery now finds the line closed, withheld.
+  const again = await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line]));
+  expect(again.json()).toEqual({ accepted: [], ignored: [], closed: [{ order_line_id: line, status: 'withheld' }] });
 }
 
 describe(`a cancellation during a ${String(PREVIEW_MIB)} MiB copy`, () => {

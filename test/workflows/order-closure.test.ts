@@ -47,7 +47,7 @@ describe('FulfillOrderLine closed by its order', () => {
     const { workflow_id } = await harness.start(line);
     await harness.waitForStatus(workflow_id, 'waiting_for_preview');
 
-    const closed = await cancelOrder(harness.db, order(line), new Date());
+    const { closed } = await cancelOrder(harness.db, order(line), new Date());
     expect(closed).toMatchObject([{ order_line_id: line.order_line_id, status: 'cancelled', changed: true }]);
     await harness.handle(workflow_id).signal(closeSignal, { reason: 'order_cancelled' });
     const result = await harness.handle(workflow_id).result();
@@ -90,10 +90,11 @@ describe('FulfillOrderLine closed by its order', () => {
     await givenReadyPreview(harness, partly);
     await givenReadyPreview(harness, full);
     const item = (line: FulfillmentInput, quantity: number) => ({ order_line_id: line.order_line_id, quantity, line_quantity: 3 });
-    expect(await recordRefund(harness.db, order(partly), '7001', [item(partly, 1), item(full, 2)])).toEqual([]);
+    const nothing = { closed: [], working: [] };
+    expect(await recordRefund(harness.db, order(partly), '7001', [item(partly, 1), item(full, 2)])).toEqual(nothing);
     // The same refund delivered again adds nothing.
-    expect(await recordRefund(harness.db, order(partly), '7001', [item(partly, 1), item(full, 2)])).toEqual([]);
-    expect(await recordRefund(harness.db, order(partly), '7002', [item(full, 1)])).toEqual([]); // not started yet: no row to close
+    expect(await recordRefund(harness.db, order(partly), '7001', [item(partly, 1), item(full, 2)])).toEqual(nothing);
+    expect(await recordRefund(harness.db, order(partly), '7002', [item(full, 1)])).toEqual(nothing); // not started yet: no row to close
 
     const results = await Promise.all([partly, full].map(async (line) => harness.handle((await harness.start(line)).workflow_id).result()));
     expect(results.map((r) => r.status)).toEqual(['persisted', 'cancelled']);
@@ -105,12 +106,12 @@ describe('FulfillOrderLine closed by its order', () => {
     await givenReadyPreview(harness, line);
     const { workflow_id } = await harness.start(line);
     await harness.handle(workflow_id).result();
-    const closed = await cancelOrder(harness.db, order(line), new Date());
+    const { closed } = await cancelOrder(harness.db, order(line), new Date());
     expect(closed).toMatchObject([{ order_line_id: line.order_line_id, status: 'withheld', changed: true }]);
     const view = await getOrderLineView(harness.db, line);
     expect(view).toMatchObject({ status: 'withheld', final_asset: { width: 16 } });
     const again = await cancelOrder(harness.db, order(line), new Date());
-    expect(again).toEqual([{ ...closed[0], changed: false }]);
+    expect(again).toEqual({ closed: [{ ...closed[0], changed: false }], working: [] });
     expect(await getOrderLineView(harness.db, line)).toEqual(view);
   });
 
@@ -134,7 +135,9 @@ describe('FulfillOrderLine closed by its order', () => {
       await givenReadyPreview(held, line);
       const { workflow_id } = await held.start(line);
       await copying;
-      await cancelOrder(held.db, order(line), new Date());
+      // Copying: the closure leaves the line to its workflow instead of calling it cancelled.
+      expect(await cancelOrder(held.db, order(line), new Date())).toMatchObject({ closed: [], working: [{ workflow_id }] });
+      expect((await getOrderLineView(held.db, line))?.status).toBe('processing');
       await held.handle(workflow_id).signal(closeSignal, { reason: 'order_cancelled' });
       // A retry is no way out of a closure.
       await held.handle(workflow_id).signal(retrySignal);

@@ -4,7 +4,7 @@
 // cancellation, the refund and the close signal's own step.
 import { sql, type Transaction } from 'kysely';
 import type { LineKey } from '../../domain/ids.js';
-import { CLOSED_STATUSES, type ClosedStatus, type ClosureReason } from '../../domain/line-status.js';
+import { CLOSED_STATUSES, type ClosedStatus, type ClosureReason, type LineStatus } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { Database } from '../schema.js';
 import { orderLineValues, setLineWorking, type OrderLineIdentity } from './order-lines.js';
@@ -23,6 +23,22 @@ export interface ClosedLine extends OrderLineIdentity {
   /** The closure changed the row now (false: it was closed before, e.g. a redelivery). */
   changed: boolean;
   updated_at: string;
+}
+
+/**
+ * A line an order's closure found `processing`: it may be in the middle of its copy, which only
+ * its workflow knows, so the closure leaves it to the workflow's `close` signal (it ends
+ * `cancelled` if it was not copying, `withheld` once its copy is recorded) rather than call it
+ * `cancelled` for a moment before an asset exists.
+ */
+export interface WorkingLine extends OrderLineIdentity {
+  workflow_id: string;
+}
+
+/** What an order's closure reached: the lines closed (or found closed), and those left to their workflows. */
+export interface Closure {
+  closed: ClosedLine[];
+  working: WorkingLine[];
 }
 
 /** One line item of a refund: how much of it was refunded, out of how much the line holds. */
@@ -87,51 +103,65 @@ async function lineClosure(trx: Trx, line: OrderLineIdentity): Promise<ClosureRe
 /** Closing a line: a persisted one is withheld, any other open one cancelled, a closed one stays. */
 const closedStatus = sql<ClosedStatus>`case when order_lines.status = 'persisted' then 'withheld' else 'cancelled' end`;
 
-/** Closes lines of one shop (all of one order, or the ones named) and answers every closed line among them. */
+/**
+ * Closes lines of one shop (all of one order, or the ones named) and answers every closed line
+ * among them; with `leaveWorking` (an order's closure, not the line's own workflow), `processing`
+ * lines are left as they are and answered as working.
+ */
 async function closeLines(
   trx: Trx,
   shopId: string,
   which: { order_id: string } | { order_line_ids: readonly string[] },
-): Promise<ClosedLine[]> {
+  leaveWorking = false,
+): Promise<Closure> {
   const now = new Date();
+  const left: LineStatus[] = leaveWorking ? ['processing'] : [];
   let update = trx
     .updateTable('order_lines')
     .set({ status: closedStatus, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now })
     .where('shop_id', '=', shopId)
-    .where('status', 'not in', CLOSED_STATUSES);
+    .where('status', 'not in', [...CLOSED_STATUSES, ...left]);
   let select = trx
     .selectFrom('order_lines')
     .select(['order_id', 'order_line_id', 'personalization_id', 'workflow_id', 'status', 'updated_at'])
     .where('shop_id', '=', shopId)
-    .where('status', 'in', CLOSED_STATUSES);
+    .where('status', 'in', [...CLOSED_STATUSES, ...left]);
   if ('order_id' in which) {
     update = update.where('order_id', '=', which.order_id);
     select = select.where('order_id', '=', which.order_id);
   } else {
-    if (which.order_line_ids.length === 0) return [];
+    if (which.order_line_ids.length === 0) return { closed: [], working: [] };
     update = update.where('order_line_id', 'in', which.order_line_ids);
     select = select.where('order_line_id', 'in', which.order_line_ids);
   }
   const changed = new Set((await update.returning('order_line_id').execute()).map((row) => row.order_line_id));
   const rows = await select.orderBy('order_line_id').execute();
-  return rows.map((row) => ({
+  const identity = (row: (typeof rows)[number]) => ({
     shop_id: shopId,
     order_id: row.order_id,
     order_line_id: row.order_line_id,
     personalization_id: row.personalization_id,
     workflow_id: row.workflow_id,
-    status: row.status as ClosedStatus,
-    changed: changed.has(row.order_line_id),
-    updated_at: row.updated_at.toISOString(),
-  }));
+  });
+  return {
+    closed: rows
+      .filter((row) => row.status !== 'processing')
+      .map((row) => ({
+        ...identity(row),
+        status: row.status as ClosedStatus,
+        changed: changed.has(row.order_line_id),
+        updated_at: row.updated_at.toISOString(),
+      })),
+    working: rows.filter((row) => row.status === 'processing').map(identity),
+  };
 }
 
 /**
  * `orders/cancelled`: records the cancellation (once: a cancelled order is never un-cancelled)
- * and closes the order's lines known so far, in one transaction under the order's lock. A line
- * not known yet finds the cancellation when it starts.
+ * and closes the order's lines known so far, in one transaction under the order's lock, but for
+ * working ones (see `WorkingLine`). A line not known yet finds the cancellation when it starts.
  */
-export async function cancelOrder(db: Db, order: OrderKey, cancelledAt: Date): Promise<ClosedLine[]> {
+export async function cancelOrder(db: Db, order: OrderKey, cancelledAt: Date): Promise<Closure> {
   return db.transaction().execute(async (trx) => {
     await lockOrder(trx, order);
     await trx
@@ -141,16 +171,16 @@ export async function cancelOrder(db: Db, order: OrderKey, cancelledAt: Date): P
       .where('order_id', '=', order.order_id)
       .where('cancelled_at', 'is', null)
       .execute();
-    return closeLines(trx, order.shop_id, { order_id: order.order_id });
+    return closeLines(trx, order.shop_id, { order_id: order.order_id }, true);
   });
 }
 
 /**
  * `refunds/create`: records the refund's line items (a redelivery adds nothing) and closes the
- * lines the order's refunds now cover in full, under the order's lock. Answers the closed lines
- * among those this refund names.
+ * lines the order's refunds now cover in full, under the order's lock, but for working ones (see
+ * `WorkingLine`). Answers the closed and working lines among those this refund names.
  */
-export async function recordRefund(db: Db, order: OrderKey, refundId: string, items: readonly RefundedItem[]): Promise<ClosedLine[]> {
+export async function recordRefund(db: Db, order: OrderKey, refundId: string, items: readonly RefundedItem[]): Promise<Closure> {
   return db.transaction().execute(async (trx) => {
     await lockOrder(trx, order);
     if (items.length > 0) {
@@ -165,7 +195,7 @@ export async function recordRefund(db: Db, order: OrderKey, refundId: string, it
       order.shop_id,
       items.map((item) => item.order_line_id),
     );
-    return closeLines(trx, order.shop_id, { order_line_ids: [...full] });
+    return closeLines(trx, order.shop_id, { order_line_ids: [...full] }, true);
   });
 }
 
@@ -190,7 +220,7 @@ export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promi
         .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
         .returning('order_line_id')
         .executeTakeFirst();
-      const [closed] = await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] });
+      const [closed] = (await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] })).closed;
       if (!closed) throw new Error(`line ${line.order_line_id} neither closed nor found`);
       const changed = inserted !== undefined || closed.changed;
       return { state: 'closed', status: closed.status, reason, changed, line_updated_at: closed.updated_at };
@@ -216,7 +246,7 @@ export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promi
 export async function closeLine(db: Db, line: OrderLineIdentity): Promise<ClosedLine> {
   return db.transaction().execute(async (trx) => {
     await lockOrder(trx, line);
-    const [closed] = await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] });
+    const [closed] = (await closeLines(trx, line.shop_id, { order_line_ids: [line.order_line_id] })).closed;
     if (!closed) throw new Error(`line ${line.order_line_id} not found to close`);
     return closed;
   });
