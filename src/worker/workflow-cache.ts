@@ -1,11 +1,11 @@
 import os from 'node:os';
 
 /**
- * What one cached FulfillOrderLine costs the worker's RSS while it waits: an estimate, not yet a
- * measurement. A worker with 2,000 lines cached grew to about 1 GiB (~0.5 MiB each); doubled for
- * room. `bench/scenarios/waiting-lines.ts` measures it on an idle machine.
+ * What one cached FulfillOrderLine costs the worker's RSS while it waits, measured by
+ * `bench/scenarios/waiting-lines.ts` (bench/README.md): 2,000 waiting lines held 306 MiB with a
+ * cache of 10 and 564 MiB with 128, about 2.2 MiB each; rounded up for room.
  */
-export const BYTES_PER_CACHED_WORKFLOW = 1024 * 1024;
+export const BYTES_PER_CACHED_WORKFLOW = 2.5 * 1024 * 1024;
 
 /** The share of the worker's memory the workflow cache may take; the rest is Node, the SDK and activities' streams. */
 const CACHE_SHARE = 0.25;
@@ -21,7 +21,7 @@ export function workerMemoryBytes(): number {
 /**
  * The SDK's default cache holds every workflow it can fit in the V8 heap, which with thousands
  * of lines waiting for previews grows the worker to gigabytes. A quarter of the memory it is
- * given, at the measured cost per workflow (a 512 MiB container: 128), at least 10: a workflow
+ * given, at the measured cost per workflow (a 512 MiB container: 51), at least 10: a workflow
  * not cached is replayed from its history when it wakes, which costs time, not correctness.
  */
 export function defaultMaxCachedWorkflows(memoryBytes = workerMemoryBytes()): number {

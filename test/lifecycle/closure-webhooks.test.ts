@@ -6,7 +6,8 @@ import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadlin
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
 import { expectError } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { bigId } from '../support/fixtures.js';
+import { registerOrderLines } from '../../src/db/repositories/order-lines.js';
+import { bigId, newLine } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { Teardown } from '../support/teardown.js';
 import { byLine, startClosureStack, type ClosureStack } from './closure-stack.js';
@@ -102,6 +103,22 @@ describe('orders/cancelled', () => {
     expect(created.statusCode).toBe(200);
     expect(created.json()).toEqual({ accepted: [], ignored: lines.map((line) => ({ order_line_id: line, reason: 'order_cancelled' })) });
     expect(await Promise.all(lines.map(stack.outcome))).toEqual([undefined, undefined]);
+  });
+
+  it('closes a processing line whose workflow no longer runs (terminated by hand) itself: no copy can be in flight', async () => {
+    const orderId = bigId();
+    const line = newLine({ shop_id: stack.shop, order_id: orderId });
+    // Its row says processing, and no workflow of that id runs (as after a terminate in the UI).
+    await registerOrderLines(stack.harness.db, [line]);
+    expect((await stack.lineView(line.order_line_id)).status).toBe('processing');
+
+    const cancelled = await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line.order_line_id]));
+    expect(cancelled.json()).toEqual({ accepted: [], ignored: [], closed: [{ order_line_id: line.order_line_id, status: 'cancelled' }] });
+    expect((await stack.lineView(line.order_line_id)).status).toBe('cancelled');
+    await stack.harness.posthog.waitFor(
+      (e) => e.event === 'fulfillment.line.cancelled' && e.properties.order_line_id === line.order_line_id,
+      5_000,
+    );
   });
 
   it('answers 503 while Temporal is away, with the closure recorded; the redelivery closes the waiting line', async () => {

@@ -46,7 +46,7 @@ it('keeps at most its cache size of waiting workflows in memory and completes ev
 
 it('sizes the default cache from the memory the worker is given', () => {
   const MiB = 1024 * 1024;
-  expect(defaultMaxCachedWorkflows(512 * MiB)).toBe((128 * MiB) / BYTES_PER_CACHED_WORKFLOW);
+  expect(defaultMaxCachedWorkflows(512 * MiB)).toBe(Math.floor((128 * MiB) / BYTES_PER_CACHED_WORKFLOW));
   expect(defaultMaxCachedWorkflows(16 * MiB)).toBe(10);
   expect(defaultMaxCachedWorkflows(8 * 1024 * MiB)).toBeGreaterThan(defaultMaxCachedWorkflows(512 * MiB));
 });
