@@ -1,11 +1,12 @@
 import os from 'node:os';
 
 /**
- * What one cached FulfillOrderLine costs the worker's RSS while it waits, measured by
- * `bench/scenarios/waiting-lines.ts` (bench/README.md): 2,000 waiting lines held 306 MiB with a
- * cache of 10 and 564 MiB with 128, about 2.2 MiB each; rounded up for room.
+ * What one cached FulfillOrderLine costs the worker's RSS, measured by
+ * `bench/scenarios/waiting-lines.ts` (bench/README.md): 2,000 waiting lines held 306, 355, 480
+ * and 564 MiB with 10, 25, 51 and 128 cached. RSS keeps the V8 heap's high-water mark, which
+ * grows 3 to 5 MiB per cached workflow in the range that fits 400 MiB: the larger figure.
  */
-export const BYTES_PER_CACHED_WORKFLOW = 2.5 * 1024 * 1024;
+export const BYTES_PER_CACHED_WORKFLOW = 5 * 1024 * 1024;
 
 /** The share of the worker's memory the workflow cache may take; the rest is Node, the SDK and activities' streams. */
 const CACHE_SHARE = 0.25;
@@ -21,7 +22,7 @@ export function workerMemoryBytes(): number {
 /**
  * The SDK's default cache holds every workflow it can fit in the V8 heap, which with thousands
  * of lines waiting for previews grows the worker to gigabytes. A quarter of the memory it is
- * given, at the measured cost per workflow (a 512 MiB container: 51), at least 10: a workflow
+ * given, at the measured cost per workflow (a 512 MiB container: 25), at least 10: a workflow
  * not cached is replayed from its history when it wakes, which costs time, not correctness.
  */
 export function defaultMaxCachedWorkflows(memoryBytes = workerMemoryBytes()): number {
