@@ -50,32 +50,38 @@ async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolea
 /** Lines of `line_ids` that refunds cover in full (refunded quantity reaches the line's quantity). */
 async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly string[]): Promise<Set<string>> {
   if (lineIds.length === 0) return new Set();
-  const rows = await trx
+  const rows = await refundedInFullQuery(trx, shopId, lineIds).execute();
+  return new Set(rows.map((row) => row.order_line_id));
+}
+
+const refundedInFullQuery = (trx: Trx | Db, shopId: string, lineIds: readonly string[]) =>
+  trx
     .selectFrom('order_refunds')
     .select('order_line_id')
     .where('shop_id', '=', shopId)
     .where('order_line_id', 'in', lineIds)
     .groupBy('order_line_id')
     .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
-    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0))
-    .execute();
-  return new Set(rows.map((row) => row.order_line_id));
-}
+    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0));
 
 /**
  * Why these lines of one order are closed, if they are (without locking: what the intake reads
  * to answer `ignored`; the line's own start checks again under the lock).
  */
 export async function closureReasons(db: Db, order: OrderKey, lineIds: readonly string[]): Promise<Map<string, ClosureReason>> {
-  const cancelled = await db
+  if (lineIds.length === 0) return new Map();
+  // One round trip on every order delivery: a null line id is the order's cancellation, any
+  // other the line refunded in full.
+  const rows = await db
     .selectFrom('orders')
-    .select('cancelled_at')
+    .select(sql<string | null>`null`.as('order_line_id'))
     .where('shop_id', '=', order.shop_id)
     .where('order_id', '=', order.order_id)
-    .executeTakeFirst();
-  if (cancelled?.cancelled_at) return new Map(lineIds.map((id) => [id, 'order_cancelled']));
-  const refunded = await refundedInFull(db, order.shop_id, lineIds);
-  return new Map([...refunded].map((id) => [id, 'line_refunded']));
+    .where('cancelled_at', 'is not', null)
+    .unionAll(refundedInFullQuery(db, order.shop_id, lineIds))
+    .execute();
+  if (rows.some((row) => row.order_line_id === null)) return new Map(lineIds.map((id) => [id, 'order_cancelled']));
+  return new Map(rows.flatMap((row) => (row.order_line_id === null ? [] : [[row.order_line_id, 'line_refunded'] as const])));
 }
 
 /** Under the order's lock: why the line is closed, or null when it is open. */
