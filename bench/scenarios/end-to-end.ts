@@ -93,13 +93,16 @@ async function untilCompleted(
   alongside.catch((error: unknown) => {
     failure = error instanceof Error ? error : new Error(String(error));
   });
-  const deadline = Date.now() + Math.max(300_000, lines * 200);
+  const deadline = Date.now() + Math.max(300_000, lines * 500);
+  // Each poll is a count over the queue's workflows, work for the server that grows with the
+  // backlog: polled every 100 ms, a 10,000-line drain would add to the Temporal CPU it measures.
+  const pollMs = Math.min(1_000, Math.max(100, lines));
   for (;;) {
     if (failure) throw failure;
     await check?.();
     if ((await rig.api.call<number>('countWorkflows', { taskQueue, status: 'Completed' })) >= lines) break;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${lines} workflows on ${taskQueue}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   await alongside;
 }

@@ -15,11 +15,14 @@ export interface DatabaseOptions {
 
 export type Db = Kysely<Database>;
 
+/** Connections a process holds to Postgres at most. */
+export const DATABASE_POOL_SIZE = 10;
+
 export async function connectDatabase(options: DatabaseOptions): Promise<Db> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 10,
+      max: options.poolSize ?? DATABASE_POOL_SIZE,
       connectionTimeoutMillis: 5_000,
       // A dead server must fail a query fast, so the activity retries instead of hanging.
       query_timeout: 30_000,

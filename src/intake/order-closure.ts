@@ -1,8 +1,17 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { cancelOrder, closeLine, closureReasons, recordRefund, type Closure, type WorkingLine } from '../db/repositories/orders.js';
+import {
+  cancelOrder,
+  closeLine,
+  closureReasons,
+  recordRefund,
+  type Closure,
+  type OrderLines,
+  type WorkingLine,
+} from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
+import { groupRead } from '../lib/group-read.js';
 import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
@@ -50,6 +59,9 @@ export type ClosureDeps = Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 't
  * again: the redelivery records nothing new and signals the lines again.
  */
 export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs }: ClosureDeps) {
+  // Order deliveries arriving while a read runs share the next one, instead of a round trip each.
+  const readClosures = groupRead((orders: readonly OrderLines[]) => closureReasons(db, orders));
+
   /** Tells the line's workflow to close: false when it is not running (completed, or never started). */
   async function signalLine(line: WorkingLine, reason: ClosureReason): Promise<boolean> {
     try {
@@ -113,7 +125,7 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     lineIds: readonly string[],
     log: RequestLog,
   ): Promise<Map<string, ClosureReason>> {
-    const read = closureReasons(db, { shop_id: shopId, order_id: orderId }, lineIds);
+    const read = readClosures({ shop_id: shopId, order_id: orderId, line_ids: lineIds });
     const unread = (error?: unknown) => {
       log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
       return new Map<string, ClosureReason>();

@@ -48,6 +48,9 @@ export class PostHogTelemetry implements Telemetry {
       fetchRetryDelay: RETRY_DELAY_MS,
       // Events come from the worker, whose location says nothing about the shop.
       disableGeoip: true,
+      // An event is about a kilobyte: gzipping each one (through web streams) cost the worker
+      // more CPU than sending it (bench, end to end).
+      disableCompression: true,
     });
     // posthog-node reports failed deliveries here instead of rejecting.
     this.#client.on('error', (error: unknown) => this.#warn(error, 'telemetry event not delivered'));

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger } from '@temporalio/worker';
+import { DATABASE_POOL_SIZE } from '../db/connect.js';
 import type { FulfillmentActivities } from '../activities/index.js';
 import { tracingWorkerOptions, WORKFLOW_TRACING_INTERCEPTORS } from '../telemetry/tracing/temporal-tracing.js';
 import type { Tracing } from '../telemetry/tracing/tracing.js';
@@ -76,6 +77,9 @@ export async function createFulfillmentWorker(options: FulfillmentWorkerOptions)
     ...(options.tracing ? tracingWorkerOptions(options.tracing) : {}),
     // Lets a copy in flight finish on SIGTERM; past it, heartbeats time out and another worker resumes.
     shutdownGraceTime: '30s',
+    // Each local activity is one short transaction: more at once than the pool has connections
+    // only wait for one, and past its 5 s connection timeout fail and retry (a backlog drain).
+    maxConcurrentLocalActivityExecutions: DATABASE_POOL_SIZE,
     ...(options.maxConcurrentActivityTaskExecutions
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
       : {}),

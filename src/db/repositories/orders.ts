@@ -78,20 +78,52 @@ async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly s
   return new Set(rows.map((row) => row.order_line_id));
 }
 
+/** An order delivery's personalized lines, as the intake asks whether they were closed before it came. */
+export interface OrderLines extends OrderKey {
+  line_ids: readonly string[];
+}
+
 /**
- * Why these lines of one order are closed, if they are (without locking: what the intake reads
- * to answer `ignored`; the line's own start checks again under the lock).
+ * Why lines of these orders are closed, if they are, each order's answer at its index (without
+ * locking: what the intake reads to answer `ignored`; the line's own start checks again under
+ * the lock). One round trip for them all: the orders' cancellations and the lines refunded in full.
  */
-export async function closureReasons(db: Db, order: OrderKey, lineIds: readonly string[]): Promise<Map<string, ClosureReason>> {
-  const cancelled = await db
+export async function closureReasons(db: Db, orders: readonly OrderLines[]): Promise<Map<string, ClosureReason>[]> {
+  const lines = orders.flatMap((order) => order.line_ids.map((id) => ({ shop_id: order.shop_id, order_line_id: id })));
+  if (lines.length === 0) return orders.map(() => new Map());
+  const rows = await db
     .selectFrom('orders')
-    .select('cancelled_at')
-    .where('shop_id', '=', order.shop_id)
-    .where('order_id', '=', order.order_id)
-    .executeTakeFirst();
-  if (cancelled?.cancelled_at) return new Map(lineIds.map((id) => [id, 'order_cancelled']));
-  const refunded = await refundedInFull(db, order.shop_id, lineIds);
-  return new Map([...refunded].map((id) => [id, 'line_refunded']));
+    .select(['shop_id', 'order_id as id', sql<ClosureReason>`'order_cancelled'`.as('reason')])
+    .where((eb) =>
+      eb(
+        eb.refTuple('shop_id', 'order_id'),
+        'in',
+        orders.map((order) => eb.tuple(order.shop_id, order.order_id)),
+      ),
+    )
+    .where('cancelled_at', 'is not', null)
+    .unionAll(
+      db
+        .selectFrom('order_refunds')
+        .select(['shop_id', 'order_line_id as id', sql<ClosureReason>`'line_refunded'`.as('reason')])
+        .where((eb) =>
+          eb(
+            eb.refTuple('shop_id', 'order_line_id'),
+            'in',
+            lines.map((line) => eb.tuple(line.shop_id, line.order_line_id)),
+          ),
+        )
+        .groupBy(['shop_id', 'order_line_id'])
+        .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
+        .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0)),
+    )
+    .execute();
+  const closed = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
+  const has = (reason: ClosureReason, shopId: string, id: string) => closed.has(`${reason}\u0000${shopId}\u0000${id}`);
+  return orders.map((order) => {
+    if (has('order_cancelled', order.shop_id, order.order_id)) return new Map(order.line_ids.map((id) => [id, 'order_cancelled']));
+    return new Map(order.line_ids.filter((id) => has('line_refunded', order.shop_id, id)).map((id) => [id, 'line_refunded']));
+  });
 }
 
 /** Under the order's lock: why the line is closed, or null when it is open. */

@@ -16,11 +16,11 @@ export const PROGRESS_INTERVAL_BYTES = 4 * 1024 * 1024;
 export const SNIFF_PREFIX_LIMIT = 1024 * 1024;
 
 /**
- * A pass-through stream that learns, in bounded memory, what an `ObjectInspection` holds about
- * the bytes flowing through it: SHA-256, size and the sniffed image. Read `inspection` once
- * the stream has finished.
+ * Learns, in bounded memory, what an `ObjectInspection` holds about the bytes given to
+ * `update` in order: SHA-256, size and the sniffed image. It keeps no chunk it is given (what
+ * it keeps is copied), so a caller may reuse its buffers. `finish` once, after the last chunk.
  */
-export class InspectingStream extends Transform {
+export class ByteInspector {
   readonly #hash = createHash('sha256');
   readonly #onProgress: ((bytesRead: number) => void) | undefined;
   readonly #progressEveryMs: number;
@@ -33,45 +33,30 @@ export class InspectingStream extends Transform {
   /** The first and last bytes, for `endsComplete`. */
   #head: Buffer = Buffer.alloc(0);
   #tail: Buffer = Buffer.alloc(0);
-  #inspection: ObjectInspection | undefined;
 
   constructor(options: Pick<StreamOptions, 'onProgress' | 'progressEveryMs'> = {}) {
-    super();
     this.#onProgress = options.onProgress;
     this.#progressEveryMs = options.progressEveryMs ?? Infinity;
   }
 
-  /** What the bytes were; throws if read before the stream has finished. */
-  get inspection(): ObjectInspection {
-    if (!this.#inspection) throw new Error('InspectingStream.inspection read before the stream finished');
-    return this.#inspection;
-  }
-
-  override _transform(chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** The next chunk; throws what `onProgress` throws. */
+  update(chunk: Uint8Array): void {
     this.#hash.update(chunk);
     this.#size += chunk.byteLength;
     this.#sniffWith(chunk);
     this.#keepTail(chunk);
-    try {
-      this.#reportProgress();
-    } catch (error) {
-      // A throw here would escape the stream as an uncaught exception; fail the stream instead.
-      callback(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    callback(null, chunk);
+    this.#reportProgress();
   }
 
-  override _flush(callback: TransformCallback): void {
+  finish(): ObjectInspection {
     const image = this.#sniff.status === 'image' ? this.#sniff.image : null;
-    this.#inspection = {
+    this.#prefix = [];
+    return {
       size_bytes: this.#size,
       sha256: this.#hash.digest('hex'),
       image,
       truncated: image !== null && !endsComplete(image.content_type, this.#head, this.#tail, this.#size),
     };
-    this.#prefix = [];
-    callback();
   }
 
   #keepTail(chunk: Uint8Array): void {
@@ -103,6 +88,42 @@ export class InspectingStream extends Transform {
     if (this.#sniff.status === 'image') this.#head = Buffer.from(prefix.subarray(0, IMAGE_HEAD_LENGTH));
     // Once decided, the prefix has done its job.
     this.#prefix = this.#sniff.status === 'need_more' ? [prefix] : [];
+  }
+}
+
+/**
+ * A pass-through stream that learns what a `ByteInspector` does about the bytes flowing
+ * through it. Read `inspection` once the stream has finished.
+ */
+export class InspectingStream extends Transform {
+  readonly #inspector: ByteInspector;
+  #inspection: ObjectInspection | undefined;
+
+  constructor(options: Pick<StreamOptions, 'onProgress' | 'progressEveryMs'> = {}) {
+    super();
+    this.#inspector = new ByteInspector(options);
+  }
+
+  /** What the bytes were; throws if read before the stream has finished. */
+  get inspection(): ObjectInspection {
+    if (!this.#inspection) throw new Error('InspectingStream.inspection read before the stream finished');
+    return this.#inspection;
+  }
+
+  override _transform(chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.#inspector.update(chunk);
+    } catch (error) {
+      // A throw here would escape the stream as an uncaught exception; fail the stream instead.
+      callback(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#inspection = this.#inspector.finish();
+    callback();
   }
 }
 
