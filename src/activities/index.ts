@@ -92,6 +92,8 @@ export function createActivities(deps: ActivityDeps) {
     /** Opens the line (or finds its asset, or finds it closed); a new line's first run announces it. */
     openLine: async (input: FulfillmentInput, announce: boolean) => {
       const begun = await beginFulfillment(db, input);
+      // An erased order's line is not announced: its events would carry the ids just erased.
+      if (begun.redacted) return begun;
       if (begun.closed) {
         if (begun.closed.changed) {
           linesTotal.inc({ status: begun.closed.status });
