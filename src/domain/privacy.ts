@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shopIdSchema } from './ids.js';
 import { finalAssetSchema, lineStatusSchema } from './line-status.js';
 
 /** `customers/redact` erases a customer's orders, `shop/redact` everything of a shop. */
@@ -50,3 +51,21 @@ export type RedactionView = z.infer<typeof redactionViewSchema>;
 
 /** `RedactShopData`'s workflow id: one per redaction, so a redelivery starts nothing new. */
 export const redactionWorkflowId = (shopId: string, redactionId: string): string => `${shopId}:${redactionId}:redaction`;
+
+/**
+ * `RedactShopData`'s input: which redaction (its orders are read from its row, not carried in
+ * the history), and where a run that continued as new goes on from. The buckets are named
+ * here because `shop/redact` empties the shop's folder in each.
+ */
+export const redactionInputSchema = z.object({
+  redaction_id: z.string().regex(/^rd_[0-9a-f]{32}$/),
+  shop_id: shopIdSchema,
+  kind: redactionKindSchema,
+  preview_bucket: z.string().min(1).max(100),
+  print_bucket: z.string().min(1).max(100),
+  /** The last line erased by an earlier run (continue-as-new); null or absent: from the first line. */
+  after: z.string().nullable().optional(),
+  /** Set once the earlier runs erased every line: what is left is the shop's folders and the completion. */
+  lines_done: z.boolean().optional(),
+});
+export type RedactionInput = z.infer<typeof redactionInputSchema>;

@@ -251,11 +251,22 @@ export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promis
  * intake's check): recorded `redacted`, its personalization id not kept, under the order's lock.
  */
 async function recordRedactedLine(trx: Trx, line: OrderLineIdentity, now: Date): Promise<string> {
-  const redacted = { status: 'redacted' as const, personalization_id: '', reason_code: null, reason_message: null, recovery_guidance: null };
+  const redacted = {
+    status: 'redacted' as const,
+    personalization_id: '',
+    reason_code: null,
+    reason_message: null,
+    recovery_guidance: null,
+  };
   const row = await trx
     .insertInto('order_lines')
     .values({ ...orderLineValues(line), ...redacted, updated_at: now })
-    .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doUpdateSet({ ...redacted, updated_at: now }).where('order_lines.status', '!=', 'redacted'))
+    .onConflict((oc) =>
+      oc
+        .columns(['shop_id', 'order_line_id'])
+        .doUpdateSet({ ...redacted, updated_at: now })
+        .where('order_lines.status', '!=', 'redacted'),
+    )
     .returning('updated_at')
     .executeTakeFirst();
   return (row?.updated_at ?? now).toISOString();
