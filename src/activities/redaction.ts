@@ -54,22 +54,6 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
     return row;
   }
 
-  /**
-   * Terminated, not closed: a `close` would have each line record itself cancelled and report it
-   * to PostHog with the very ids being erased, and wait for a copy in flight to finish only for
-   * it to be deleted. The orders were marked redacted first, so a copy still running when its
-   * workflow ends records nothing and removes what it wrote (see `persistFinalAsset`).
-   */
-  async function stopWorkflows(lines: readonly LineToErase[], redactionId: string): Promise<void> {
-    await eachLimited(lines, PARALLEL_CALLS, async (line) => {
-      try {
-        await client.workflow.getHandle(line.workflow_id).terminate(`redacted on a privacy request (${redactionId})`);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    });
-  }
-
   /** Removes the given objects, bucket by bucket; answers how many were there. */
   async function removeObjects(refs: readonly ObjectRef[]): Promise<number> {
     const byBucket = new Map<string, Set<string>>();
@@ -91,18 +75,31 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
   }
 
   /**
-   * Deletes every run of the lines' workflows, so their histories no longer hold the ids: the
-   * runs visibility lists (continued-as-new runs included), and the current run by id alone in
-   * case visibility has not caught up with it.
+   * Stops the lines' workflows and deletes every run of them, so their histories no longer hold
+   * the ids: Temporal terminates a running execution it is asked to delete. The runs visibility
+   * lists (continued-as-new runs included) and the current one as described (visibility may lag
+   * behind it), each once, by run id.
+   *
+   * Terminated, not closed: a `close` signal would have each line record itself cancelled and
+   * report it to PostHog with the very ids being erased, and wait for a copy in flight to finish
+   * only for it to be deleted. The orders were marked redacted first, so a copy still running
+   * when its workflow ends records nothing and removes what it wrote (see `persistFinalAsset`).
    */
   async function deleteExecutions(lines: readonly LineToErase[]): Promise<void> {
     const { namespace } = client.options;
+    // Each run once, by its run id: the current one as Temporal describes it, and every one visibility lists.
+    const runs = new Map<string, { workflowId: string; runId: string }>();
+    const add = (workflowId: string, runId: string) => runs.set(`${workflowId}/${runId}`, { workflowId, runId });
+    await eachLimited(lines, PARALLEL_CALLS, async (line) => {
+      try {
+        add(line.workflow_id, (await client.workflow.getHandle(line.workflow_id).describe()).runId);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    });
     const ids = lines.map((line) => `'${line.workflow_id.replaceAll("'", "\\'")}'`).join(', ');
-    const runs: { workflowId: string; runId?: string }[] = lines.map((line) => ({ workflowId: line.workflow_id }));
-    for await (const execution of client.workflow.list({ query: `WorkflowId IN (${ids})` })) {
-      runs.push({ workflowId: execution.workflowId, runId: execution.runId });
-    }
-    await eachLimited(runs, PARALLEL_CALLS, async (workflowExecution) => {
+    for await (const execution of client.workflow.list({ query: `WorkflowId IN (${ids})` })) add(execution.workflowId, execution.runId);
+    await eachLimited([...runs.values()], PARALLEL_CALLS, async (workflowExecution) => {
       try {
         await client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution });
       } catch (error) {
@@ -116,16 +113,16 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
       markOrdersRedacted(db, await redaction(redactionId, shopId)),
 
     /**
-     * The next page of lines after `after`: their workflows stopped, their objects deleted,
-     * their records erased (then their folders swept again, for a copy that landed in between),
-     * their executions deleted. Answers the last line of the page (null: no lines left).
+     * The next page of lines after `after`: their workflows stopped and deleted, their objects
+     * deleted, their records erased, then their folders swept again (for a copy that landed in
+     * between). Answers the last line of the page (null: no lines left).
      */
     redactLinePage: async (redactionId: string, shopId: string, after: string | null): Promise<{ last: string | null; lines: number }> => {
       const row = await redaction(redactionId, shopId);
       const lines = await linesToErase(db, row, after, LINES_PER_PAGE);
       const last = lines.at(-1)?.order_line_id ?? null;
       if (last === null) return { last, lines: 0 };
-      await stopWorkflows(lines, redactionId);
+      await deleteExecutions(lines);
       heartbeat({ after, step: 'stopped' });
       const refs = lines.flatMap((line) => [line.final_asset, line.preview].filter((ref) => ref !== null));
       let deleted = await removeObjects(refs);
@@ -133,8 +130,6 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
       await eraseLines(db, row, lines);
       deleted += await removeLineFolders(shopId, lines);
       await countObjectsDeleted(db, redactionId, deleted);
-      heartbeat({ after, step: 'erased' });
-      await deleteExecutions(lines);
       return { last, lines: lines.length };
     },
 

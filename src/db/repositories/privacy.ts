@@ -210,6 +210,8 @@ export interface LineToErase {
   final_asset: { bucket: string; path: string } | null;
   /** The preview its job points to, unless a line of an order not erased still uses it. */
   preview: { bucket: string; path: string } | null;
+  /** Its preview job is erased with it: it has one, and no line of an order not erased uses it. */
+  erase_job: boolean;
 }
 
 /**
@@ -235,6 +237,7 @@ export async function linesToErase(db: Db, redaction: RedactionRow, after: strin
       'final_assets.path as asset_path',
       'preview_jobs.bucket as preview_bucket',
       'preview_jobs.path as preview_path',
+      'preview_jobs.job_id',
     ])
     .select((eb) =>
       eb
@@ -266,6 +269,7 @@ export async function linesToErase(db: Db, redaction: RedactionRow, after: strin
     personalization_id: row.personalization_id,
     final_asset: row.asset_bucket && row.asset_path ? { bucket: row.asset_bucket, path: row.asset_path } : null,
     preview: row.preview_bucket && row.preview_path && !row.preview_shared ? { bucket: row.preview_bucket, path: row.preview_path } : null,
+    erase_job: row.job_id !== null && !row.preview_shared,
   }));
 }
 
@@ -278,7 +282,7 @@ export async function eraseLines(db: Db, redaction: RedactionRow, lines: readonl
   if (lines.length === 0) return 0;
   const shopId = redaction.shop_id;
   const lineIds = lines.map((line) => line.order_line_id);
-  const jobs = lines.filter((line) => line.preview !== null && line.personalization_id !== '').map((line) => line.personalization_id);
+  const jobs = lines.filter((line) => line.erase_job).map((line) => line.personalization_id);
   return db.transaction().execute(async (trx) => {
     await trx.deleteFrom('final_assets').where('shop_id', '=', shopId).where('order_line_id', 'in', lineIds).execute();
     await trx.deleteFrom('fulfillment_failures').where('shop_id', '=', shopId).where('order_line_id', 'in', lineIds).execute();
