@@ -10,7 +10,7 @@ const PAGES_PER_RUN = 20;
 const steps = (summary: string) =>
   proxyActivities<RedactionActivities>({
     startToCloseTimeout: '10m',
-    heartbeatTimeout: '1m',
+    heartbeatTimeout: '30s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m' },
     summary,
   });
