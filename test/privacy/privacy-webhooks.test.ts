@@ -390,9 +390,10 @@ describe('customers/redact', () => {
 describe('shop/redact', () => {
   it("erases every line and every object under the shop's folders and its reports; other shops keep theirs", async () => {
     const redactShop = `gone-${randomBytes(4).toString('hex')}.myshopify.com`;
-    const lines = [bigId(), bigId()];
-    await persistedOrder(redactShop, [lines[0] as string]);
-    await persistedOrder(redactShop, [lines[1] as string]);
+    const [first, second] = [bigId(), bigId()];
+    const lines = [first, second];
+    await persistedOrder(redactShop, [first]);
+    await persistedOrder(redactShop, [second]);
     await harness.put(PREVIEW_BUCKET, `${redactShop}/drafts/unclaimed.png`, makePng(4, 4));
     const requestId = bigId();
     await deliver('customers/data_request', dataRequestPayload(redactShop, bigId(), requestId, []), { shop: redactShop });
