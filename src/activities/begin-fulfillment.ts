@@ -10,6 +10,8 @@ export interface LineBegun extends LineRecorded {
   final_asset: FinalAsset | null;
   /** Set when the line is closed: its order was cancelled or it was refunded before it started. */
   closed?: { status: ClosedStatus; reason: ClosureReason | null; changed: boolean };
+  /** Set when the line's order was erased on a privacy request before it started: it never works. */
+  redacted?: true;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface LineBegun extends LineRecorded {
  */
 export async function beginFulfillment(db: Db, input: FulfillmentInput): Promise<LineBegun> {
   const opening = await openLineUnderOrder(db, input);
+  if (opening.state === 'redacted') return { final_asset: null, line_updated_at: opening.line_updated_at, redacted: true };
   if (opening.state === 'open') return { final_asset: null, line_updated_at: opening.line_updated_at };
   if (opening.state === 'closed') {
     const { status, reason, changed, line_updated_at } = opening;

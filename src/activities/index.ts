@@ -15,6 +15,7 @@ import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
 import { persistFinalAsset } from './persist-final-asset.js';
+import { createRedactionActivities } from './redaction.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef } from './types.js';
 
@@ -92,6 +93,8 @@ export function createActivities(deps: ActivityDeps) {
     /** Opens the line (or finds its asset, or finds it closed); a new line's first run announces it. */
     openLine: async (input: FulfillmentInput, announce: boolean) => {
       const begun = await beginFulfillment(db, input);
+      // An erased order's line is not announced: its events would carry the ids just erased.
+      if (begun.redacted) return begun;
       if (begun.closed) {
         if (begun.closed.changed) {
           linesTotal.inc({ status: begun.closed.status });
@@ -155,9 +158,11 @@ export function createActivities(deps: ActivityDeps) {
       return counted('failed', { line_updated_at });
     },
   };
-  return Object.fromEntries(
+  const mapped = Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),
   ) as typeof activities;
+  // A redaction's failures are never a line's: they are retried as they are until it is done.
+  return { ...mapped, ...createRedactionActivities(deps) };
 }
 
 export type FulfillmentActivities = ReturnType<typeof createActivities>;

@@ -1,7 +1,12 @@
 import type { Db } from '../db/connect.js';
 import { FulfillmentError } from '../domain/errors.js';
 import { whileDatabaseUnavailable, type DatabaseWait } from '../db/while-unavailable.js';
-import { findFinalAsset, persistFinalAsset as recordFinalAsset, type RecordedAsset } from '../db/repositories/final-assets.js';
+import {
+  findFinalAsset,
+  LineRedactedError,
+  persistFinalAsset as recordFinalAsset,
+  type RecordedAsset,
+} from '../db/repositories/final-assets.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { FinalAsset } from '../domain/line-status.js';
 import { IMAGE_EXTENSIONS } from '../domain/images.js';
@@ -67,7 +72,11 @@ export async function persistFinalAsset(
         job_id: preview.job_id,
       }),
     databaseWait,
-  );
+  ).catch(async (error: unknown) => {
+    // Its workflow was stopped by a redaction that has already erased the line: the copy goes too.
+    if (error instanceof LineRedactedError) await storage.remove(to);
+    throw error;
+  });
   assetBytesTotal.inc({ step: 'copied' }, asset.size_bytes);
   linesTotal.inc({ status: recorded.line_status });
   // Received → persisted: a line withheld on the way is no fulfillment to time.

@@ -16,6 +16,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { orderLineRoutes } from './routes/order-lines.js';
 import { previewRoutes } from './routes/previews.js';
+import { privacyRoutes } from './routes/privacy.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export type { ApiDeps } from './deps.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       temporalTimeoutMs,
       previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS,
       startCapacity: deps.startCapacity ?? 256,
+      config: deps.config,
     }),
     now: deps.now ?? Date.now,
   };
@@ -126,6 +128,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await bearerAuth(v1, { tokens: deps.config.API_TOKENS, failedAttempts: deps.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT });
     await v1.register(previewRoutes);
     await v1.register(orderLineRoutes);
+    await v1.register(privacyRoutes);
   });
   if (deps.storage.kind === 'local') {
     // The same secret `createStorage` signs with, unless the caller built storage with its own.

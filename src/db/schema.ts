@@ -2,6 +2,7 @@ import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { LineStatus } from '../domain/line-status.js';
 import type { PreviewStatus } from '../domain/preview-job.js';
 import type { ReasonCode } from '../domain/reasons.js';
+import type { DataRequestReport, RedactionKind } from '../domain/privacy.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -73,6 +74,8 @@ export interface OrdersTable {
   shop_id: string;
   order_id: string;
   cancelled_at: Date | null;
+  /** Set by a customers/redact or shop/redact naming the order: its lines never start again. */
+  redacted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -88,6 +91,30 @@ export interface OrderRefundsTable {
   created_at: CreatedAt;
 }
 
+/** A customers/data_request's report, as `GET …/data-requests/:id` answers it. */
+export interface DataRequestsTable {
+  shop_id: string;
+  data_request_id: string;
+  customer_id: string | null;
+  received_at: Date;
+  report: ColumnType<DataRequestReport, string, string>;
+}
+
+/** A customers/redact or shop/redact: its identity, its progress and what it erased. */
+export interface RedactionsTable {
+  redaction_id: string;
+  shop_id: string;
+  request_key: string;
+  kind: RedactionKind;
+  order_ids: ColumnType<string[], string, never>;
+  status: 'running' | 'completed';
+  orders_redacted: ColumnType<number, number | undefined, number>;
+  lines_redacted: ColumnType<number, number | undefined, number>;
+  objects_deleted: ColumnType<number, number | undefined, number>;
+  received_at: Date;
+  completed_at: Date | null;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_refunds: OrderRefundsTable;
@@ -95,6 +122,8 @@ export interface Database {
   order_lines: OrderLinesTable;
   final_assets: FinalAssetsTable;
   fulfillment_failures: FulfillmentFailuresTable;
+  data_requests: DataRequestsTable;
+  redactions: RedactionsTable;
 }
 
 export type PreviewJobRow = Selectable<PreviewJobsTable>;

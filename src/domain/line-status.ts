@@ -13,11 +13,11 @@ export type LineStatus = z.infer<typeof lineStatusSchema>;
 export const CLOSED_STATUSES = ['cancelled', 'withheld'] as const satisfies readonly LineStatus[];
 export type ClosedStatus = (typeof CLOSED_STATUSES)[number];
 
-/** Statuses no later step of the line's workflow may overwrite. */
-export const SETTLED_STATUSES = ['persisted', ...CLOSED_STATUSES] as const satisfies readonly LineStatus[];
+/** Statuses no later step of the line's workflow may overwrite (`redacted`: erased on a privacy request, for good). */
+export const SETTLED_STATUSES = ['persisted', ...CLOSED_STATUSES, 'redacted'] as const satisfies readonly LineStatus[];
 
-/** Why a line was closed: the contract's `ignored` reasons for a line that arrives closed. */
-export const closureReasonSchema = z.enum(['order_cancelled', 'line_refunded']);
+/** Why a line was closed: the contract's `ignored` reasons for a line that arrives closed (`redacted`: its order was erased first). */
+export const closureReasonSchema = z.enum(['order_cancelled', 'line_refunded', 'redacted']);
 export type ClosureReason = z.infer<typeof closureReasonSchema>;
 
 /** Why a line's workflow was told to close: the order's closure, or an operator (the Temporal UI's default). */
@@ -50,3 +50,14 @@ export const lineStatusViewSchema = lineIdentitySchema.extend({
   updated_at: z.string(),
 });
 export type LineStatusView = z.infer<typeof lineStatusViewSchema>;
+
+/** A redacted line's status object: what is left of it once its data was erased on a privacy request. */
+export const redactedLineViewSchema = lineIdentitySchema.pick({ shop_id: true, order_id: true, order_line_id: true }).extend({
+  status: z.literal('redacted'),
+  updated_at: z.string(),
+});
+export type RedactedLineView = z.infer<typeof redactedLineViewSchema>;
+
+/** What the status route answers: the full status object, or a redacted line's remainder. */
+export const lineViewSchema = z.union([lineStatusViewSchema, redactedLineViewSchema]);
+export type LineView = LineStatusView | RedactedLineView;

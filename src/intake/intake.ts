@@ -10,6 +10,7 @@ import { ERRORS } from '../services/errors.js';
 import { startFulfillment } from '../temporal/start-fulfillment.js';
 import { closedLinesSchema, createOrderClosure, isClosureTopic } from './order-closure.js';
 import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
+import { createPrivacyRequests, isPrivacyTopic, type PrivacyAnswer } from './privacy-requests.js';
 import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
 
@@ -59,7 +60,7 @@ export const linesToStart = (source: OrderSource, order: ParsedOrder): Fulfillme
     received_at: source.received_at,
   }));
 
-export interface IntakeDeps extends Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'> {
+export interface IntakeDeps extends Pick<ServiceDeps, 'config' | 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'> {
   /** `PREVIEW_WAIT_SECONDS`, told to each line's run at its start. */
   previewWaitSeconds: number;
   /** Workflow starts in flight at once before deliveries wait for room (see `StartAdmission`). */
@@ -72,8 +73,9 @@ export type Intake = ReturnType<typeof createIntake>;
  * The intake: what a Shopify delivery starts. `receiveDelivery` takes a webhook's bytes;
  * `admitOrder` takes an order already read, so a reconciliation sweep feeds it the same way.
  */
-export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
+export function createIntake({ config, db, temporal, telemetry, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
   const closure = createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs });
+  const privacy = createPrivacyRequests({ config, db, temporal, telemetry, temporalTimeoutMs });
   const startAdmission = new StartAdmission(startCapacity);
   // Deliveries arriving while an insert runs share the next one, instead of a statement each.
   const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
@@ -193,11 +195,12 @@ export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previ
 
   /**
    * A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted (an
-   * order that arrives cancelled closes its lines), a cancellation or refund closes lines;
-   * other topics start nothing.
+   * order that arrives cancelled closes its lines), a cancellation or refund closes lines, a
+   * privacy topic is recorded; other topics start nothing.
    */
-  async function receiveDelivery(delivery: Delivery, log: RequestLog): Promise<IntakeAnswer> {
+  async function receiveDelivery(delivery: Delivery, log: RequestLog): Promise<IntakeAnswer | PrivacyAnswer> {
     log.bind({ shop_id: delivery.shop_id, webhook_id: delivery.webhook_id });
+    if (isPrivacyTopic(delivery.topic)) return privacy.receive(delivery.topic, delivery.shop_id, delivery.body, delivery.received_at, log);
     if (isClosureTopic(delivery.topic)) {
       return { accepted: [], ignored: [], closed: await closure.receive(delivery.topic, delivery.shop_id, delivery.body, log) };
     }

@@ -42,6 +42,7 @@ export async function issueFinalAssetUrl(
   log: RequestLog,
 ): Promise<z.infer<typeof signedUrlResponseSchema>> {
   const line = await lineView(deps.db, principal, key, log);
+  if (line.status === 'redacted') throw ERRORS.lineRedacted();
   if (line.status === 'failed') throw ERRORS.fulfillmentFailed(line);
   if (line.status === 'cancelled') throw ERRORS.lineCancelled();
   if (line.status === 'withheld') throw ERRORS.lineWithheld();

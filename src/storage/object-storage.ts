@@ -127,6 +127,13 @@ export interface ObjectStorage {
   ): Promise<VerifiedCopy<P>>;
   /** Removes an object; a missing one is success. */
   remove(ref: ObjectRef): Promise<void>;
+  /**
+   * The paths of every object under `folder`, at any depth, a page at a time. Removing the
+   * objects of a page before asking for the next one is safe (erasure lists and removes as it goes).
+   */
+  list(folder: ObjectFolder): AsyncIterable<string[]>;
+  /** Removes the objects at `paths` of one bucket; missing ones are success. Answers how many were there. */
+  removeMany(bucket: string, paths: readonly string[]): Promise<number>;
   signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl>;
   /** Creates the bucket as private when it does not exist (dev and tests; production buckets are provisioned). */
   ensureBucket(bucket: string): Promise<void>;

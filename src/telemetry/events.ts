@@ -11,6 +11,8 @@ export const TELEMETRY_EVENTS = {
   retryRequested: 'fulfillment.retry_requested',
   lineCancelled: 'fulfillment.line.cancelled',
   assetWithheld: 'fulfillment.asset.withheld',
+  dataRequestRecorded: 'privacy.data_request.recorded',
+  redactionCompleted: 'privacy.redaction.completed',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -27,6 +29,17 @@ export interface FulfillmentEventProperties extends LineIdentity {
   size_bytes?: number;
   /** Set on a line's closure when known: `order_cancelled`, `line_refunded` or `operator`. */
   closure_reason?: CloseReason | null;
+}
+
+/** A privacy event's properties: the shop and counts only, never an id of what was erased nor a customer's contact. */
+export interface PrivacyEventProperties {
+  shop_id: string;
+  kind?: 'customer' | 'shop';
+  orders?: number;
+  lines?: number;
+  orders_redacted?: number;
+  lines_redacted?: number;
+  objects_deleted?: number;
 }
 
 /**

@@ -18,3 +18,5 @@ export const previewReadySignal = defineSignal('preview_ready');
  * once, a line in the middle of its copy finishes it and ends `withheld`.
  */
 export const closeSignal = defineSignal<[CloseRequest?]>('close');
+
+export const REDACT_SHOP_DATA = 'RedactShopData';

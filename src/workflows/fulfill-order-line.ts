@@ -64,6 +64,10 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
 
   // A run that continued as new goes on with a line already announced.
   const begun = await openLine(input, !resumed);
+  if (begun.redacted) {
+    line.redacted(begun.line_updated_at);
+    return line.view;
+  }
   if (begun.closed) {
     line.closed(begun.closed.status, begun.final_asset, begun.line_updated_at);
     return line.view;

@@ -80,6 +80,15 @@ export class LineState {
     );
   }
 
+  /** The line's order was erased on a privacy request before it started: nothing of it is kept. */
+  redacted(recordedAt: RecordedAt): void {
+    this.update(
+      { status: 'redacted', personalization_id: '', reason_code: null, reason_message: null, recovery_guidance: null, final_asset: null },
+      recordedAt,
+      'Redacted: its order was erased on a privacy request before the line started; nothing was made.',
+    );
+  }
+
   failed(failure: LineFailure, retryUntil: Date, recordedAt: RecordedAt): void {
     this.update(
       {

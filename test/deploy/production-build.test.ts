@@ -68,6 +68,8 @@ describe('production build', () => {
   });
 
   it('migrates a database with the compiled migrations, by `npm run migrate` where only dist/ is, as in the image', async () => {
+    await database.db.schema.dropTable('data_requests').execute();
+    await database.db.schema.dropTable('redactions').execute();
     await database.db.schema.dropTable('order_refunds').execute();
     await database.db.schema.dropTable('orders').execute();
     await database.db.schema.dropTable('fulfillment_failures').execute();
@@ -86,6 +88,7 @@ describe('production build', () => {
       });
       expect(stdout).toContain('applied: 0001_initial');
       expect(stdout).toContain('0002_order_lifecycle');
+      expect(stdout).toContain('0003_privacy');
     } finally {
       await rm(image, { recursive: true, force: true });
     }

@@ -23,6 +23,8 @@ import type { ObjectRef } from '../../src/storage/object-storage.js';
  *   keeps the source's otherwise (the server's `preserveUnspecifiedFileMetadata`)
  * - `POST /object/sign/{bucket}/{key}` → `{ signedURL }` with an HS256 token carrying `url` and
  *   `exp`, and `GET /object/sign/{bucket}/{key}?token=` (no credentials needed)
+ * - `POST /object/list/{bucket}` with `{ prefix, limit, offset, sortBy, search }`: one folder level, sorted by
+ *   name, folders as entries whose `id` is null (the server's `storage.search`)
  *
  * As in supabase/storage, errors are HTTP 400 with the logical status in the body
  * (`{ statusCode: "404", code: "NoSuchKey", error: "not_found", message: "Object not found" }`),
@@ -279,6 +281,11 @@ export class SupabaseStorageStandIn {
       return;
     }
     if (method === 'POST' && path === '/object/copy') return this.#copy(req, res, await readJson(req));
+    const listed = /^\/object\/list\/([^/]+)$/.exec(path)?.[1];
+    if (method === 'POST' && listed !== undefined) {
+      this.#list(res, decode(listed), await readJson(req));
+      return;
+    }
     const bulkDelete = /^\/object\/([^/]+)$/.exec(path)?.[1];
     if (method === 'DELETE' && bulkDelete !== undefined) return this.#removeMany(res, decode(bulkDelete), await readJson(req));
 
@@ -447,6 +454,47 @@ export class SupabaseStorageStandIn {
       name: destinationKey,
       bucket_id: destinationBucketId,
     });
+  }
+
+  /**
+   * One level of a folder, as the server's `storage.search` answers it: the names below
+   * `prefix/` (a trailing slash is implied), each sub-folder once with null fields, sorted by
+   * name ("C" collation) and paged by `limit`/`offset`.
+   */
+  #list(res: ServerResponse, bucketId: string, body: Record<string, unknown>): void {
+    this.#checkAllowed(bucketId);
+    const bucket = this.#bucket(bucketId);
+    const rawPrefix = typeof body.prefix === 'string' ? body.prefix : '';
+    const prefix = rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`;
+    const limit = typeof body.limit === 'number' ? body.limit : 100;
+    const offset = typeof body.offset === 'number' ? body.offset : 0;
+    const entries = new Map<string, unknown>();
+    for (const [key, object] of bucket.objects) {
+      if (!key.startsWith(prefix)) continue;
+      const [name = '', ...deeper] = key.slice(prefix.length).split('/');
+      if (deeper.length > 0) {
+        entries.set(name, { name, id: null, updated_at: null, created_at: null, last_accessed_at: null, metadata: null });
+        continue;
+      }
+      entries.set(name, {
+        name,
+        id: object.id,
+        updated_at: object.updatedAt,
+        created_at: object.createdAt,
+        last_accessed_at: object.updatedAt,
+        metadata: {
+          eTag: object.etag,
+          size: object.size,
+          mimetype: object.contentType,
+          cacheControl: object.cacheControl,
+          lastModified: object.updatedAt,
+          contentLength: object.size,
+          httpStatusCode: 200,
+        },
+      });
+    }
+    const sorted = [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+    sendBody(res, 200, sorted.slice(offset, offset + limit));
   }
 
   async #removeMany(res: ServerResponse, bucketId: string, body: Record<string, unknown>): Promise<void> {

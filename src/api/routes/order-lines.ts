@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SIGNED_URL_TTL_BOUNDS } from '../../domain/signed-url.js';
-import { lineStatusViewSchema } from '../../domain/line-status.js';
+import { lineViewSchema } from '../../domain/line-status.js';
 import { lineView } from '../../services/order-lines.js';
 import { retryLine } from '../../services/retry.js';
 import { issueFinalAssetUrl, signedUrlRequestSchema, signedUrlResponseSchema } from '../../services/signed-urls.js';
@@ -27,7 +27,9 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: lineParamsSchema,
         response: {
-          200: lineStatusViewSchema.describe('Where the line stands, with its final asset once persisted'),
+          200: lineViewSchema.describe(
+            'Where the line stands, with its final asset once persisted; a redacted line keeps only shop_id, order_id, order_line_id, status and updated_at',
+          ),
           401: failure('unauthorized'),
           429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
@@ -56,6 +58,7 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
           409: failure(
             'asset_not_ready while processing or waiting; fulfillment_failed with reason and guidance in details; line_cancelled or line_withheld for a closed line',
           ),
+          410: failure('redacted: the line was erased on a privacy request'),
           503: failure('storage_unavailable'),
         },
       },

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { shopIdSchema } from '../../domain/ids.js';
 import { intakeAnswerSchema } from '../../intake/intake.js';
+import { dataRequestAnswerSchema, redactionAnswerSchema } from '../../intake/privacy-requests.js';
 import { hasShopifyHmacShape, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../../intake/shopify.js';
 import { ERRORS } from '../../services/errors.js';
 import { requestLog } from '../plugins/logging.js';
@@ -14,7 +15,10 @@ const headersSchema = z.looseObject({
     .string()
     .min(1)
     .max(100)
-    .describe('orders/create and orders/paid start work; orders/cancelled and refunds/create close lines; other topics are acknowledged'),
+    .describe(
+      'orders/create and orders/paid start work; orders/cancelled and refunds/create close lines; customers/data_request, ' +
+        'customers/redact and shop/redact are recorded; other topics are acknowledged',
+    ),
   'x-shopify-shop-domain': shopIdSchema.describe('The shop: becomes shop_id'),
   'x-shopify-webhook-id': z.string().max(200).optional().describe('Per delivery; recorded with the workflow'),
 });
@@ -58,16 +62,28 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
           '`line_refunded`). `orders/cancelled` closes every personalized line of the order and `refunds/create` each line ' +
           'its refunds now cover in full: a line not yet persisted ends `cancelled`, a persisted one `withheld`; the answer ' +
           'lists them in `closed` once that is recorded (a redelivery answers the same and changes nothing). ' +
+          'The privacy topics: `customers/data_request` records a report of what printready holds for the orders named and ' +
+          "answers `{ data_request_id }` (Shopify's `data_request.id`, for `GET /v1/shops/:shop_id/data-requests/:id`); " +
+          '`customers/redact` and `shop/redact` record the redaction, start the `RedactShopData` workflow and answer ' +
+          '`{ redaction_id }`, the same on every redelivery. A line whose order was redacted before it came is `ignored` ' +
+          "(`redacted`). The body's `shop_domain` must be the header's shop; email and phone are never kept. " +
           `Body limit ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MiB.`,
         security: [{ shopifyHmac: [] }],
         headers: headersSchema,
         body: z.any().describe('The Shopify order (JSON, any content type), verified byte for byte; ids may exceed 2^53'),
         response: {
-          200: intakeAnswerSchema.describe('Lines started or already running (duplicate), and lines ignored with the reason'),
-          400: failure('invalid_payload: not JSON, not an order (or cancelled order, or refund), or a missing/invalid Shopify header'),
+          200: z
+            .union([intakeAnswerSchema, dataRequestAnswerSchema, redactionAnswerSchema])
+            .describe(
+              'Order topics: lines started or already running (duplicate), and lines ignored with the reason. ' +
+                'customers/data_request: { data_request_id }. customers/redact, shop/redact: { redaction_id }',
+            ),
+          400: failure(
+            'invalid_payload: not JSON, not an order (or cancelled order, refund or privacy request), or a missing/invalid Shopify header',
+          ),
           401: failure('invalid_hmac'),
           413: failure('payload_too_large'),
-          503: failure('temporal_unavailable, or not_ready (the database, for a closure): Shopify retries the delivery'),
+          503: failure('temporal_unavailable, or not_ready (the database, for a closure or privacy request): Shopify retries the delivery'),
         },
       },
     },

@@ -20,6 +20,11 @@ export interface RecordedAsset {
   line_status: LineStatus;
 }
 
+/** The line was erased on a privacy request while its copy ran: the copy is not recorded (and its maker removes it). */
+export class LineRedactedError extends Error {
+  override readonly name = 'LineRedactedError';
+}
+
 /** The line's final asset, if one is recorded: one lookup by its association key. */
 export async function findFinalAsset(db: Db | Transaction<Database>, key: LineKey): Promise<RecordedAsset | undefined> {
   const row = await db
@@ -44,6 +49,7 @@ export async function findFinalAsset(db: Db | Transaction<Database>, key: LineKe
 export async function persistFinalAsset(db: Db, line: OrderLineIdentity, asset: NewFinalAsset): Promise<RecordedAsset> {
   return db.transaction().execute(async (trx) => {
     const status = await recordingStatus(trx, line);
+    if (status === 'redacted') throw new LineRedactedError(`line ${line.order_line_id} was redacted while its asset was copied`);
     const row = await trx
       .with('inserted', (db) =>
         db

@@ -53,14 +53,14 @@ export interface RefundedItem {
  * write that could miss a closure, or be missed by one, runs after this in its transaction: the
  * line's start, the asset's recording, the cancellation and the refund.
  */
-async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolean }> {
+async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolean; redacted: boolean }> {
   const row = await trx
     .insertInto('orders')
     .values({ shop_id: order.shop_id, order_id: order.order_id })
     .onConflict((oc) => oc.columns(['shop_id', 'order_id']).doUpdateSet({ order_id: (eb) => eb.ref('excluded.order_id') }))
-    .returning('cancelled_at')
+    .returning(['cancelled_at', 'redacted_at'])
     .executeTakeFirstOrThrow();
-  return { cancelled: row.cancelled_at !== null };
+  return { cancelled: row.cancelled_at !== null, redacted: row.redacted_at !== null };
 }
 
 /** Lines of `line_ids` that refunds cover in full (refunded quantity reaches the line's quantity). */
@@ -93,7 +93,11 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
   if (lines.length === 0) return orders.map(() => new Map());
   const rows = await db
     .selectFrom('orders')
-    .select(['shop_id', 'order_id as id', sql<ClosureReason>`'order_cancelled'`.as('reason')])
+    .select([
+      'shop_id',
+      'order_id as id',
+      sql<ClosureReason>`case when redacted_at is not null then 'redacted' else 'order_cancelled' end`.as('reason'),
+    ])
     .where((eb) =>
       eb(
         eb.refTuple('shop_id', 'order_id'),
@@ -101,7 +105,7 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
         orders.map((order) => eb.tuple(order.shop_id, order.order_id)),
       ),
     )
-    .where('cancelled_at', 'is not', null)
+    .where((eb) => eb.or([eb('cancelled_at', 'is not', null), eb('redacted_at', 'is not', null)]))
     .unionAll(
       db
         .selectFrom('order_refunds')
@@ -121,14 +125,18 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
   const closed = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
   const has = (reason: ClosureReason, shopId: string, id: string) => closed.has(`${reason}\u0000${shopId}\u0000${id}`);
   return orders.map((order) => {
-    if (has('order_cancelled', order.shop_id, order.order_id)) return new Map(order.line_ids.map((id) => [id, 'order_cancelled']));
+    for (const reason of ['redacted', 'order_cancelled'] as const) {
+      if (has(reason, order.shop_id, order.order_id)) return new Map(order.line_ids.map((id) => [id, reason]));
+    }
     return new Map(order.line_ids.filter((id) => has('line_refunded', order.shop_id, id)).map((id) => [id, 'line_refunded']));
   });
 }
 
 /** Under the order's lock: why the line is closed, or null when it is open. */
 async function lineClosure(trx: Trx, line: OrderLineIdentity): Promise<ClosureReason | null> {
-  if ((await lockOrder(trx, line)).cancelled) return 'order_cancelled';
+  const order = await lockOrder(trx, line);
+  if (order.redacted) return 'redacted';
+  if (order.cancelled) return 'order_cancelled';
   return (await refundedInFull(trx, line.shop_id, [line.order_line_id])).has(line.order_line_id) ? 'line_refunded' : null;
 }
 
@@ -152,7 +160,8 @@ async function closeLines(
     .updateTable('order_lines')
     .set({ status: closedStatus, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now })
     .where('shop_id', '=', shopId)
-    .where('status', 'not in', [...CLOSED_STATUSES, ...left]);
+    // A redacted line stays redacted: it has nothing left to close.
+    .where('status', 'not in', [...CLOSED_STATUSES, 'redacted', ...left]);
   let select = trx
     .selectFrom('order_lines')
     .select(['order_id', 'order_line_id', 'personalization_id', 'workflow_id', 'status', 'updated_at'])
@@ -231,9 +240,10 @@ export async function recordRefund(db: Db, order: OrderKey, refundId: string, it
   });
 }
 
-/** What a line's start found: it is open (its row now working), or closed, or persisted before. */
+/** What a line's start found: it is open (its row now working), or closed, or persisted before, or its order erased. */
 export type LineOpening =
   | { state: 'open'; line_updated_at: string | null }
+  | { state: 'redacted'; line_updated_at: string }
   | { state: 'persisted' }
   | { state: 'closed'; status: ClosedStatus; reason: ClosureReason | null; changed: boolean; line_updated_at: string };
 
@@ -245,6 +255,7 @@ export async function openLineUnderOrder(db: Db, line: OrderLineIdentity): Promi
   return db.transaction().execute(async (trx) => {
     const reason = await lineClosure(trx, line);
     const now = new Date();
+    if (reason === 'redacted') return { state: 'redacted', line_updated_at: await recordRedactedLine(trx, line, now) };
     if (reason) {
       const inserted = await trx
         .insertInto('order_lines')
@@ -288,15 +299,44 @@ export async function closeLine(db: Db, line: OrderLineIdentity): Promise<Closed
  * Under the order's lock: the status an asset being recorded now gives its line, `withheld`
  * when the order was closed first (or the line closed by hand), `persisted` otherwise.
  */
-export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promise<'persisted' | 'withheld'> {
-  if (await lineClosure(trx, line)) return 'withheld';
+export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promise<'persisted' | 'withheld' | 'redacted'> {
+  const closure = await lineClosure(trx, line);
   const row = await trx
     .selectFrom('order_lines')
     .select('status')
     .where('shop_id', '=', line.shop_id)
     .where('order_line_id', '=', line.order_line_id)
     .executeTakeFirst();
+  // Erased already: a copy that finishes after its workflow was stopped records nothing.
+  if (row?.status === 'redacted') return 'redacted';
+  if (closure) return 'withheld';
   return row && (CLOSED_STATUSES as readonly string[]).includes(row.status) ? 'withheld' : 'persisted';
+}
+
+/**
+ * A line of an erased order that starts anyway (its delivery raced the redaction past the
+ * intake's check): recorded `redacted`, its personalization id not kept, under the order's lock.
+ */
+async function recordRedactedLine(trx: Trx, line: OrderLineIdentity, now: Date): Promise<string> {
+  const redacted = {
+    status: 'redacted' as const,
+    personalization_id: '',
+    reason_code: null,
+    reason_message: null,
+    recovery_guidance: null,
+  };
+  const row = await trx
+    .insertInto('order_lines')
+    .values({ ...orderLineValues(line), ...redacted, updated_at: now })
+    .onConflict((oc) =>
+      oc
+        .columns(['shop_id', 'order_line_id'])
+        .doUpdateSet({ ...redacted, updated_at: now })
+        .where('order_lines.status', '!=', 'redacted'),
+    )
+    .returning('updated_at')
+    .executeTakeFirst();
+  return (row?.updated_at ?? now).toISOString();
 }
 
 async function lineRow(trx: Trx, key: LineKey) {

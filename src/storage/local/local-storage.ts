@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { errorCode } from '../../lib/error-code.js';
 import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
@@ -58,6 +58,9 @@ const CONTENT_TYPES = new Map([
  * 100 concurrent downloads hold ~200 MiB.
  */
 const CHUNK_BYTES = 1024 * 1024;
+
+/** Paths per page of a listing. */
+const LIST_PAGE = 1000;
 
 /** Never follow a link in the last component of a path that was resolved and checked. */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Windows has no O_NOFOLLOW, whatever the types say
@@ -239,6 +242,40 @@ export class LocalStorage implements ObjectStorage {
     }).catch((error: unknown) => {
       if (!isAbsent(error)) throw error;
     });
+  }
+
+  /**
+   * Walks the folder's files once, then answers them in pages: removing a page's objects does
+   * not disturb the walk. A missing folder has no objects. Each path is checked again (and
+   * contained) by whoever acts on it, e.g. `remove`.
+   */
+  async *list(folder: ObjectFolder): AsyncIterable<string[]> {
+    checkObjectRef({ bucket: folder.bucket, path: folder.folder });
+    const dir = join(this.#paths.bucketDir(folder.bucket), folder.folder);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: unknown) => {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
+      throw classifyFsError(error, `${folder.bucket}/${folder.folder}`);
+    });
+    const paths = entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(this.#paths.bucketDir(folder.bucket), join(entry.parentPath, entry.name)).split(sep).join('/'));
+    for (let start = 0; start < paths.length; start += LIST_PAGE) yield paths.slice(start, start + LIST_PAGE);
+  }
+
+  async removeMany(bucket: string, paths: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const path of paths) {
+      const there = await this.stat({ bucket, path }).then(
+        () => true,
+        (error: unknown) => {
+          if (isAbsent(error)) return false;
+          throw error;
+        },
+      );
+      await this.remove({ bucket, path });
+      if (there) removed += 1;
+    }
+    return removed;
   }
 
   async signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl> {

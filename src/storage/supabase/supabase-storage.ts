@@ -45,6 +45,9 @@ export interface SupabaseStorageOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 
+/** Entries per listing request and keys per removal request (Storage's own limit is 1,000). */
+const LIST_PAGE = 1000;
+
 /**
  * Object storage in Supabase Storage. Bytes are only ever streamed: a copy happens on the
  * server and is then proven by reading it back through SHA-256.
@@ -226,6 +229,46 @@ export class SupabaseStorage implements ObjectStorage {
     await ask(describeRef(ref), undefined, () => this.#storage.from(ref.bucket).remove([ref.path])).catch((error: unknown) => {
       if (!isAbsent(error)) throw error;
     });
+  }
+
+  /**
+   * Storage lists one folder level at a time (`POST /object/list/{bucket}`, folders as entries
+   * without an id): each level is read whole, page after page, before its files are answered
+   * and its sub-folders walked, so removing a page's objects never shifts a page still to come.
+   */
+  async *list(folder: ObjectFolder): AsyncIterable<string[]> {
+    checkObjectRef({ bucket: folder.bucket, path: folder.folder });
+    const files: string[] = [];
+    const folders: string[] = [];
+    for (let offset = 0; ; offset += LIST_PAGE) {
+      const entries = await ask(`${folder.bucket}/${folder.folder}/`, undefined, () =>
+        this.#storage.from(folder.bucket).list(folder.folder, { limit: LIST_PAGE, offset, sortBy: { column: 'name', order: 'asc' } }),
+      ).catch((error: unknown) => {
+        if (isAbsent(error)) return [];
+        throw error;
+      });
+      for (const entry of entries) (entry.id === null ? folders : files).push(`${folder.folder}/${entry.name}`);
+      if (entries.length < LIST_PAGE) break;
+    }
+    for (let start = 0; start < files.length; start += LIST_PAGE) yield files.slice(start, start + LIST_PAGE);
+    for (const sub of folders) yield* this.list({ bucket: folder.bucket, folder: sub });
+  }
+
+  async removeMany(bucket: string, paths: readonly string[]): Promise<number> {
+    for (const path of paths) checkObjectRef({ bucket, path });
+    let removed = 0;
+    // Storage takes at most 1,000 keys per request and answers the objects it removed.
+    for (let start = 0; start < paths.length; start += LIST_PAGE) {
+      const batch = paths.slice(start, start + LIST_PAGE);
+      const gone = await ask(`${batch.length} objects of ${bucket}`, undefined, () => this.#storage.from(bucket).remove(batch)).catch(
+        (error: unknown) => {
+          if (isAbsent(error)) return [];
+          throw error;
+        },
+      );
+      removed += gone.length;
+    }
+    return removed;
   }
 
   async signedUrl(ref: ObjectRef, options: SignedUrlOptions): Promise<SignedUrl> {
