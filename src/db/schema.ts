@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { LineStatus } from '../domain/line-status.js';
+import type { OrderEventOutcome, OrderEventType } from '../domain/order-events.js';
 import type { PreviewStatus } from '../domain/preview-job.js';
 import type { ReasonCode } from '../domain/reasons.js';
 
@@ -88,6 +89,19 @@ export interface OrderRefundsTable {
   created_at: CreatedAt;
 }
 
+/** An order event to the print side (ORDER_EVENTS_URL) and how its delivery ended. */
+export interface OrderEventsTable {
+  event_id: string;
+  type: OrderEventType;
+  shop_id: string;
+  order_id: string;
+  order_line_id: string | null;
+  failure_key: string | null;
+  created_at: CreatedAt;
+  outcome: OrderEventOutcome | null;
+  finished_at: Date | null;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_refunds: OrderRefundsTable;
@@ -95,6 +109,7 @@ export interface Database {
   order_lines: OrderLinesTable;
   final_assets: FinalAssetsTable;
   fulfillment_failures: FulfillmentFailuresTable;
+  order_events: OrderEventsTable;
 }
 
 export type PreviewJobRow = Selectable<PreviewJobsTable>;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import { getOrderLineViews } from '../db/repositories/order-lines.js';
-import { lineStatusSchema, lineStatusViewSchema } from '../domain/line-status.js';
+import { lineStatusViewSchema } from '../domain/line-status.js';
+import { orderLineUrlSchema } from '../domain/order-events.js';
 import { orderStatus, orderStatusSchema } from '../domain/order-status.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
@@ -9,7 +10,7 @@ import { signedUrlsTotal } from '../telemetry/metrics/metrics.js';
 import type { ServiceDeps } from './deps.js';
 import { ERRORS } from './errors.js';
 import { canAccessShop, type Principal } from './principal.js';
-import { signFinalAsset, type signedUrlRequestSchema } from './signed-urls.js';
+import { signFinalAsset, type ErrorLogger, type signedUrlRequestSchema } from './signed-urls.js';
 
 export interface OrderKey {
   shop_id: string;
@@ -24,16 +25,6 @@ export const orderViewSchema = z.object({
 });
 export type OrderView = z.infer<typeof orderViewSchema>;
 
-/** A line of a ready order as handed to the print side: its URL and asset, or nulls for a line not to print. */
-export const orderLineUrlSchema = z.object({
-  order_line_id: z.string(),
-  status: lineStatusSchema,
-  url: z.string().nullable().describe('null for a line without an issuable asset (cancelled, withheld)'),
-  expires_at: z.string().nullable(),
-  sha256: z.string().nullable(),
-  size_bytes: z.number().int().nullable(),
-  content_type: z.string().nullable(),
-});
 export type OrderLineUrl = z.infer<typeof orderLineUrlSchema>;
 
 export const orderUrlsResponseSchema = z.object({
@@ -69,7 +60,7 @@ export async function signOrderLines(
   storage: ObjectStorage,
   order: OrderView,
   options: { expiresInSeconds: number; download: boolean },
-  logger: RequestLog['logger'],
+  logger: ErrorLogger,
 ): Promise<OrderLineUrl[]> {
   if (order.status !== 'ready_for_print') throw ERRORS.orderNotReady(order.status);
   const signed: OrderLineUrl[] = [];

@@ -35,6 +35,11 @@ export const signedUrlResponseSchema = z.object({
   content_type: z.string(),
 });
 
+/** Where signing reports a storage failure: a request's logger, or an activity's. */
+export interface ErrorLogger {
+  error(obj: object, msg: string): void;
+}
+
 /**
  * Signs one final asset: the one piece of code behind every signed URL printready hands out (the
  * line's route, the order's batch and the order events). A download is named `<order_line_id>.<ext>`.
@@ -44,7 +49,7 @@ export async function signFinalAsset(
   orderLineId: string,
   asset: FinalAsset,
   options: { expiresInSeconds: number; download: boolean },
-  logger: Pick<RequestLog['logger'], 'error'>,
+  logger: ErrorLogger,
 ): Promise<SignedUrl> {
   const download = options.download
     ? `${orderLineId}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}`

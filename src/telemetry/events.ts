@@ -11,6 +11,8 @@ export const TELEMETRY_EVENTS = {
   retryRequested: 'fulfillment.retry_requested',
   lineCancelled: 'fulfillment.line.cancelled',
   assetWithheld: 'fulfillment.asset.withheld',
+  orderReadyForPrint: 'order.ready_for_print',
+  orderEventDeliveryFailed: 'order.event.delivery_failed',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -27,6 +29,18 @@ export interface FulfillmentEventProperties extends LineIdentity {
   size_bytes?: number;
   /** Set on a line's closure when known: `order_cancelled`, `line_refunded` or `operator`. */
   closure_reason?: CloseReason | null;
+}
+
+/** What an order's event carries: the order, and the print-side event it is about. */
+export interface OrderEventProperties {
+  shop_id: string;
+  order_id: string;
+  /** The print-side event's id (`X-Printready-Event-Id`) and its `DeliverOrderEvent` workflow. */
+  event_id: string;
+  event_type: string;
+  workflow_id: string;
+  /** order.ready_for_print: how many lines it hands to print. */
+  lines_to_print?: number;
 }
 
 /**
