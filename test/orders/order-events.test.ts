@@ -8,8 +8,11 @@ import { cancelOrder } from '../../src/db/repositories/orders.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { orderEventWorkflowId, readyForPrintEvent } from '../../src/domain/order-events.js';
 import { recoveryGuidance } from '../../src/domain/reasons.js';
+import { orderEventsTotal } from '../../src/telemetry/metrics/metrics.js';
 import { retrySignal } from '../../src/workflows/definitions.js';
+import { OrderId } from '../../src/workflows/search-attributes.js';
 import type { DeliverOrderEvent } from '../../src/workflows/deliver-order-event.js';
+import { registerSecrets } from '../support/capture.js';
 import { eventually } from '../support/eventually.js';
 import { givenReadyPreview, makePng, newLine, uniqueShop } from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
@@ -28,6 +31,7 @@ let barrier: { waiting: number; release: () => void; released: Promise<void> } |
 const teardown = new Teardown();
 
 beforeAll(async () => {
+  registerSecrets(SECRET);
   receiver = await OrderEventsReceiver.start();
   teardown.defer(() => receiver.close());
   harness = await FulfillmentHarness.start({
@@ -58,6 +62,8 @@ const withPreviews = async (lines: FulfillmentInput[]) => {
   return lines;
 };
 const delivery = (eventId: string) => harness.client.workflow.getHandle<typeof DeliverOrderEvent>(orderEventWorkflowId(eventId));
+const deliveredCount = async () =>
+  (await orderEventsTotal.get()).values.find((v) => v.labels.type === 'order.ready_for_print' && v.labels.outcome === 'delivered')?.value;
 const eventRows = (orderId: string) => harness.db.selectFrom('order_events').selectAll().where('order_id', '=', orderId).execute();
 
 /** The README's verification snippet, run as the receiver would run it. */
@@ -88,6 +94,18 @@ describe('order.ready_for_print', () => {
     expect(received).toHaveLength(1);
     event = must(received[0], 'the event');
     expect(await eventRows(event.body.order_id)).toMatchObject([{ event_id, outcome: 'delivered' }]);
+    expect(await deliveredCount()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows in the Temporal UI as a delivery of that event, found by the order id, its input ids only', async () => {
+    const line = must(lines[0], 'a line');
+    const description = await delivery(readyForPrintEvent(line).event_id).describe();
+    expect(description.type).toBe('DeliverOrderEvent');
+    expect(await description.staticSummary()).toBe(`\`order.ready_for_print\` for order \`${line.order_id}\` of \`${shop}\``);
+    expect(description.typedSearchAttributes.get(OrderId)).toBe(line.order_id);
+    const history = JSON.stringify(await delivery(readyForPrintEvent(line).event_id).fetchHistory());
+    expect(history).not.toContain(SECRET);
+    expect(history).not.toContain('/files/print-assets/');
   });
 
   it('carries every line with a URL valid ORDER_EVENTS_URL_TTL_SECONDS, its sha256 and size', async () => {
@@ -211,6 +229,9 @@ describe('a receiver that never accepts', () => {
       );
       expect(failed.properties).toMatchObject({ shop_id: shop, order_id: doomed.order_id, event_type: 'order.ready_for_print' });
       expect(await eventRows(doomed.order_id)).toMatchObject([{ event_id, outcome: 'undelivered' }]);
+      expect((await orderEventsTotal.get()).values).toContainEqual(
+        expect.objectContaining({ labels: { type: 'order.ready_for_print', outcome: 'undelivered' }, value: 1 }),
+      );
     } finally {
       receiver.otherwise({ status: 200 });
     }
