@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { eventToDeliver, failureOf, finishOrderEvent, orderLineStatuses, recordOrderEvent } from '../db/repositories/order-events.js';
+import { eventToDeliver, failureOf, finishOrderEvent, orderLineStatusCounts, recordOrderEvent } from '../db/repositories/order-events.js';
+import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { LineIdentity } from '../domain/line-identity.js';
 import {
   needsAttentionEvent,
@@ -49,9 +50,14 @@ export function orderEventAnnouncer({ db, telemetry, temporal, orderEvents }: Ac
   }
 
   return {
-    /** After a line persisted or closed: its order may be ready now. */
-    async lineSettled(line: LineIdentity): Promise<void> {
-      if (orderStatus(await orderLineStatuses(db, line)) !== 'ready_for_print') return;
+    /**
+     * After a line persisted or closed: its order may be ready now, once every line the intake
+     * started for it has a row (a sibling whose row is not written yet is not ready).
+     */
+    async lineSettled(line: FulfillmentInput): Promise<void> {
+      const counts = await orderLineStatusCounts(db, line);
+      const known = [...counts.values()].reduce((sum, lines) => sum + lines, 0);
+      if (orderStatus(counts.keys()) !== 'ready_for_print' || known < (line.order_lines ?? 1)) return;
       const event = readyForPrintEvent(line);
       await telemetry.capture({
         name: TELEMETRY_EVENTS.orderReadyForPrint,

@@ -159,6 +159,22 @@ describe('order.ready_for_print', () => {
   });
 });
 
+describe('an order whose sibling line has no row yet', () => {
+  it('is not ready when its first line persists, and sends one event with both lines when the second does', async () => {
+    const [first, second] = (await withPreviews(orderOf(2))).map((line) => ({ ...line, order_lines: 2 }));
+    const a = must(first, 'the first line');
+    const b = must(second, 'the second line');
+    // As after a database too slow to register the order's lines at intake: only the first line runs.
+    await harness.handle((await harness.start(a)).workflow_id).result();
+    expect(await eventRows(a.order_id)).toEqual([]);
+    await harness.handle((await harness.start(b)).workflow_id).result();
+    expect(await delivery(readyForPrintEvent(a).event_id).result()).toBe('delivered');
+    const received = receiver.ofOrder(a.order_id);
+    expect(received).toHaveLength(1);
+    expect(received[0]?.body.lines.map((line) => line.order_line_id).sort()).toEqual([a.order_line_id, b.order_line_id].sort());
+  });
+});
+
 describe('order.needs_attention', () => {
   it('is sent once per failure of a line, each with its own id, naming the line, its reason and guidance', async () => {
     const [line] = orderOf(1);

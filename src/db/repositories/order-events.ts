@@ -3,16 +3,16 @@ import type { LineStatus } from '../../domain/line-status.js';
 import type { OrderEvent, OrderEventOutcome, OrderRef } from '../../domain/order-events.js';
 import type { Db } from '../connect.js';
 
-/** The statuses an order's lines are in now (committed state), each once: all the order's status needs. */
-export async function orderLineStatuses(db: Db, order: OrderRef): Promise<LineStatus[]> {
+/** How many of an order's lines are in each status now (committed state): a handful of rows, however large the order. */
+export async function orderLineStatusCounts(db: Db, order: OrderRef): Promise<Map<LineStatus, number>> {
   const rows = await db
     .selectFrom('order_lines')
-    .select('status')
-    .distinct()
+    .select(['status', (eb) => eb.fn.countAll<string>().as('lines')])
     .where('shop_id', '=', order.shop_id)
     .where('order_id', '=', order.order_id)
+    .groupBy('status')
     .execute();
-  return rows.map((row) => row.status);
+  return new Map(rows.map((row) => [row.status, Number(row.lines)]));
 }
 
 /**
