@@ -14,6 +14,7 @@ import { closureEvent, emitFulfillmentEvent, type EventOrigin, type FulfillmentE
 import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
+import { createOrderEventActivities, orderEventAnnouncer } from './order-events.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { createRedactionActivities } from './redaction.js';
 import { resolvePreview } from './resolve-preview.js';
@@ -89,6 +90,7 @@ function counted<T extends LineRecorded>(status: LineStatus, result: T): T {
 export function createActivities(deps: ActivityDeps) {
   const { db, storage, telemetry } = deps;
   const report = (line: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), line, event);
+  const orderEvents = orderEventAnnouncer(deps);
   const activities = {
     /** Opens the line (or finds its asset, or finds it closed); a new line's first run announces it. */
     openLine: async (input: FulfillmentInput, announce: boolean) => {
@@ -100,6 +102,7 @@ export function createActivities(deps: ActivityDeps) {
           linesTotal.inc({ status: begun.closed.status });
           await report(input, closureEvent(begun.closed.status, begun.closed.reason));
         }
+        await orderEvents.lineSettled(input);
         return begun;
       }
       if (begun.final_asset) return begun;
@@ -113,6 +116,8 @@ export function createActivities(deps: ActivityDeps) {
         linesTotal.inc({ status: closed.status });
         await report(input, closureEvent(closed.status, reason));
       }
+      // A refund of the last open line leaves the order ready with its other lines.
+      await orderEvents.lineSettled(input);
       return { status: closed.status, line_updated_at: closed.updated_at };
     },
     resolvePreview: (input: FulfillmentInput) => resolvePreview(db, input),
@@ -140,14 +145,19 @@ export function createActivities(deps: ActivityDeps) {
       );
       if (line_status === 'withheld') {
         await report(input, closureEvent('withheld', null));
+        await orderEvents.lineSettled(input);
         return { ...recorded, withheld: true };
       }
       const { sha256, size_bytes } = recorded;
       await report(input, { name: TELEMETRY_EVENTS.assetPersisted, job_id: preview.job_id, sha256, size_bytes });
+      await orderEvents.lineSettled(input);
       return recorded;
     },
     recordFailure: async (input: FulfillmentInput, failure: FailureToRecord, jobId: string | null): Promise<LineRecorded> => {
-      const line_updated_at = await recordLineFailure(db, input, { ...failure, failure_key: `${runId()}:${failure.attempt}` });
+      const failureKey = `${runId()}:${failure.attempt}`;
+      const line_updated_at = await recordLineFailure(db, input, { ...failure, failure_key: failureKey });
+      // A failure that changed nothing (the line was persisted or closed meanwhile) needs no one's attention.
+      if (line_updated_at !== null) await orderEvents.lineFailed(input, failureKey);
       await report(input, {
         name: TELEMETRY_EVENTS.assetFailed,
         attempt: failure.attempt,
@@ -157,6 +167,7 @@ export function createActivities(deps: ActivityDeps) {
       if (line_updated_at !== null) lineFailuresTotal.inc({ reason_code: failure.reason_code });
       return counted('failed', { line_updated_at });
     },
+    ...createOrderEventActivities(deps),
   };
   const mapped = Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

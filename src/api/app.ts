@@ -15,6 +15,7 @@ import { docsPageOptions, openApiOptions } from './routes/docs.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { orderLineRoutes } from './routes/order-lines.js';
+import { orderRoutes } from './routes/orders.js';
 import { previewRoutes } from './routes/previews.js';
 import { privacyRoutes } from './routes/privacy.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -129,6 +130,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await v1.register(previewRoutes);
     await v1.register(orderLineRoutes);
     await v1.register(privacyRoutes);
+    await v1.register(orderRoutes);
   });
   if (deps.storage.kind === 'local') {
     // The same secret `createStorage` signs with, unless the caller built storage with its own.

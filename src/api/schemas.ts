@@ -11,3 +11,8 @@ export const lineParamsSchema = z.object({
   shop_id: shopIdSchema.describe('The shop, its *.myshopify.com domain'),
   order_line_id: shopifyIdSchema.describe("Shopify's line item id, as a decimal string"),
 });
+
+export const orderParamsSchema = z.object({
+  shop_id: shopIdSchema.describe('The shop, its *.myshopify.com domain'),
+  order_id: shopifyIdSchema.describe("Shopify's order id, as a decimal string"),
+});

@@ -117,6 +117,12 @@ export const configSchema = z
     WORKER_METRICS_ADDRESS: listenAddress('127.0.0.1:9464'),
     WORKER_APP_METRICS_ADDRESS: listenAddress('127.0.0.1:9465'),
     WORKER_APP_METRICS_URLS: commaList.pipe(z.array(z.url())),
+    ORDER_EVENTS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    ORDER_EVENTS_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters long`).optional(),
+    ),
+    ORDER_EVENTS_URL_TTL_SECONDS: integer(SIGNED_URL_TTL_BOUNDS.max, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
   })
   .superRefine((env, ctx) => {
     if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
@@ -133,6 +139,10 @@ export const configSchema = z
         path: ['TEMPORAL_TLS_CA_PATH'],
         message: 'is set but TEMPORAL_TLS is not true: set TEMPORAL_TLS=true to connect with that CA, or unset TEMPORAL_TLS_CA_PATH',
       });
+    }
+    // Unsigned events could be forged by anyone who can reach the print side's receiver.
+    if (env.ORDER_EVENTS_URL && !env.ORDER_EVENTS_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['ORDER_EVENTS_SECRET'], message: 'is required when ORDER_EVENTS_URL is set' });
     }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({

@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { LineStatus } from '../domain/line-status.js';
+import type { OrderEventOutcome, OrderEventType } from '../domain/order-events.js';
 import type { PreviewStatus } from '../domain/preview-job.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { DataRequestReport, RedactionKind } from '../domain/privacy.js';
@@ -115,6 +116,19 @@ export interface RedactionsTable {
   completed_at: Date | null;
 }
 
+/** An order event to the print side (ORDER_EVENTS_URL) and how its delivery ended. */
+export interface OrderEventsTable {
+  event_id: string;
+  type: OrderEventType;
+  shop_id: string;
+  order_id: string;
+  order_line_id: string | null;
+  failure_key: string | null;
+  created_at: CreatedAt;
+  outcome: OrderEventOutcome | null;
+  finished_at: Date | null;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_refunds: OrderRefundsTable;
@@ -124,6 +138,7 @@ export interface Database {
   fulfillment_failures: FulfillmentFailuresTable;
   data_requests: DataRequestsTable;
   redactions: RedactionsTable;
+  order_events: OrderEventsTable;
 }
 
 export type PreviewJobRow = Selectable<PreviewJobsTable>;

@@ -5,6 +5,11 @@ import { lineIdentitySchema } from './line-identity.js';
 export const fulfillmentInputSchema = lineIdentitySchema.extend({
   webhook_id: z.string().max(200),
   received_at: z.iso.datetime({ offset: true }),
+  /**
+   * How many personalized lines of its order the intake started with this one: the order is not
+   * ready for print before that many have rows, even if a sibling's row is not written yet.
+   */
+  order_lines: z.number().int().positive().optional(),
 });
 export type FulfillmentInput = z.infer<typeof fulfillmentInputSchema>;
 

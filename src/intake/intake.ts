@@ -58,6 +58,7 @@ export const linesToStart = (source: OrderSource, order: ParsedOrder): Fulfillme
     personalization_id: line.personalization_id,
     webhook_id: source.webhook_id,
     received_at: source.received_at,
+    order_lines: order.personalized.length,
   }));
 
 export interface IntakeDeps extends Pick<ServiceDeps, 'config' | 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'> {

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { LineKey } from '../domain/ids.js';
+import type { FinalAsset } from '../domain/line-status.js';
 import { IMAGE_EXTENSIONS } from '../domain/images.js';
 import { SIGNED_URL_TTL_BOUNDS } from '../domain/signed-url.js';
 import type { RequestLog } from '../logging/request-log.js';
+import type { ObjectStorage, SignedUrl } from '../storage/object-storage.js';
 import { StorageError } from '../storage/storage-error.js';
 import type { ServiceDeps } from './deps.js';
 import { ERRORS } from './errors.js';
@@ -33,6 +35,38 @@ export const signedUrlResponseSchema = z.object({
   content_type: z.string(),
 });
 
+/** Where signing reports a storage failure: a request's logger, or an activity's. */
+export interface ErrorLogger {
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Signs one final asset: the one piece of code behind every signed URL printready hands out (the
+ * line's route, the order's batch and the order events). A download is named `<order_line_id>.<ext>`.
+ */
+export async function signFinalAsset(
+  storage: ObjectStorage,
+  orderLineId: string,
+  asset: FinalAsset,
+  options: { expiresInSeconds: number; download: boolean },
+  logger: ErrorLogger,
+): Promise<SignedUrl> {
+  const download = options.download
+    ? `${orderLineId}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}`
+    : undefined;
+  try {
+    return await storage.signedUrl(
+      { bucket: asset.bucket, path: asset.path },
+      { expiresInSeconds: options.expiresInSeconds, ...(download ? { download } : {}) },
+    );
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    logger.error({ err: error, kind: error.kind, order_line_id: orderLineId }, 'could not sign the final asset');
+    // The row says persisted, so a missing object is an operator's to restore, not the caller's 404.
+    throw error.kind === 'not_found' ? ERRORS.assetMissing() : ERRORS.storageUnavailable();
+  }
+}
+
 /** A time-limited URL of the line's final asset, issued only for a persisted line. */
 export async function issueFinalAssetUrl(
   deps: ServiceDeps,
@@ -48,22 +82,17 @@ export async function issueFinalAssetUrl(
   if (line.status === 'withheld') throw ERRORS.lineWithheld();
   const asset = line.final_asset;
   if (line.status !== 'persisted' || !asset) throw ERRORS.assetNotReady(line.status);
-  const download = options.download
-    ? `${line.order_line_id}.${(IMAGE_EXTENSIONS as Partial<Record<string, string>>)[asset.content_type] ?? 'bin'}`
-    : undefined;
-  let signed;
-  try {
-    signed = await deps.storage.signedUrl(
-      { bucket: asset.bucket, path: asset.path },
-      { expiresInSeconds: options.expires_in ?? deps.config.SIGNED_URL_TTL_SECONDS, ...(download ? { download } : {}) },
-    );
-  } catch (error) {
-    if (!(error instanceof StorageError)) throw error;
-    log.logger.error({ err: error, kind: error.kind }, 'could not sign the final asset');
-    // The row says persisted, so a missing object is an operator's to restore, not the caller's 404.
-    throw error.kind === 'not_found' ? ERRORS.assetMissing() : ERRORS.storageUnavailable();
-  }
-  log.logger.info({ expires_at: signed.expires_at, download: Boolean(download) }, 'signed URL issued');
+  const signed = await signFinalAsset(
+    deps.storage,
+    line.order_line_id,
+    asset,
+    {
+      expiresInSeconds: options.expires_in ?? deps.config.SIGNED_URL_TTL_SECONDS,
+      download: options.download ?? false,
+    },
+    log.logger,
+  );
+  log.logger.info({ expires_at: signed.expires_at, download: Boolean(options.download) }, 'signed URL issued');
   return {
     url: signed.url,
     expires_at: signed.expires_at,

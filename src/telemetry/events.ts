@@ -13,6 +13,8 @@ export const TELEMETRY_EVENTS = {
   assetWithheld: 'fulfillment.asset.withheld',
   dataRequestRecorded: 'privacy.data_request.recorded',
   redactionCompleted: 'privacy.redaction.completed',
+  orderReadyForPrint: 'order.ready_for_print',
+  orderEventDeliveryFailed: 'order.event.delivery_failed',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -40,6 +42,18 @@ export interface PrivacyEventProperties {
   orders_redacted?: number;
   lines_redacted?: number;
   objects_deleted?: number;
+}
+
+/** What an order's event carries: the order, and the print-side event it is about. */
+export interface OrderEventProperties {
+  shop_id: string;
+  order_id: string;
+  /** The print-side event's id (`X-Printready-Event-Id`) and its `DeliverOrderEvent` workflow. */
+  event_id: string;
+  event_type: string;
+  workflow_id: string;
+  /** order.ready_for_print: how many lines it hands to print. */
+  lines_to_print?: number;
 }
 
 /**

@@ -76,6 +76,10 @@ export async function startWorker(
       telemetry: adapters.telemetry,
       temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
       printBucket: config.PRINT_BUCKET,
+      orderEvents:
+        config.ORDER_EVENTS_URL && config.ORDER_EVENTS_SECRET
+          ? { url: config.ORDER_EVENTS_URL, secret: config.ORDER_EVENTS_SECRET, urlTtlSeconds: config.ORDER_EVENTS_URL_TTL_SECONDS }
+          : undefined,
     }),
   });
   logger.info(

@@ -143,8 +143,8 @@ export function useApiApp() {
     },
 
     /** A persisted line with its asset really in the print bucket. */
-    persistedLine: async (bytes = makePng(32, 16)) => {
-      const line = api.newLine();
+    persistedLine: async (bytes = makePng(32, 16), line?: OrderLineIdentity) => {
+      line ??= api.newLine();
       const digest = sha256(bytes);
       const assetPath = `${line.shop_id}/${line.order_line_id}/${digest}.png`;
       const file = path.join(api.storageRoot, config.PRINT_BUCKET, assetPath);

@@ -6,6 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
+import type { OrderEventsSettings } from '../../src/activities/order-events.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import type { LineStatus, LineStatusView } from '../../src/domain/line-status.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
@@ -35,6 +36,8 @@ export interface HarnessOptions {
   /** Where the worker's Temporal SDK metrics are served (the process's one Runtime; the first harness decides). */
   workerMetricsAddress?: string;
   maxCachedWorkflows?: number;
+  /** `ORDER_EVENTS_URL` and its secret (events off without). */
+  orderEvents?: OrderEventsSettings;
 }
 
 /**
@@ -90,6 +93,7 @@ export class FulfillmentHarness {
           telemetry,
           temporal: { client, taskQueue },
           printBucket: PRINT_BUCKET,
+          orderEvents: options.orderEvents,
         }),
       ),
     });

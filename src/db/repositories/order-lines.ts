@@ -65,9 +65,9 @@ export async function setLineWorking(
   return changedAt(row);
 }
 
-/** The line and its final asset, in one round trip. */
-export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatusView | undefined> {
-  const row = await db
+/** Lines with their final asset (a left join: the asset's columns are null for a line without one). */
+const linesWithAssets = (db: Db) =>
+  db
     .selectFrom('order_lines')
     .leftJoin('final_assets', (join) =>
       join.onRef('final_assets.shop_id', '=', 'order_lines.shop_id').onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
@@ -81,11 +81,11 @@ export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatus
       'final_assets.content_type as asset_content_type',
       'final_assets.width as asset_width',
       'final_assets.height as asset_height',
-    ])
-    .where('order_lines.shop_id', '=', key.shop_id)
-    .where('order_lines.order_line_id', '=', key.order_line_id)
-    .executeTakeFirst();
-  if (!row) return undefined;
+    ]);
+
+type LineWithAssetRow = Awaited<ReturnType<ReturnType<typeof linesWithAssets>['executeTakeFirstOrThrow']>>;
+
+function toLineWithAssetView(row: LineWithAssetRow): LineStatusView {
   const { asset_bucket, asset_path, asset_sha256, asset_size_bytes, asset_content_type, asset_width, asset_height, ...line } = row;
   const view = toLineStatusView(line, null);
   // The asset's columns come from a left join: all null when the line has no asset, none null when it has one.
@@ -111,6 +111,25 @@ export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatus
       height: asset_height,
     },
   };
+}
+
+/** The line and its final asset, in one round trip. */
+export async function getOrderLineView(db: Db, key: LineKey): Promise<LineStatusView | undefined> {
+  const row = await linesWithAssets(db)
+    .where('order_lines.shop_id', '=', key.shop_id)
+    .where('order_lines.order_line_id', '=', key.order_line_id)
+    .executeTakeFirst();
+  return row ? toLineWithAssetView(row) : undefined;
+}
+
+/** Every personalized line of an order with its final asset, in one round trip, in line id order. */
+export async function getOrderLineViews(db: Db, order: { shop_id: string; order_id: string }): Promise<LineStatusView[]> {
+  const rows = await linesWithAssets(db)
+    .where('order_lines.shop_id', '=', order.shop_id)
+    .where('order_lines.order_id', '=', order.order_id)
+    .orderBy('order_lines.order_line_id')
+    .execute();
+  return rows.map(toLineWithAssetView);
 }
 
 export function toFinalAsset(row: FinalAssetRow): FinalAsset {

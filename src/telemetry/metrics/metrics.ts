@@ -52,6 +52,7 @@ export const WORKER_METRICS: readonly string[] = [
   'printready_line_failures_total',
   'printready_line_duration_seconds',
   'printready_asset_bytes_total',
+  'printready_order_events_total',
 ];
 
 // --- recorded by the API
@@ -98,7 +99,7 @@ export const linesWaitingForPreview = new Gauge({
 /** Order events to the print side (`ORDER_EVENTS_URL`), by event type and delivery outcome. */
 export const orderEventsTotal = new Counter({
   name: 'printready_order_events_total',
-  help: 'Order events delivered to ORDER_EVENTS_URL, by type and outcome',
+  help: 'Order events to ORDER_EVENTS_URL by type and outcome: delivered, refused (an attempt), stopped (order cancelled or redacted), undelivered (given up)',
   labelNames: ['type', 'outcome'] as const,
   registers: [registry],
 });
