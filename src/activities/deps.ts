@@ -2,6 +2,7 @@ import type { Db } from '../db/connect.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { TemporalAccess } from '../temporal/temporal-access.js';
+import type { ReconcileSettings } from './reconcile.js';
 
 /** What activities reach the world through; built once per worker. */
 export interface ActivityDeps {
@@ -11,4 +12,6 @@ export interface ActivityDeps {
   /** For activities that start, signal or delete workflows (order events, redaction, reconciliation). */
   temporal: TemporalAccess;
   printBucket: string;
+  /** Reconciliation's Admin API tokens and settings; without them no shop is configured for it. */
+  reconcile?: ReconcileSettings;
 }

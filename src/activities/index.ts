@@ -15,6 +15,7 @@ import { mapFailures } from './activity-failure.js';
 import { beginFulfillment } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
 import { persistFinalAsset } from './persist-final-asset.js';
+import { createReconcileActivities } from './reconcile.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef } from './types.js';
 
@@ -154,6 +155,7 @@ export function createActivities(deps: ActivityDeps) {
       if (line_updated_at !== null) lineFailuresTotal.inc({ reason_code: failure.reason_code });
       return counted('failed', { line_updated_at });
     },
+    ...createReconcileActivities(deps),
   };
   return Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

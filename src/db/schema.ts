@@ -88,6 +88,14 @@ export interface OrderRefundsTable {
   created_at: CreatedAt;
 }
 
+/** Per shop, the greatest `updatedAt` its completed reconciliation sweeps have read. */
+export interface ReconcileWatermarksTable {
+  shop_id: string;
+  updated_through: Date;
+  reconcile_id: string;
+  completed_at: UpdatedAt;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_refunds: OrderRefundsTable;
@@ -95,6 +103,7 @@ export interface Database {
   order_lines: OrderLinesTable;
   final_assets: FinalAssetsTable;
   fulfillment_failures: FulfillmentFailuresTable;
+  reconcile_watermarks: ReconcileWatermarksTable;
 }
 
 export type PreviewJobRow = Selectable<PreviewJobsTable>;

@@ -8,7 +8,8 @@ import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { ERRORS } from '../services/errors.js';
 import { startFulfillment } from '../temporal/start-fulfillment.js';
-import { closedLinesSchema, createOrderClosure, isClosureTopic } from './order-closure.js';
+import type { CancelledOrder } from './closure-payloads.js';
+import { closedLinesSchema, createOrderClosure, isClosureTopic, type ClosedLines } from './order-closure.js';
 import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
 import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
@@ -186,5 +187,11 @@ export function createIntake({ db, temporal, telemetry, temporalTimeoutMs, previ
     return admitOrder(delivery, order, log);
   }
 
-  return { receiveDelivery, admitOrder, startAdmission };
+  /** An order already read as cancelled (a reconciliation sweep found it so): its lines close as on `orders/cancelled`. */
+  function cancelOrder(source: OrderSource, order: CancelledOrder, log: RequestLog): Promise<ClosedLines> {
+    log.bind({ shop_id: source.shop_id, order_id: order.order_id });
+    return closure.cancel(source.shop_id, order, log);
+  }
+
+  return { receiveDelivery, admitOrder, cancelOrder, startAdmission };
 }

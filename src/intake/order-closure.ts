@@ -10,7 +10,7 @@ import { ERRORS } from '../services/errors.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { closeSignal } from '../workflows/definitions.js';
-import { parseCancelledOrder, parseRefund } from './closure-payloads.js';
+import { parseCancelledOrder, parseRefund, type CancelledOrder } from './closure-payloads.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
 
 /** The topics that close an order's lines, and the reason each gives. */
@@ -38,16 +38,27 @@ export type ClosureDeps = Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 't
  * again: the redelivery records nothing new and signals the lines again.
  */
 export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs }: ClosureDeps) {
-  async function record(topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLine[]> {
-    // Parsed before anything is written: a malformed body closes nothing.
-    const write = (() => {
-      if (topic === 'orders/cancelled') {
-        const { order_id, cancelled_at } = parseCancelledOrder(body);
-        return { order_id, run: () => cancelOrder(db, { shop_id: shopId, order_id }, cancelled_at) };
-      }
-      const { order_id, refund_id, items } = parseRefund(body);
-      return { order_id, run: () => recordRefund(db, { shop_id: shopId, order_id }, refund_id, items) };
-    })();
+  /** A closure read from its delivery (or from an order a sweep found cancelled), not yet written. */
+  interface ClosureWrite {
+    topic: ClosureTopic;
+    order_id: string;
+    run: () => Promise<ClosedLine[]>;
+  }
+
+  const cancellation = (shopId: string, { order_id, cancelled_at }: CancelledOrder): ClosureWrite => ({
+    topic: 'orders/cancelled',
+    order_id,
+    run: () => cancelOrder(db, { shop_id: shopId, order_id }, cancelled_at),
+  });
+
+  // Parsed before anything is written: a malformed body closes nothing.
+  function fromDelivery(topic: ClosureTopic, shopId: string, body: Buffer): ClosureWrite {
+    if (topic === 'orders/cancelled') return cancellation(shopId, parseCancelledOrder(body));
+    const { order_id, refund_id, items } = parseRefund(body);
+    return { topic, order_id, run: () => recordRefund(db, { shop_id: shopId, order_id }, refund_id, items) };
+  }
+
+  async function record(write: ClosureWrite, log: RequestLog): Promise<ClosedLine[]> {
     log.bind({ order_id: write.order_id });
     try {
       return await write.run();
@@ -72,9 +83,9 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     });
   }
 
-  async function receive(topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLines> {
-    const reason = CLOSURE_TOPICS[topic];
-    const lines = await record(topic, shopId, body, log);
+  async function close(write: ClosureWrite, log: RequestLog): Promise<ClosedLines> {
+    const reason = CLOSURE_TOPICS[write.topic];
+    const lines = await record(write, log);
     await signalLines(lines, reason);
     // Reported by whoever changed the line's row, under a key per line: a redelivery (or the
     // line's workflow reporting the same closure) counts once.
@@ -82,9 +93,17 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
       linesTotal.inc({ status: line.status });
       await emitFulfillmentEvent(telemetry, { runId: 'intake' }, line, closureEvent(line.status, reason));
     }
-    log.logger.info({ topic, closed: lines.length, newly_closed: lines.filter((line) => line.changed).length }, 'order lines closed');
+    const newlyClosed = lines.filter((line) => line.changed).length;
+    log.logger.info({ topic: write.topic, closed: lines.length, newly_closed: newlyClosed }, 'order lines closed');
     return lines.map(({ order_line_id, status }) => ({ order_line_id, status }));
   }
+
+  /** A closure webhook: `orders/cancelled` or `refunds/create`, its body the raw bytes Shopify signed. */
+  const receive = (topic: ClosureTopic, shopId: string, body: Buffer, log: RequestLog): Promise<ClosedLines> =>
+    close(fromDelivery(topic, shopId, body), log);
+
+  /** An order already read as cancelled (a sweep found it so): closed exactly as its `orders/cancelled` would. */
+  const cancel = (shopId: string, order: CancelledOrder, log: RequestLog): Promise<ClosedLines> => close(cancellation(shopId, order), log);
 
   /**
    * The lines of an order delivery that were closed before it arrived (the cancellation or
@@ -115,5 +134,5 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     }
   }
 
-  return { receive, closedBeforeStart };
+  return { receive, cancel, closedBeforeStart };
 }

@@ -11,6 +11,7 @@ export const TELEMETRY_EVENTS = {
   retryRequested: 'fulfillment.retry_requested',
   lineCancelled: 'fulfillment.line.cancelled',
   assetWithheld: 'fulfillment.asset.withheld',
+  reconcileCompleted: 'reconcile.completed',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -40,3 +41,13 @@ const EVENT_UUID_NAMESPACE = '384d8cc4-57e8-4d94-b18b-2e9fdc93994f';
  * activity sends the same uuid again, and PostHog keeps one event per uuid instead of counting the retry.
  */
 export const eventUuid = (idempotencyKey: string): string => uuidV5(idempotencyKey, EVENT_UUID_NAMESPACE);
+
+/** What `reconcile.completed` carries: counts only, no order ids. */
+export interface ReconcileEventProperties {
+  shop_id: string;
+  reconcile_id: string;
+  kind: 'sweep' | 'order';
+  orders_seen: number;
+  lines_started: number;
+  orders_cancelled: number;
+}

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: workflows only, no activities, no Node APIs.
 export { FulfillOrderLine } from './fulfill-order-line.js';
+export { ReconcileShop } from './reconcile-shop.js';
