@@ -16,6 +16,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { orderLineRoutes } from './routes/order-lines.js';
 import { previewRoutes } from './routes/previews.js';
+import { reconcileRoutes } from './routes/reconcile.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export type { ApiDeps } from './deps.js';
@@ -126,6 +127,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await bearerAuth(v1, { tokens: deps.config.API_TOKENS, failedAttempts: deps.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT });
     await v1.register(previewRoutes);
     await v1.register(orderLineRoutes);
+    await v1.register(reconcileRoutes);
   });
   if (deps.storage.kind === 'local') {
     // The same secret `createStorage` signs with, unless the caller built storage with its own.
