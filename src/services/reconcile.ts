@@ -16,8 +16,10 @@ export const reconcileBodySchema = z
     order_id: shopifyIdSchema.optional().describe('Reconcile this one order instead of sweeping'),
   })
   .strict()
-  .refine((body) => !(body.since && body.order_id), 'give since or order_id, not both');
-export type ReconcileBody = z.infer<typeof reconcileBodySchema>;
+  .refine((body) => !(body.since && body.order_id), 'give since or order_id, not both')
+  // No body at all is a sweep from the watermark.
+  .nullable();
+export type ReconcileBody = NonNullable<z.infer<typeof reconcileBodySchema>>;
 
 export const reconcileResponseSchema = z.object({
   reconcile_id: z.string().describe('The workflow id of the reconciliation in Temporal'),

@@ -23,7 +23,7 @@ export const reconcileRoutes: FastifyPluginAsyncZod = async (app) => {
           'cancelled orders close their lines, lines already started are left alone. Operator token only.',
         security: bearerSecurity,
         params: shopParamsSchema,
-        body: reconcileBodySchema.optional(),
+        body: reconcileBodySchema,
         response: {
           202: reconcileResponseSchema.describe('The reconciliation started; follow it in the Temporal UI by this id'),
           400: failure('invalid_request'),
