@@ -19,8 +19,8 @@ it('starts a one-order reconcile for the operator: 202 with its reconcile_id, wh
 
   expect(response.statusCode, response.body).toBe(202);
   const { reconcile_id } = response.json<{ reconcile_id: string }>();
-  const summary = await api.client.workflow.getHandle(reconcile_id).result();
-  expect(summary as ReconcileSummary).toMatchObject({ reconcile_id, kind: 'order', lines_started: 1 });
+  const summary = (await api.client.workflow.getHandle(reconcile_id).result()) as ReconcileSummary;
+  expect(summary).toMatchObject({ reconcile_id, kind: 'order', lines_started: 1 });
   expect(await api.workflowExists(fulfillmentWorkflowId({ shop_id: api.creds.shop, ...must(lines[0], 'a line') }))).toBe(true);
 });
 
