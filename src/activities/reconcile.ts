@@ -59,8 +59,8 @@ export function createReconcileActivities(deps: ActivityDeps) {
     startCapacity: START_CAPACITY,
   });
 
-  /** The shop's Admin API, its token from the configuration; waiting out throttling heartbeats and ends on cancellation. */
-  function adminOf(shopId: string): ShopifyAdminClient {
+  /** The shop's token and where its Admin API is, from the configuration; a shop without one cannot be reconciled. */
+  function configured(shopId: string): { token: string; admin: ShopifyAdminSettings } {
     const entry = deps.reconcile?.tokens.find((token) => token.shop_id === shopId);
     if (!deps.reconcile || !entry) {
       throw ApplicationFailure.create({
@@ -69,8 +69,14 @@ export function createReconcileActivities(deps: ActivityDeps) {
         message: `No Admin API token for ${shopId} in SHOPIFY_ADMIN_TOKENS`,
       });
     }
+    return { token: entry.token, admin: deps.reconcile.admin };
+  }
+
+  /** The shop's Admin API; waiting out its throttling heartbeats, and ends on cancellation. */
+  function adminOf(shopId: string): ShopifyAdminClient {
+    const { token, admin } = configured(shopId);
     const context = Context.current();
-    return new ShopifyAdminClient(shopId, entry.token, deps.reconcile.admin, {
+    return new ShopifyAdminClient(shopId, token, admin, {
       signal: context.cancellationSignal,
       wait: async (ms, why) => {
         context.log.info('Admin API throttled: waiting', { shop_id: shopId, wait_ms: ms, why });
@@ -106,7 +112,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
   return {
     /** Where a sweep starts reading: `since`, or the shop's watermark less the overlap, or the first sweep's lookback. */
     beginSweep: async (request: ReconcileRequest): Promise<{ from: string }> => {
-      adminOf(request.shop_id);
+      configured(request.shop_id);
       if (request.since) return { from: request.since };
       const watermark = await readWatermark(db, request.shop_id);
       const from = watermark ? watermark.getTime() - SWEEP_OVERLAP_MS : Date.now() - FIRST_SWEEP_LOOKBACK_MS;

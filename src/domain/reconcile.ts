@@ -8,8 +8,11 @@ import { shopIdSchema, shopifyIdSchema } from './ids.js';
  */
 export const reconcileRequestSchema = z.object({
   shop_id: shopIdSchema,
-  since: z.iso.datetime({ offset: true }).optional(),
-  order_id: shopifyIdSchema.optional(),
+  since: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Sweep the orders updated since this instant (default: since the shop’s last completed sweep, less 5 minutes)'),
+  order_id: shopifyIdSchema.optional().describe('Reconcile this one order instead of sweeping'),
 });
 export type ReconcileRequest = z.infer<typeof reconcileRequestSchema>;
 

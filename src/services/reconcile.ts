@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { shopifyIdSchema } from '../domain/ids.js';
+import { reconcileRequestSchema } from '../domain/reconcile.js';
 import { withTemporalDeadline } from '../intake/temporal-deadline.js';
 import type { RequestLog } from '../logging/request-log.js';
 import { startReconcile } from '../temporal/start-reconcile.js';
@@ -7,14 +7,9 @@ import type { ServiceDeps } from './deps.js';
 import { ERRORS } from './errors.js';
 import type { Principal } from './principal.js';
 
-export const reconcileBodySchema = z
-  .object({
-    since: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe('Sweep the orders updated since this instant (default: since the shop’s last completed sweep, less 5 minutes)'),
-    order_id: shopifyIdSchema.optional().describe('Reconcile this one order instead of sweeping'),
-  })
+/** The route's body: the request without its shop (the path names it). */
+export const reconcileBodySchema = reconcileRequestSchema
+  .omit({ shop_id: true })
   .strict()
   .refine((body) => !(body.since && body.order_id), 'give since or order_id, not both')
   // No body at all is a sweep from the watermark.

@@ -47,3 +47,9 @@ it('answers 409 not_configured for a shop without an Admin API token, 403 to a m
   api.expectNoSecretsLogged();
   expect(api.logs.text).not.toContain(stack.token);
 });
+
+it('is in the API reference, with its answers', async () => {
+  const document = (await stack.app.inject({ url: '/docs/json' })).json<{ paths: Record<string, { post?: { responses: object } }> }>();
+  const operation = must(document.paths['/v1/shops/{shop_id}/reconcile']?.post, 'the reconcile route in /docs');
+  expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '409', '503']));
+});
