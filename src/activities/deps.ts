@@ -3,6 +3,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { TemporalAccess } from '../temporal/temporal-access.js';
 import type { OrderEventsSettings } from './order-events.js';
+import type { ReconcileSettings } from './reconcile.js';
 
 /** What activities reach the world through; built once per worker. */
 export interface ActivityDeps {
@@ -14,4 +15,6 @@ export interface ActivityDeps {
   printBucket: string;
   /** `ORDER_EVENTS_URL` and its secret; without it no order event is recorded or sent. */
   orderEvents?: OrderEventsSettings | undefined;
+  /** Reconciliation's Admin API tokens and settings; without them no shop is configured for it. */
+  reconcile?: ReconcileSettings;
 }

@@ -17,6 +17,7 @@ import type { ActivityDeps } from './deps.js';
 import { createOrderEventActivities, orderEventAnnouncer } from './order-events.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { createRedactionActivities } from './redaction.js';
+import { createReconcileActivities } from './reconcile.js';
 import { resolvePreview } from './resolve-preview.js';
 import type { LineRecorded, PreviewRef } from './types.js';
 
@@ -168,6 +169,7 @@ export function createActivities(deps: ActivityDeps) {
       return counted('failed', { line_updated_at });
     },
     ...createOrderEventActivities(deps),
+    ...createReconcileActivities(deps),
   };
   const mapped = Object.fromEntries(
     Object.entries(activities).map(([name, activity]) => [name, mapFailures(activity as (...args: unknown[]) => Promise<unknown>)]),

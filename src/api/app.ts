@@ -18,6 +18,7 @@ import { orderLineRoutes } from './routes/order-lines.js';
 import { orderRoutes } from './routes/orders.js';
 import { previewRoutes } from './routes/previews.js';
 import { privacyRoutes } from './routes/privacy.js';
+import { reconcileRoutes } from './routes/reconcile.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export type { ApiDeps } from './deps.js';
@@ -131,6 +132,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await v1.register(orderLineRoutes);
     await v1.register(privacyRoutes);
     await v1.register(orderRoutes);
+    await v1.register(reconcileRoutes);
   });
   if (deps.storage.kind === 'local') {
     // The same secret `createStorage` signs with, unless the caller built storage with its own.

@@ -48,6 +48,22 @@ const apiTokenSchema = z.string().transform((entry, ctx) => {
   return { token, scope };
 });
 
+/** `shop_id=access_token`: a shop's offline Admin API token, which reconciliation sweeps the shop with. */
+const adminTokenSchema = z.string().transform((entry, ctx) => {
+  const separator = entry.indexOf('=');
+  const shop = entry.slice(0, separator).trim();
+  const token = entry.slice(separator + 1).trim();
+  if (separator <= 0 || token.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'each entry must be shop_id=access_token' });
+    return z.NEVER;
+  }
+  if (!shopIdSchema.safeParse(shop).success) {
+    ctx.addIssue({ code: 'custom', message: 'shop_id must be a shop domain like example.myshopify.com' });
+    return z.NEVER;
+  }
+  return { shop_id: shop, token };
+});
+
 /** `host:port` to listen on; unset takes the default, empty turns the endpoint off (null). */
 const listenAddress = (fallback: string) =>
   z
@@ -123,6 +139,19 @@ export const configSchema = z
       z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters long`).optional(),
     ),
     ORDER_EVENTS_URL_TTL_SECONDS: integer(SIGNED_URL_TTL_BOUNDS.max, SIGNED_URL_TTL_BOUNDS.min, SIGNED_URL_TTL_BOUNDS.max),
+    SHOPIFY_ADMIN_TOKENS: commaList
+      .pipe(z.array(adminTokenSchema))
+      .refine((tokens) => new Set(tokens.map(({ shop_id }) => shop_id)).size === tokens.length, 'a shop may appear only once'),
+    RECONCILE_INTERVAL_MINUTES: integer(15, 0, 7 * 24 * 60),
+    // Unset: each shop's own `https://<shop_id>`; set (a proxy, a test stand-in): every shop's requests go there.
+    SHOPIFY_ADMIN_ORIGIN: z.preprocess(emptyAsUndefined, z.url().optional()),
+    SHOPIFY_API_VERSION: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^(\d{4}-\d{2}|unstable)$/, 'must be a Shopify API version like 2025-10')
+        .default('2025-10'),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
@@ -155,6 +184,7 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type ApiToken = Config['API_TOKENS'][number];
+export type AdminToken = Config['SHOPIFY_ADMIN_TOKENS'][number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

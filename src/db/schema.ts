@@ -129,6 +129,14 @@ export interface OrderEventsTable {
   finished_at: Date | null;
 }
 
+/** Per shop, the greatest `updatedAt` its completed reconciliation sweeps have read. */
+export interface ReconcileWatermarksTable {
+  shop_id: string;
+  updated_through: Date;
+  reconcile_id: string;
+  completed_at: UpdatedAt;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_refunds: OrderRefundsTable;
@@ -139,6 +147,7 @@ export interface Database {
   data_requests: DataRequestsTable;
   redactions: RedactionsTable;
   order_events: OrderEventsTable;
+  reconcile_watermarks: ReconcileWatermarksTable;
 }
 
 export type PreviewJobRow = Selectable<PreviewJobsTable>;

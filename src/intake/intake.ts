@@ -8,7 +8,8 @@ import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { ERRORS } from '../services/errors.js';
 import { startFulfillment } from '../temporal/start-fulfillment.js';
-import { closedLinesSchema, createOrderClosure, isClosureTopic } from './order-closure.js';
+import type { CancelledOrder } from './closure-payloads.js';
+import { closedLinesSchema, createOrderClosure, isClosureTopic, type ClosedLines } from './order-closure.js';
 import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
 import { createPrivacyRequests, isPrivacyTopic, type PrivacyAnswer } from './privacy-requests.js';
 import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
@@ -214,5 +215,11 @@ export function createIntake({ config, db, temporal, telemetry, temporalTimeoutM
     return admitOrder(delivery, order, log);
   }
 
-  return { receiveDelivery, admitOrder, startAdmission };
+  /** An order already read as cancelled (a reconciliation sweep found it so): its lines close as on `orders/cancelled`. */
+  function cancelOrder(source: OrderSource, order: CancelledOrder, log: RequestLog): Promise<ClosedLines> {
+    log.bind({ shop_id: source.shop_id, order_id: order.order_id });
+    return closure.cancel(source.shop_id, order, log);
+  }
+
+  return { receiveDelivery, admitOrder, cancelOrder, startAdmission };
 }

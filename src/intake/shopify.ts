@@ -74,11 +74,20 @@ const cancelledAtSchema = z.union([z.null(), z.undefined(), z.iso.datetime({ off
 const PERSONALIZATION_KEYS = new Set(['personalization_id', '_personalization_id']);
 
 /**
+ * A line item as either shape of an order carries it (a webhook's `line_items`, the Admin API's
+ * `lineItems`): its id, undefined when unusable (with what was sent, for the answer), and its
+ * properties as `{ name, value }` pairs.
+ */
+export interface LineItemFields {
+  order_line_id: string | undefined;
+  sent_id: string;
+  properties: unknown;
+}
+
+/**
  * Reads an order webhook's body without losing ids above 2^53 (every JSON number stays its
- * decimal text) and sorts its line items into personalized and ignored ones. A line with an
- * unusable personalization value is still personalized (it fails, recorded); a line without a
- * usable line id is ignored; only a body that is not an order at all (or whose `cancelled_at`
- * is neither null nor a time) is an error.
+ * decimal text); only a body that is not an order at all (or whose `cancelled_at` is neither
+ * null nor a time) is an error.
  */
 export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   let order: unknown;
@@ -95,14 +104,33 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
   if (!cancelledAt.success) throw ERRORS.invalidPayload('cancelled_at is neither null nor a time');
   const items = order.line_items ?? [];
   if (!Array.isArray(items)) throw ERRORS.invalidPayload('line_items is not an array');
+  const sorted = sortLineItems(
+    orderId,
+    items.map((item): LineItemFields => {
+      if (!isRecord(item)) return { order_line_id: undefined, sent_id: '', properties: undefined };
+      return {
+        order_line_id: shopifyId(item.id) ?? gidId(item.admin_graphql_api_id, 'LineItem'),
+        sent_id: printable(item.id),
+        properties: item.properties,
+      };
+    }),
+  );
+  return cancelledAt.data ? { ...sorted, cancelled_at: new Date(cancelledAt.data) } : sorted;
+}
 
+/**
+ * The one decision of what an order's line items start, whichever way the order came: sorted
+ * into personalized and ignored ones. A line with an unusable personalization value is still
+ * personalized (it fails, recorded); a line without a usable line id is ignored.
+ */
+export function sortLineItems(orderId: string, items: readonly LineItemFields[]): ParsedOrder {
   const personalized: PersonalizedLine[] = [];
   const ignored: IgnoredLine[] = [];
   const seen = new Set<string>();
   for (const item of items) {
-    const lineId = isRecord(item) ? (shopifyId(item.id) ?? gidId(item.admin_graphql_api_id, 'LineItem')) : undefined;
-    if (!lineId || !isRecord(item)) {
-      ignored.push({ order_line_id: isRecord(item) ? printable(item.id) : '', reason: 'invalid_line_item_id' });
+    const lineId = item.order_line_id;
+    if (!lineId) {
+      ignored.push({ order_line_id: item.sent_id, reason: 'invalid_line_item_id' });
       continue;
     }
     if (seen.has(lineId)) {
@@ -117,8 +145,7 @@ export function parseOrderPayload(rawBody: Buffer): ParsedOrder {
       personalized.push({ order_line_id: lineId, personalization_id: linePersonalizationId([first, ...others]) });
     }
   }
-  const cancelled = cancelledAt.data ? { cancelled_at: new Date(cancelledAt.data) } : {};
-  return { order_id: orderId, ...cancelled, personalized, ignored };
+  return { order_id: orderId, personalized, ignored };
 }
 
 /**
@@ -147,14 +174,14 @@ function shopifyId(value: unknown): string | undefined {
 }
 
 /** `gid://shopify/LineItem/<id>` → `<id>`. */
-function gidId(value: unknown, type: string): string | undefined {
+export function gidId(value: unknown, type: string): string | undefined {
   if (typeof value !== 'string') return undefined;
   const match = new RegExp(`^gid://shopify/${type}/([0-9]+)$`).exec(value);
   return match?.[1] ? shopifyId(match[1]) : undefined;
 }
 
 /** Whatever an unusable id was, as a short string for the answer. */
-function printable(value: unknown): string {
+export function printable(value: unknown): string {
   if (isLosslessNumber(value)) return value.toString().slice(0, 40);
   if (typeof value === 'string') return value.slice(0, 40);
   return '';

@@ -20,6 +20,9 @@ const SECRET_KEYS = [
   'TEMPORAL_API_KEY',
   'LOCAL_SIGNING_SECRET',
   'DATABASE_URL',
+  'SHOPIFY_ADMIN_TOKENS',
+  'accessToken',
+  'access_token',
 ];
 
 /**
@@ -38,6 +41,7 @@ const REDACTED_PATHS = [
   'req.headers.apikey',
   'headers.authorization',
   'headers["x-shopify-hmac-sha256"]',
+  'headers["x-shopify-access-token"]',
   ...SECRET_KEYS.flatMap((key) => [key, `err.${key}`, `err.*.${key}`, `error.${key}`, `error.*.${key}`]),
 ];
 

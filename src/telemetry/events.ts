@@ -15,6 +15,7 @@ export const TELEMETRY_EVENTS = {
   redactionCompleted: 'privacy.redaction.completed',
   orderReadyForPrint: 'order.ready_for_print',
   orderEventDeliveryFailed: 'order.event.delivery_failed',
+  reconcileCompleted: 'reconcile.completed',
 } as const;
 
 export type TelemetryEventName = (typeof TELEMETRY_EVENTS)[keyof typeof TELEMETRY_EVENTS];
@@ -67,3 +68,13 @@ const EVENT_UUID_NAMESPACE = '384d8cc4-57e8-4d94-b18b-2e9fdc93994f';
  * activity sends the same uuid again, and PostHog keeps one event per uuid instead of counting the retry.
  */
 export const eventUuid = (idempotencyKey: string): string => uuidV5(idempotencyKey, EVENT_UUID_NAMESPACE);
+
+/** What `reconcile.completed` carries: counts only, no order ids. */
+export interface ReconcileEventProperties {
+  shop_id: string;
+  reconcile_id: string;
+  kind: 'sweep' | 'order';
+  orders_seen: number;
+  lines_started: number;
+  orders_cancelled: number;
+}

@@ -1,10 +1,16 @@
-import type { FulfillmentEventProperties, OrderEventProperties, PrivacyEventProperties, TelemetryEventName } from './events.js';
+import type {
+  FulfillmentEventProperties,
+  OrderEventProperties,
+  PrivacyEventProperties,
+  ReconcileEventProperties,
+  TelemetryEventName,
+} from './events.js';
 
 export interface TelemetryEvent {
   name: TelemetryEventName;
   /** Identifies the occurrence: a retry of the same step must reuse it (the event's uuid comes from it). */
   idempotency_key: string;
-  properties: FulfillmentEventProperties | PrivacyEventProperties | OrderEventProperties;
+  properties: FulfillmentEventProperties | PrivacyEventProperties | OrderEventProperties | ReconcileEventProperties;
   /**
    * When it happened; defaults to the moment of capture. PostHog folds duplicates that share
    * uuid, name, distinct_id and the day of this timestamp, so a step that may be retried on

@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Adapters } from '../adapters.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import { syncReconcileSchedules } from '../temporal/schedules.js';
 import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import type { Tracing } from '../telemetry/tracing/tracing.js';
 import { createFulfillmentWorker } from './fulfillment-worker.js';
@@ -80,8 +81,14 @@ export async function startWorker(
         config.ORDER_EVENTS_URL && config.ORDER_EVENTS_SECRET
           ? { url: config.ORDER_EVENTS_URL, secret: config.ORDER_EVENTS_SECRET, urlTtlSeconds: config.ORDER_EVENTS_URL_TTL_SECONDS }
           : undefined,
+      reconcile: {
+        tokens: config.SHOPIFY_ADMIN_TOKENS,
+        admin: { origin: config.SHOPIFY_ADMIN_ORIGIN, apiVersion: config.SHOPIFY_API_VERSION },
+        previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
+      },
     }),
   });
+  await syncSchedules(client, config, logger);
   logger.info(
     { task_queue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, bundle: path.basename(prebuilt) },
     'worker polling',
@@ -98,4 +105,22 @@ export async function startWorker(
     },
   );
   return { worker, done, failed };
+}
+
+/**
+ * The reconciliation schedules, made to match the configuration. A namespace that refuses them
+ * is said loudly but does not stop fulfillment: webhooks still work, and the route still reconciles.
+ */
+async function syncSchedules(client: Client, config: Config, logger: Logger): Promise<void> {
+  const shops = config.SHOPIFY_ADMIN_TOKENS.map(({ shop_id }) => shop_id);
+  try {
+    const synced = await syncReconcileSchedules(client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      shops,
+      intervalMinutes: config.RECONCILE_INTERVAL_MINUTES,
+    });
+    logger.info({ ...synced, interval_minutes: config.RECONCILE_INTERVAL_MINUTES }, 'reconciliation schedules synced');
+  } catch (error) {
+    logger.error({ err: error, shops: shops.length }, 'reconciliation schedules not synced; sweeps run only when asked through the route');
+  }
 }

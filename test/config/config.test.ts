@@ -96,3 +96,36 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('reconciliation settings', () => {
+  it('reads SHOPIFY_ADMIN_TOKENS as shop_id=access_token, and the defaults', () => {
+    const config = loadConfig({ SHOPIFY_ADMIN_TOKENS: 'a.myshopify.com=shpat_one, b.myshopify.com=shpat_two' });
+    expect(config.SHOPIFY_ADMIN_TOKENS).toEqual([
+      { shop_id: 'a.myshopify.com', token: 'shpat_one' },
+      { shop_id: 'b.myshopify.com', token: 'shpat_two' },
+    ]);
+    expect(config).toMatchObject({ RECONCILE_INTERVAL_MINUTES: 15, SHOPIFY_API_VERSION: '2025-10' });
+    expect(config.SHOPIFY_ADMIN_ORIGIN).toBeUndefined();
+  });
+
+  it('refuses a bad entry or a shop twice, without echoing the token', () => {
+    for (const value of [
+      'shpat_secret_value',
+      'not a shop=shpat_secret_value',
+      'a.myshopify.com=',
+      'a.myshopify.com=shpat_secret_value,a.myshopify.com=shpat_secret_value',
+    ]) {
+      const error = (() => {
+        try {
+          loadConfig({ SHOPIFY_ADMIN_TOKENS: value });
+        } catch (caught) {
+          return caught as Error;
+        }
+        return undefined;
+      })();
+      expect(error?.message, value).toMatch(/SHOPIFY_ADMIN_TOKENS/);
+      expect(error?.message).not.toContain('shpat_secret_value');
+    }
+    expect(() => loadConfig({ SHOPIFY_API_VERSION: 'latest' })).toThrow(/SHOPIFY_API_VERSION/);
+  });
+});

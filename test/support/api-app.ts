@@ -70,9 +70,10 @@ export function expectNoSecretsIn(logs: LogCapture, creds: ReturnType<typeof tes
   expect(logs.lines.find((line) => /signature=(?!\[redacted\])/.test(line))).toBeUndefined();
 }
 
-export function useApiApp() {
+/** `overrides`: more configuration, which may name the file's credentials (e.g. its shop). */
+export function useApiApp(overrides: (creds: ReturnType<typeof testCredentials>) => Record<string, string> = () => ({})) {
   const creds = testCredentials();
-  const config = testConfig(creds);
+  const config = testConfig(creds, overrides(creds));
   const logs = new LogCapture();
   const api = {
     creds,

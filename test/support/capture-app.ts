@@ -28,6 +28,7 @@ export async function buildTestApp({ logs = {}, ...deps }: TestAppDeps): Promise
     // One secret, or several while one is rotated out (`new,old`): each must stay out of sight.
     ...(config.LOCAL_SIGNING_SECRET?.split(',') ?? []),
     deps.localSigningSecret,
+    ...config.SHOPIFY_ADMIN_TOKENS.map(({ token }) => token),
   );
   const logFile = captureFile('app.log');
   const logger = createLogger(
