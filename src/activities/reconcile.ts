@@ -4,7 +4,8 @@ import { advanceWatermark, knownLineIds, readWatermark } from '../db/repositorie
 import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../domain/fulfillment-input.js';
 import type { ReconcileCounts, ReconcileRequest, ReconcileSummary } from '../domain/reconcile.js';
 import { readAdminOrder } from '../intake/admin-order.js';
-import { createIntake, type OrderSource } from '../intake/intake.js';
+import { createOrderAdmission, type OrderSource } from '../intake/order-admission.js';
+import { createOrderClosure } from '../intake/order-closure.js';
 import { activityLog } from '../logging/activity-log.js';
 import { ShopifyAdminClient, type ShopifyAdminSettings } from '../shopify-admin/admin-client.js';
 import { ShopifyAdminError } from '../shopify-admin/admin-errors.js';
@@ -46,15 +47,17 @@ const NONE: ReconcileCounts = { orders_seen: 0, lines_started: 0, orders_cancell
 
 /**
  * The activities of `ReconcileShop`: read the Admin API's orders and feed each through the
- * intake (`admitOrder`, or `cancelOrder` for a cancelled one), as its webhook would have been.
+ * intake's own order admission (`admitOrder`, which records a cancelled order's cancellation), as
+ * its webhook would have been.
  */
 export function createReconcileActivities(deps: ActivityDeps) {
   const { db, telemetry } = deps;
-  const intake = createIntake({
+  const temporalTimeoutMs = INTAKE_BUDGET_MS;
+  const admission = createOrderAdmission({
     db,
     temporal: deps.temporal,
-    telemetry,
-    temporalTimeoutMs: INTAKE_BUDGET_MS,
+    closure: createOrderClosure({ db, temporal: deps.temporal, telemetry, temporalTimeoutMs }),
+    temporalTimeoutMs,
     previewWaitSeconds: deps.reconcile?.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS,
     startCapacity: START_CAPACITY,
   });
@@ -89,20 +92,20 @@ export function createReconcileActivities(deps: ActivityDeps) {
   async function feed(shopId: string, reconcileId: string, orders: readonly AdminOrder[]): Promise<ReconcileCounts> {
     const source: OrderSource = { shop_id: shopId, webhook_id: reconcileId, received_at: new Date().toISOString() };
     const read = orders.map(readAdminOrder);
-    const candidates = read.flatMap(({ order, cancelled }) => (cancelled ? [] : order.personalized.map((line) => line.order_line_id)));
+    const candidates = read.flatMap((order) => (order.cancelled_at ? [] : order.personalized.map((line) => line.order_line_id)));
     // One query for the page: most orders' lines were started by their webhook.
     const known = await knownLineIds(db, shopId, candidates);
     const context = Context.current();
     const outcomes = await Promise.all(
-      read.map(async ({ order, cancelled }): Promise<ReconcileCounts> => {
+      read.map(async (order): Promise<ReconcileCounts> => {
         const log = activityLog(context.log, { shop_id: shopId, order_id: order.order_id, webhook_id: reconcileId });
-        if (cancelled) {
-          await intake.cancelOrder(source, cancelled, log);
+        if (order.cancelled_at) {
+          await admission.admitOrder(source, order, log);
           return { ...NONE, orders_seen: 1, orders_cancelled: 1 };
         }
         const fresh = order.personalized.filter((line) => !known.has(line.order_line_id));
         if (fresh.length === 0) return { ...NONE, orders_seen: 1 };
-        const answer = await intake.admitOrder(source, { ...order, personalized: fresh }, log);
+        const answer = await admission.admitOrder(source, { ...order, personalized: fresh }, log);
         return { ...NONE, orders_seen: 1, lines_started: answer.accepted.filter((line) => line.status === 'started').length };
       }),
     );

@@ -61,3 +61,9 @@ export type RedactedLineView = z.infer<typeof redactedLineViewSchema>;
 /** What the status route answers: the full status object, or a redacted line's remainder. */
 export const lineViewSchema = z.union([lineStatusViewSchema, redactedLineViewSchema]);
 export type LineView = LineStatusView | RedactedLineView;
+
+/** What a line's status object shows anyone: all of it, or of a redacted line only what identifies it, its status and when it changed. */
+export const publicLineView = (line: LineStatusView): LineView =>
+  line.status === 'redacted'
+    ? { shop_id: line.shop_id, order_id: line.order_id, order_line_id: line.order_line_id, status: 'redacted', updated_at: line.updated_at }
+    : line;

@@ -1,66 +1,15 @@
-import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/errors.js';
-import { registerOrderLines } from '../db/repositories/order-lines.js';
-import type { FulfillmentInput } from '../domain/fulfillment-input.js';
-import { groupCommit } from '../lib/group-commit.js';
-import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
-import { ERRORS } from '../services/errors.js';
-import { startFulfillment } from '../temporal/start-fulfillment.js';
-import type { CancelledOrder } from './closure-payloads.js';
-import { closedLinesSchema, createOrderClosure, isClosureTopic, type ClosedLines } from './order-closure.js';
-import { ignoredReasonSchema, ORDER_TOPICS, parseOrderPayload, type ParsedOrder } from './shopify.js';
+import { createOrderAdmission, type IntakeAnswer, type OrderSource } from './order-admission.js';
+import { createOrderClosure, isClosureTopic } from './order-closure.js';
+import { ORDER_TOPICS, parseOrderPayload } from './shopify.js';
 import { createPrivacyRequests, isPrivacyTopic, type PrivacyAnswer } from './privacy-requests.js';
-import { AdmissionTimeoutError, StartAdmission } from './start-admission.js';
-import { withTemporalDeadline } from './temporal-deadline.js';
-
-/** What the intake answers for an order: the lines it started (or found started) and those it ignored. */
-export const intakeAnswerSchema = z.object({
-  accepted: z.array(
-    z.object({
-      order_line_id: z.string(),
-      workflow_id: z.string(),
-      status: z.enum(['started', 'duplicate']),
-    }),
-  ),
-  ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
-  closed: closedLinesSchema
-    .optional()
-    .describe(
-      'orders/cancelled, refunds/create and an order that arrives cancelled only: the personalized lines closed (or found closed), with their status now',
-    ),
-});
-export type IntakeAnswer = z.infer<typeof intakeAnswerSchema>;
-
-/** Where an order came from: the shop, and the delivery (or sweep) that brought it. */
-export interface OrderSource {
-  shop_id: string;
-  webhook_id: string;
-  received_at: string;
-}
 
 /** One Shopify webhook delivery, its body still the raw bytes Shopify signed. */
 export interface Delivery extends OrderSource {
   topic: string;
   body: Buffer;
 }
-
-/** The least a registration is waited for when the starts used up the budget. */
-const MIN_REGISTRATION_WAIT_MS = 500;
-
-/** What an order starts: one `FulfillOrderLine` per personalized line. The one decision, whoever brings the order. */
-export const linesToStart = (source: OrderSource, order: ParsedOrder): FulfillmentInput[] =>
-  // A cancelled order starts nothing, whoever brings it (`admitOrder` records its cancellation).
-  (order.cancelled_at ? [] : order.personalized).map((line) => ({
-    shop_id: source.shop_id,
-    order_id: order.order_id,
-    order_line_id: line.order_line_id,
-    personalization_id: line.personalization_id,
-    webhook_id: source.webhook_id,
-    received_at: source.received_at,
-    order_lines: order.personalized.length,
-  }));
 
 export interface IntakeDeps extends Pick<ServiceDeps, 'config' | 'db' | 'temporal' | 'telemetry' | 'temporalTimeoutMs'> {
   /** `PREVIEW_WAIT_SECONDS`, told to each line's run at its start. */
@@ -72,128 +21,20 @@ export interface IntakeDeps extends Pick<ServiceDeps, 'config' | 'db' | 'tempora
 export type Intake = ReturnType<typeof createIntake>;
 
 /**
- * The intake: what a Shopify delivery starts. `receiveDelivery` takes a webhook's bytes;
- * `admitOrder` takes an order already read, so a reconciliation sweep feeds it the same way.
+ * The intake: what a Shopify webhook delivery starts, closes or records. An order is admitted
+ * by `createOrderAdmission`, the path a reconciliation sweep feeds as well.
  */
 export function createIntake({ config, db, temporal, telemetry, temporalTimeoutMs, previewWaitSeconds, startCapacity }: IntakeDeps) {
   const closure = createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs });
   const privacy = createPrivacyRequests({ config, db, temporal, telemetry, temporalTimeoutMs });
-  const startAdmission = new StartAdmission(startCapacity);
-  // Deliveries arriving while an insert runs share the next one, instead of a statement each.
-  const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
-
-  /**
-   * All starts at once, all settled before answering (unless Temporal overruns the deadline):
-   * no start is left running behind a 503. Each line Temporal took goes into `taken`, also
-   * when others failed.
-   */
-  function startAll(inputs: FulfillmentInput[], deadline: number, taken: FulfillmentInput[]): Promise<IntakeAnswer['accepted']> {
-    return withTemporalDeadline(temporal.client, deadline - Date.now(), async () => {
-      const outcomes = await Promise.allSettled(
-        inputs.map(async (input) => {
-          const outcome = await startFulfillment(temporal.client, { taskQueue: temporal.taskQueue, previewWaitSeconds }, input);
-          taken.push(input);
-          return { order_line_id: input.order_line_id, ...outcome };
-        }),
-      );
-      return outcomes.map((outcome) => {
-        if (outcome.status === 'rejected') throw outcome.reason;
-        return outcome.value;
-      });
-    });
-  }
-
-  /**
-   * Registers the lines Temporal took, and only those: a line whose start failed would read
-   * `processing` with nothing running, for good if Shopify stopped redelivering. It lets the
-   * status route know the lines once Shopify has its answer, and is best effort within the
-   * delivery's budget: each workflow registers its own line too, so a database that fails or
-   * stalls neither turns the delivery away nor holds its answer.
-   */
-  async function register(log: RequestLog, lines: FulfillmentInput[], deadline: number): Promise<void> {
-    if (lines.length === 0) return;
-    const context = { lines: lines.length };
-    // Once the delivery is answered, lines still waiting for their insert are left to their workflows.
-    const answered = new AbortController();
-    const registration = insertTakenLines(lines, answered.signal).catch((error: unknown) => {
-      const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
-      log.logger[level]({ ...context, err: error }, 'lines not registered at intake; their workflows register them');
-    });
-    if (!(await settlesWithin(registration, Math.max(deadline - Date.now(), MIN_REGISTRATION_WAIT_MS)))) {
-      answered.abort();
-      log.logger.warn(context, 'database slow: answered before the lines were registered; their workflows register them');
-    }
-  }
-
-  /**
-   * Starts the order's personalized lines (a redelivery finds them `duplicate`) and registers
-   * those Temporal took. Lines closed before the order came (cancelled, refunded) start nothing.
-   */
-  async function admitOrder(source: OrderSource, received: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
-    if (received.cancelled_at) return admitCancelledOrder(source, received, received.cancelled_at, log);
-    const order = await withoutClosedLines(source, received, log);
-    const inputs = linesToStart(source, order);
-    // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
-    // the starts then get what is left of it, and the registration after them too, its
-    // slots already free for the next delivery.
-    const deadline = Date.now() + temporalTimeoutMs;
-    const taken: FulfillmentInput[] = [];
-    let accepted: IntakeAnswer['accepted'] = [];
-    try {
-      if (inputs.length > 0) {
-        accepted = await startAdmission
-          .run(inputs.length, temporalTimeoutMs / 2, () => startAll(inputs, deadline, taken))
-          .catch((error: unknown) => {
-            if (!(error instanceof AdmissionTimeoutError)) throw error;
-            log.logger.warn({ lines: inputs.length }, 'intake saturated: delivery turned away for Shopify to retry');
-            throw ERRORS.temporalUnavailable();
-          });
-      }
-    } finally {
-      // Also when some starts failed: the lines Temporal did take are running.
-      await register(log, [...taken], deadline);
-    }
-
-    for (const line of accepted) {
-      log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
-    }
-    logIgnored(log, order.ignored);
-    return { accepted, ignored: order.ignored };
-  }
-
-  /**
-   * An order that comes already cancelled (created cancelled, or its create or a sweep came after
-   * Shopify cancelled it) starts nothing: its cancellation is recorded, as `orders/cancelled`
-   * would, so a later `orders/paid` starts nothing either, and lines started before are closed.
-   */
-  async function admitCancelledOrder(source: OrderSource, order: ParsedOrder, cancelledAt: Date, log: RequestLog): Promise<IntakeAnswer> {
-    const closed = await closure.cancel(source.shop_id, { order_id: order.order_id, cancelled_at: cancelledAt }, log);
-    const ignored = [
-      ...order.ignored,
-      ...order.personalized.map(({ order_line_id }) => ({ order_line_id, reason: 'order_cancelled' as const })),
-    ];
-    logIgnored(log, ignored);
-    return { accepted: [], ignored, closed };
-  }
-
-  function logIgnored(log: RequestLog, lines: IntakeAnswer['ignored']): void {
-    for (const line of lines) {
-      log.logger.info({ order_line_id: line.order_line_id, reason: line.reason }, 'line item ignored');
-    }
-  }
-
-  /** The order with its lines closed before it came moved to `ignored`, with the closure as the reason. */
-  async function withoutClosedLines(source: OrderSource, order: ParsedOrder, log: RequestLog): Promise<ParsedOrder> {
-    if (order.personalized.length === 0) return order;
-    const lineIds = order.personalized.map((line) => line.order_line_id);
-    const closed = await closure.closedBeforeStart(source.shop_id, order.order_id, lineIds, log);
-    if (closed.size === 0) return order;
-    return {
-      ...order,
-      personalized: order.personalized.filter((line) => !closed.has(line.order_line_id)),
-      ignored: [...order.ignored, ...[...closed].map(([order_line_id, reason]) => ({ order_line_id, reason }))],
-    };
-  }
+  const { admitOrder, startAdmission } = createOrderAdmission({
+    db,
+    temporal,
+    temporalTimeoutMs,
+    closure,
+    previewWaitSeconds,
+    startCapacity,
+  });
 
   /**
    * A webhook delivery: an order topic's body is read (ids above 2^53 kept) and admitted (an
@@ -215,11 +56,5 @@ export function createIntake({ config, db, temporal, telemetry, temporalTimeoutM
     return admitOrder(delivery, order, log);
   }
 
-  /** An order already read as cancelled (a reconciliation sweep found it so): its lines close as on `orders/cancelled`. */
-  function cancelOrder(source: OrderSource, order: CancelledOrder, log: RequestLog): Promise<ClosedLines> {
-    log.bind({ shop_id: source.shop_id, order_id: order.order_id });
-    return closure.cancel(source.shop_id, order, log);
-  }
-
-  return { receiveDelivery, admitOrder, cancelOrder, startAdmission };
+  return { receiveDelivery, startAdmission };
 }

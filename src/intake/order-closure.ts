@@ -144,3 +144,5 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
 
   return { receive, cancel, closedBeforeStart };
 }
+
+export type OrderClosure = ReturnType<typeof createOrderClosure>;

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import { getOrderLineView } from '../db/repositories/order-lines.js';
 import type { LineKey } from '../domain/ids.js';
-import type { LineStatusView, LineView } from '../domain/line-status.js';
+import { publicLineView, type LineStatusView, type LineView } from '../domain/line-status.js';
 import type { RequestLog } from '../logging/request-log.js';
 import { ERRORS } from './errors.js';
 import { canAccessShop, type Principal } from './principal.js';
@@ -21,14 +21,5 @@ export async function lineView(db: Db, principal: Principal, key: LineKey, log: 
     log.bind(line ? { ...lineKey, workflow_id: line.workflow_id } : lineKey);
   }
   if (!line) throw ERRORS.lineNotFound();
-  if (line.status === 'redacted') {
-    return {
-      shop_id: line.shop_id,
-      order_id: line.order_id,
-      order_line_id: line.order_line_id,
-      status: 'redacted',
-      updated_at: line.updated_at,
-    };
-  }
-  return line;
+  return publicLineView(line);
 }

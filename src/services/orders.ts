@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/connect.js';
 import { getOrderLineViews } from '../db/repositories/order-lines.js';
-import { lineStatusViewSchema } from '../domain/line-status.js';
+import { lineViewSchema, publicLineView, type LineStatusView } from '../domain/line-status.js';
 import { orderLineUrlSchema } from '../domain/order-events.js';
 import { orderStatus, orderStatusSchema } from '../domain/order-status.js';
 import type { RequestLog } from '../logging/request-log.js';
@@ -21,9 +21,14 @@ export const orderViewSchema = z.object({
   shop_id: z.string(),
   order_id: z.string(),
   status: orderStatusSchema,
-  lines: z.array(lineStatusViewSchema),
+  lines: z.array(lineViewSchema),
 });
 export type OrderView = z.infer<typeof orderViewSchema>;
+
+/** The order with its lines' whole status objects, as the services and the order events read it. */
+export interface OrderState extends Omit<OrderView, 'lines'> {
+  lines: LineStatusView[];
+}
 
 export type OrderLineUrl = z.infer<typeof orderLineUrlSchema>;
 
@@ -34,19 +39,25 @@ export const orderUrlsResponseSchema = z.object({
 });
 
 /** The order's lines in one query, or undefined when printready knows no line of it. */
-export async function readOrder(db: Db, key: OrderKey): Promise<OrderView | undefined> {
+export async function readOrder(db: Db, key: OrderKey): Promise<OrderState | undefined> {
   const lines = await getOrderLineViews(db, key);
   if (lines.length === 0) return undefined;
   return { shop_id: key.shop_id, order_id: key.order_id, status: orderStatus(lines.map((line) => line.status)), lines };
 }
 
 /** The order and its lines, if the caller may see it; another shop's order is as absent as an unknown one. */
-export async function orderView(db: Db, principal: Principal, key: OrderKey, log: RequestLog): Promise<OrderView> {
+async function visibleOrder(db: Db, principal: Principal, key: OrderKey, log: RequestLog): Promise<OrderState> {
   if (!canAccessShop(principal, key.shop_id)) throw ERRORS.notFound('Order not found');
   log.bind({ shop_id: key.shop_id, order_id: key.order_id });
   const order = await readOrder(db, key);
   if (!order) throw ERRORS.notFound('Order not found');
   return order;
+}
+
+/** `GET …/orders/:order_id`: a redacted line shows only what identifies it, as on the line's own route. */
+export async function orderView(db: Db, principal: Principal, key: OrderKey, log: RequestLog): Promise<OrderView> {
+  const order = await visibleOrder(db, principal, key, log);
+  return { ...order, lines: order.lines.map(publicLineView) };
 }
 
 /** Lines signed at once; storage is asked a few at a time, not once per line of a large order all together. */
@@ -58,7 +69,7 @@ const SIGNING_CONCURRENCY = 16;
  */
 export async function signOrderLines(
   storage: ObjectStorage,
-  order: OrderView,
+  order: OrderState,
   options: { expiresInSeconds: number; download: boolean },
   logger: ErrorLogger,
 ): Promise<OrderLineUrl[]> {
@@ -95,7 +106,7 @@ export async function issueOrderUrls(
   options: NonNullable<z.infer<typeof signedUrlRequestSchema>>,
   log: RequestLog,
 ): Promise<z.infer<typeof orderUrlsResponseSchema>> {
-  const order = await orderView(deps.db, principal, key, log);
+  const order = await visibleOrder(deps.db, principal, key, log);
   const lines = await signOrderLines(
     deps.storage,
     order,

@@ -77,6 +77,7 @@ describe('production build', () => {
     await database.db.schema.dropTable('order_lines').execute();
     await database.db.schema.dropTable('preview_jobs').execute();
     await database.db.schema.dropTable('reconcile_watermarks').execute();
+    await database.db.schema.dropTable('order_events').execute();
     await database.db.schema.dropTable('kysely_migration').execute();
     const image = await mkdtemp(path.join(root, '.image-test-'));
     try {

@@ -17,9 +17,11 @@ const properties = [
   [{ name: '_personalization_id', value: '  ' }],
 ];
 
-const webhookBody = Buffer.from(
-  `{"id":${ORDER_ID},"line_items":[${LINE_IDS.map((id, i) => `{"id":${id},"properties":${JSON.stringify(properties[i])}}`).join(',')}]}`,
-);
+const webhookBodyOf = (cancelledAt: string | null) =>
+  Buffer.from(
+    `{"id":${ORDER_ID},"cancelled_at":${JSON.stringify(cancelledAt)},"line_items":[${LINE_IDS.map((id, i) => `{"id":${id},"properties":${JSON.stringify(properties[i])}}`).join(',')}]}`,
+  );
+const webhookBody = webhookBodyOf(null);
 
 const adminOrder = (cancelledAt: string | null = null): AdminOrder => ({
   id: `gid://shopify/Order/${ORDER_ID}`,
@@ -37,24 +39,24 @@ const adminOrder = (cancelledAt: string | null = null): AdminOrder => ({
 
 describe('an Admin API order', () => {
   it('starts exactly what its webhook starts: one decision for both shapes, ids kept as text above 2^53', () => {
-    const { order, cancelled } = readAdminOrder(adminOrder());
+    const order = readAdminOrder(adminOrder());
     expect(order).toEqual(parseOrderPayload(webhookBody));
     expect(order.personalized.map((line) => line.order_line_id)).toEqual([LINE_IDS[0], LINE_IDS[2]]);
-    expect(cancelled).toBeNull();
+    expect(order.cancelled_at).toBeUndefined();
   });
 
-  it('says when it is cancelled, as orders/cancelled would', () => {
-    expect(readAdminOrder(adminOrder('2026-12-06T11:00:00Z')).cancelled).toEqual({
-      order_id: ORDER_ID,
-      cancelled_at: new Date('2026-12-06T11:00:00Z'),
-    });
+  it('says when it is cancelled, as the webhook’s cancelled_at would', () => {
+    const cancelledAt = '2026-12-06T11:00:00Z';
+    const order = readAdminOrder(adminOrder(cancelledAt));
+    expect(order).toMatchObject({ order_id: ORDER_ID, cancelled_at: new Date(cancelledAt) });
+    expect(order).toEqual(parseOrderPayload(webhookBodyOf(cancelledAt)));
   });
 
   it('ignores a line item whose GID is not a line item', () => {
     const order = adminOrder();
     const [first] = order.lineItems.nodes;
     if (first) first.id = 'gid://shopify/Product/1';
-    expect(readAdminOrder(order).order.ignored).toContainEqual({
+    expect(readAdminOrder(order).ignored).toContainEqual({
       order_line_id: 'gid://shopify/Product/1',
       reason: 'invalid_line_item_id',
     });

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { shopIdSchema } from '../../domain/ids.js';
-import { intakeAnswerSchema } from '../../intake/intake.js';
+import { intakeAnswerSchema } from '../../intake/order-admission.js';
 import { dataRequestAnswerSchema, redactionAnswerSchema } from '../../intake/privacy-requests.js';
 import { hasShopifyHmacShape, verifyShopifyHmac, WEBHOOK_BODY_LIMIT } from '../../intake/shopify.js';
 import { ERRORS } from '../../services/errors.js';
