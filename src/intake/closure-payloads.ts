@@ -1,17 +1,11 @@
-import { isLosslessNumber, parse } from 'lossless-json';
+import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
-import { shopifyIdSchema } from '../domain/ids.js';
-import { ERRORS } from '../services/errors.js';
+import { bodyIdSchema, parseWebhookBody } from './webhook-body.js';
 
-// The bodies of `orders/cancelled` and `refunds/create`, read without losing ids above 2^53
-// (lossless-json keeps every number's decimal text) and checked with zod: a body of the wrong
-// shape is 400 invalid_payload and closes nothing.
+// The bodies of `orders/cancelled` and `refunds/create` (read by `parseWebhookBody`): a body of
+// the wrong shape is 400 invalid_payload and closes nothing.
 
-/** A Shopify id: a JSON number (exact) or its decimal text. */
-const idSchema = z
-  .custom<unknown>((value) => isLosslessNumber(value) || typeof value === 'string', 'must be a Shopify id')
-  .transform((value) => String(value))
-  .pipe(shopifyIdSchema);
+const idSchema = bodyIdSchema;
 
 /** A line item's quantity: a JSON integer within what one order line can hold. */
 const quantitySchema = z
@@ -51,28 +45,13 @@ export interface Refund {
   items: { order_line_id: string; quantity: number; line_quantity: number }[];
 }
 
-function parseBody<T>(rawBody: Buffer, schema: z.ZodType<T>, what: string): T {
-  let body: unknown;
-  try {
-    body = parse(rawBody.toString('utf8'));
-  } catch {
-    throw ERRORS.invalidPayload('The body is not valid JSON');
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ERRORS.invalidPayload(`The body is not ${what}: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid'}`);
-  }
-  return parsed.data;
-}
-
 export function parseCancelledOrder(rawBody: Buffer): CancelledOrder {
-  const order = parseBody(rawBody, cancelledOrderSchema, 'a cancelled order');
+  const order = parseWebhookBody(rawBody, cancelledOrderSchema, 'a cancelled order');
   return { order_id: order.id, cancelled_at: new Date(order.cancelled_at) };
 }
 
 export function parseRefund(rawBody: Buffer): Refund {
-  const refund = parseBody(rawBody, refundSchema, 'a refund');
+  const refund = parseWebhookBody(rawBody, refundSchema, 'a refund');
   const items = new Map<string, Refund['items'][number]>();
   for (const item of refund.refund_line_items) {
     const seen = items.get(item.line_item_id);

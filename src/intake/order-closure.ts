@@ -15,7 +15,6 @@ import { groupRead } from '../lib/group-read.js';
 import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
-import { ERRORS } from '../services/errors.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { closeSignal } from '../workflows/definitions.js';
@@ -37,16 +36,6 @@ export const isClosureTopic = (topic: string): topic is ClosureTopic => Object.h
  */
 export const closedLinesSchema = z.array(z.object({ order_line_id: z.string(), status: z.enum(CLOSED_STATUSES) }));
 export type ClosedLines = z.infer<typeof closedLinesSchema>;
-
-/** A database write or read whose outage answers 503 `not_ready`, for Shopify to deliver again. */
-async function orUnavailable<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
-    throw error;
-  }
-}
 
 const byLineId = (a: { order_line_id: string }, b: { order_line_id: string }) => (a.order_line_id < b.order_line_id ? -1 : 1);
 
@@ -79,12 +68,13 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
    * longer runs (terminated by hand) has no copy in flight, and is closed here.
    */
   async function close(reason: ClosureReason, write: () => Promise<Closure>, log: RequestLog): Promise<ClosedLines> {
-    const { closed, working } = await orUnavailable(write);
+    // A database away answers 503 not_ready (the error handler maps it) for Shopify to deliver again.
+    const { closed, working } = await write();
     const signalled = await withTemporalDeadline(temporal.client, temporalTimeoutMs, () =>
       Promise.all([...closed, ...working].map((line) => signalLine(line, reason))),
     );
     const stopped = working.filter((_, index) => !signalled[closed.length + index]);
-    const lines = [...closed, ...(await Promise.all(stopped.map((line) => orUnavailable(() => closeLine(db, line)))))];
+    const lines = [...closed, ...(await Promise.all(stopped.map((line) => closeLine(db, line))))];
     // Reported by whoever changed the line's row, under a key per line: a redelivery (or the
     // line's workflow reporting the same closure) counts once.
     for (const line of lines.filter((line) => line.changed)) {

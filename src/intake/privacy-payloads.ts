@@ -1,17 +1,11 @@
-import { isLosslessNumber, parse } from 'lossless-json';
 import { z } from 'zod';
-import { shopifyIdSchema } from '../domain/ids.js';
 import { ERRORS } from '../services/errors.js';
+import { bodyIdSchema, parseWebhookBody } from './webhook-body.js';
 
-// The bodies of Shopify's three privacy topics, read without losing ids above 2^53 and checked
-// with zod. Only what printready needs is kept: the customer's email and phone are not declared,
+// The bodies of Shopify's three privacy topics (read by `parseWebhookBody`). Only what printready needs is kept: the customer's email and phone are not declared,
 // so parsing drops them before anything is recorded or logged.
 
-/** A Shopify id: a JSON number (exact) or its decimal text. */
-const idSchema = z
-  .custom<unknown>((value) => isLosslessNumber(value) || typeof value === 'string', 'must be a Shopify id')
-  .transform((value) => String(value))
-  .pipe(shopifyIdSchema);
+const idSchema = bodyIdSchema;
 
 /** A customer can have many orders; this is far beyond any real request and bounds the work a body can ask for. */
 const MAX_ORDERS = 10_000;
@@ -39,19 +33,9 @@ export type ShopRedactPayload = z.infer<typeof shopSchema>;
  * shop's redaction can never be pointed at another.
  */
 function parsePrivacyBody<T extends ShopRedactPayload>(rawBody: Buffer, schema: z.ZodType<T>, what: string, shopId: string): T {
-  let body: unknown;
-  try {
-    body = parse(rawBody.toString('utf8'));
-  } catch {
-    throw ERRORS.invalidPayload('The body is not valid JSON');
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ERRORS.invalidPayload(`The body is not ${what}: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid'}`);
-  }
-  if (parsed.data.shop_domain !== shopId) throw ERRORS.invalidPayload('shop_domain does not match X-Shopify-Shop-Domain');
-  return parsed.data;
+  const parsed = parseWebhookBody(rawBody, schema, what);
+  if (parsed.shop_domain !== shopId) throw ERRORS.invalidPayload('shop_domain does not match X-Shopify-Shop-Domain');
+  return parsed;
 }
 
 export const parseDataRequest = (rawBody: Buffer, shopId: string): DataRequestPayload =>

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/errors.js';
 import { recordDataRequest, recordRedaction, type NewRedaction } from '../db/repositories/privacy.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
-import { ERRORS } from '../services/errors.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { startRedaction } from '../temporal/start-redaction.js';
 import { parseCustomerRedact, parseDataRequest, parseShopRedact } from './privacy-payloads.js';
@@ -30,28 +28,18 @@ export type PrivacyDeps = Pick<ServiceDeps, 'config' | 'db' | 'temporal' | 'tele
  * again, which records nothing twice.
  */
 export function createPrivacyRequests({ config, db, temporal, telemetry, temporalTimeoutMs }: PrivacyDeps) {
-  async function durably<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) throw ERRORS.databaseUnavailable();
-      throw error;
-    }
-  }
-
   async function dataRequest(shopId: string, body: Buffer, receivedAt: string, log: RequestLog): Promise<PrivacyAnswer> {
     const request = parseDataRequest(body, shopId);
     const data_request_id = request.data_request.id;
     const orders = [...new Set(request.orders_requested)];
-    await durably(() =>
-      recordDataRequest(db, {
-        shop_id: shopId,
-        data_request_id,
-        customer_id: request.customer.id,
-        received_at: new Date(receivedAt),
-        order_ids: orders,
-      }),
-    );
+    // A database away answers 503 not_ready (the error handler maps it) for Shopify to deliver again.
+    await recordDataRequest(db, {
+      shop_id: shopId,
+      data_request_id,
+      customer_id: request.customer.id,
+      received_at: new Date(receivedAt),
+      order_ids: orders,
+    });
     await telemetry.capture({
       name: TELEMETRY_EVENTS.dataRequestRecorded,
       idempotency_key: `${shopId}:${data_request_id}:data_request`,
@@ -62,7 +50,7 @@ export function createPrivacyRequests({ config, db, temporal, telemetry, tempora
   }
 
   async function redact(redaction: NewRedaction, log: RequestLog): Promise<PrivacyAnswer> {
-    const row = await durably(() => recordRedaction(db, redaction));
+    const row = await recordRedaction(db, redaction);
     const input = {
       redaction_id: row.redaction_id,
       shop_id: row.shop_id,

@@ -17,10 +17,9 @@ export interface NewDataRequest {
   order_ids: readonly string[];
 }
 
-/** What printready holds for these orders of the shop: each order asked about, with its lines. */
-async function reportOn(db: Db, shopId: string, orderIds: readonly string[]): Promise<DataRequestReport> {
-  if (orderIds.length === 0) return { orders: [] };
-  const rows = await db
+/** Order lines with their final asset and the preview job they were made from, when there are any. */
+const linesWithTheirObjects = (db: Db) =>
+  db
     .selectFrom('order_lines')
     .leftJoin('final_assets', (join) =>
       join.onRef('final_assets.shop_id', '=', 'order_lines.shop_id').onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
@@ -29,7 +28,12 @@ async function reportOn(db: Db, shopId: string, orderIds: readonly string[]): Pr
       join
         .onRef('preview_jobs.shop_id', '=', 'order_lines.shop_id')
         .onRef('preview_jobs.personalization_id', '=', 'order_lines.personalization_id'),
-    )
+    );
+
+/** What printready holds for these orders of the shop: each order asked about, with its lines. */
+async function reportOn(db: Db, shopId: string, orderIds: readonly string[]): Promise<DataRequestReport> {
+  if (orderIds.length === 0) return { orders: [] };
+  const rows = await linesWithTheirObjects(db)
     .select([
       'order_lines.order_id',
       'order_lines.order_line_id',
@@ -219,16 +223,7 @@ export interface LineToErase {
  * not: a rerun after a crash walks the same lines again and finishes what was left.
  */
 export async function linesToErase(db: Db, redaction: RedactionRow, after: string | null, limit: number): Promise<LineToErase[]> {
-  let query = db
-    .selectFrom('order_lines')
-    .leftJoin('final_assets', (join) =>
-      join.onRef('final_assets.shop_id', '=', 'order_lines.shop_id').onRef('final_assets.order_line_id', '=', 'order_lines.order_line_id'),
-    )
-    .leftJoin('preview_jobs', (join) =>
-      join
-        .onRef('preview_jobs.shop_id', '=', 'order_lines.shop_id')
-        .onRef('preview_jobs.personalization_id', '=', 'order_lines.personalization_id'),
-    )
+  let query = linesWithTheirObjects(db)
     .select([
       'order_lines.order_line_id',
       'order_lines.workflow_id',
