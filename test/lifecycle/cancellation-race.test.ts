@@ -88,8 +88,12 @@ async function expectOneConsistentState(line: string, answer: IntakeAnswer, read
     expect(ended).toBe(view.status);
     expect(queried).toEqual(view);
     expect(recordedStatus).toBe(view.status);
-    // Never persisted after the cancellation was recorded: no persisted event at all.
-    expect(stack.eventsOf('fulfillment.asset.persisted', line)).toEqual([]);
+    // Never persisted after the cancellation was recorded. A persisted event comes only from a copy
+    // recorded before it, whose step was then retried (on a loaded machine) into the closed row.
+    if (stack.eventsOf('fulfillment.asset.persisted', line).length > 0) {
+      expect(view.status).toBe('withheld');
+      expect(must(assets[0], 'the persisted asset').created_at.getTime()).toBeLessThanOrEqual(recordedAt.getTime());
+    }
   }
 
   const closure = view.status === 'withheld' ? 'fulfillment.asset.withheld' : 'fulfillment.line.cancelled';

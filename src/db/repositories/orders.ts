@@ -89,8 +89,11 @@ export interface OrderLines extends OrderKey {
  * the lock). One round trip for them all: the orders' cancellations and the lines refunded in full.
  */
 export async function closureReasons(db: Db, orders: readonly OrderLines[]): Promise<Map<string, ClosureReason>[]> {
-  const lines = orders.flatMap((order) => order.line_ids.map((id) => ({ shop_id: order.shop_id, order_line_id: id })));
-  if (lines.length === 0) return orders.map(() => new Map());
+  // One array of line ids per shop: a row per line (`(shop_id, order_line_id) in (…)`) nests an
+  // expression per line, and an order of 12,000 lines exceeds Postgres's stack depth.
+  const lineIdsByShop = new Map<string, string[]>();
+  for (const order of orders) lineIdsByShop.set(order.shop_id, [...(lineIdsByShop.get(order.shop_id) ?? []), ...order.line_ids]);
+  if (orders.every((order) => order.line_ids.length === 0)) return orders.map(() => new Map());
   const rows = await db
     .selectFrom('orders')
     .select([
@@ -111,10 +114,10 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
         .selectFrom('order_refunds')
         .select(['shop_id', 'order_line_id as id', sql<ClosureReason>`'line_refunded'`.as('reason')])
         .where((eb) =>
-          eb(
-            eb.refTuple('shop_id', 'order_line_id'),
-            'in',
-            lines.map((line) => eb.tuple(line.shop_id, line.order_line_id)),
+          eb.or(
+            [...lineIdsByShop].map(([shopId, lineIds]) =>
+              eb.and([eb('shop_id', '=', shopId), eb('order_line_id', '=', eb.fn.any(eb.val(lineIds)))]),
+            ),
           ),
         )
         .groupBy(['shop_id', 'order_line_id'])
