@@ -11,6 +11,7 @@ import { temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import { syncReconcileSchedules } from '../temporal/schedules.js';
 import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
+import { tracedStorage } from '../telemetry/tracing/traced-storage.js';
 import type { Tracing } from '../telemetry/tracing/tracing.js';
 import { createFulfillmentWorker } from './fulfillment-worker.js';
 import { defaultMaxCachedWorkflows } from './workflow-cache.js';
@@ -73,7 +74,7 @@ export async function startWorker(
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS ?? defaultMaxCachedWorkflows(),
     activities: createActivities({
       db: adapters.db,
-      storage: adapters.storage,
+      storage: tracing ? tracedStorage(adapters.storage) : adapters.storage,
       telemetry: adapters.telemetry,
       temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
       printBucket: config.PRINT_BUCKET,

@@ -9,6 +9,7 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { tracingClientInterceptors } from '../../src/telemetry/tracing/temporal-tracing.js';
+import { tracedStorage } from '../../src/telemetry/tracing/traced-storage.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing/tracing.js';
 import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
 import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
@@ -74,7 +75,14 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
       taskQueue,
       workflowBundlePath: bundle,
       tracing,
-      activities: createActivities({ db: db.db, storage, telemetry, temporal: { client, taskQueue }, printBucket: 'print-assets' }),
+      // As the worker builds them with tracing configured (`startWorker`).
+      activities: createActivities({
+        db: db.db,
+        storage: tracedStorage(storage),
+        telemetry,
+        temporal: { client, taskQueue },
+        printBucket: 'print-assets',
+      }),
     });
     const running = worker.run();
     const app = await buildTestApp({
@@ -187,5 +195,14 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     // The database calls inside the activities, as children of their activity span.
     const queries = trace.filter((span) => span.attributes['db.system'] === 'postgresql');
     expect(queries.some((query) => ancestors(query).includes('RunActivity:persistPreview'))).toBe(true);
+    // And the storage call, with its buckets and no object path.
+    const copy = one('storage.copyVerified');
+    expect(ancestors(copy)).toContain('RunActivity:persistPreview');
+    expect(copy.attributes).toMatchObject({
+      'storage.backend': 'local',
+      'storage.bucket': 'previews',
+      'storage.destination_bucket': 'print-assets',
+    });
+    expect(JSON.stringify(copy.attributes)).not.toContain(pers);
   });
 }
