@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { oneLineBundlerLogger } from '../logging/bundler-logger.js';
 import { DATABASE_POOL_SIZE } from '../db/connect.js';
 import type { FulfillmentActivities } from '../activities/index.js';
 import { tracingWorkerOptions, WORKFLOW_TRACING_INTERCEPTORS } from '../telemetry/tracing/temporal-tracing.js';
@@ -19,35 +20,6 @@ export const workflowBundling = (traced = false) => ({
   preloadModules: [workflowsModule('shared-modules')],
   ...(traced ? { workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS] } : {}),
 });
-
-/**
- * The bundler's logger for a worker that bundles at start (`npm run dev`): webpack's multi-line
- * build report becomes one short line, its last ("webpack 5.x compiled successfully in 900 ms").
- */
-function oneLineBundlerLogger(base: Logger): Logger {
-  const oneLine = (message: string) =>
-    message.includes('\n') ? `workflow bundle: ${message.trim().split('\n').pop()?.trim() ?? ''}` : message;
-  return {
-    log: (level, message, meta) => {
-      base.log(level, oneLine(message), meta);
-    },
-    trace: (message, meta) => {
-      base.trace(message, meta);
-    },
-    debug: (message, meta) => {
-      base.debug(message, meta);
-    },
-    info: (message, meta) => {
-      base.info(oneLine(message), meta);
-    },
-    warn: (message, meta) => {
-      base.warn(message, meta);
-    },
-    error: (message, meta) => {
-      base.error(message, meta);
-    },
-  };
-}
 
 export interface FulfillmentWorkerOptions {
   connection: NativeConnection;
