@@ -1,24 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRedaction, recordRedaction } from '../../src/db/repositories/privacy.js';
 import { redactionWorkflowId, type RedactionCounts } from '../../src/domain/privacy.js';
-import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { startRedaction } from '../../src/temporal/start-redaction.js';
 import type { RedactShopData } from '../../src/workflows/redact-shop-data.js';
 import { killAll } from '../support/child-processes.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
 import { bigId, PREVIEW_BUCKET, PRINT_BUCKET, uniqueShop } from '../support/fixtures.js';
 import { must } from '../support/must.js';
-import { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
 import { seedPersistedLines, type SeededLine } from '../privacy/seed.js';
-import { listFiles } from './helpers.js';
+import { listFiles, workerProcessStack } from './helpers.js';
 
 /**
  * `kill -9` of the worker in the middle of a redaction of 200 lines: the first page of 100 is
@@ -53,30 +49,7 @@ async function allObjects(): Promise<Map<string, Buffer>> {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  teardown.defer(() => database.close());
-  proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
-  teardown.defer(() => proxy.close());
-  const posthog = await PostHogStandIn.start();
-  teardown.defer(() => posthog.close());
-  client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  teardown.defer(() => client.connection.close());
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'printready-redaction-crash-'));
-  teardown.defer(() => rm(dataDir, { recursive: true, force: true }));
-  storageRoot = path.join(dataDir, 'storage');
-  const signingSecret = randomBytes(32).toString('hex');
-  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret });
-  await storage.ensureBucket(PREVIEW_BUCKET);
-  await storage.ensureBucket(PRINT_BUCKET);
-  env = {
-    DATABASE_URL: proxy.url(must(database.url, 'a Postgres database (DATABASE_URL)')),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: `redaction-crash-${randomBytes(6).toString('hex')}`,
-    DATA_DIR: dataDir,
-    LOCAL_SIGNING_SECRET: signingSecret,
-    POSTHOG_API_KEY: `phc_${randomBytes(12).toString('hex')}`,
-    POSTHOG_HOST: posthog.host,
-  };
+  ({ database, proxy, client, storageRoot, env } = await workerProcessStack(teardown, 'redaction-crash'));
 
   redacted = await seedPersistedLines(database.db, storageRoot, shop, redactedOrder, LINES);
   await seedPersistedLines(database.db, storageRoot, shop, bigId(), 5);

@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOrderLineView } from '../../src/db/repositories/order-lines.js';
 import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
-import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { killAll, memoryOf, type Spawned } from '../support/child-processes.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { must } from '../support/must.js';
 import {
@@ -25,11 +22,11 @@ import {
   uniqueShop,
   writeLargePng,
 } from '../support/fixtures.js';
-import { PostHogStandIn } from '../support/posthog-stand-in.js';
+import type { PostHogStandIn } from '../support/posthog-stand-in.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { Teardown } from '../support/teardown.js';
 import { startWorkerProcess, type WorkerProcessEnv } from '../support/worker-process.js';
-import { lineFolder, listFiles, resultsOf } from './helpers.js';
+import { lineFolder, listFiles, resultsOf, workerProcessStack } from './helpers.js';
 
 /**
  * `kill -9` of the worker process while some lines are in the middle of copying a large preview
@@ -46,7 +43,6 @@ let database: TestDatabase;
 let proxy: TcpProxy;
 let posthog: PostHogStandIn;
 let client: Client;
-let dataDir: string;
 let storageRoot: string;
 let env: WorkerProcessEnv;
 
@@ -58,30 +54,7 @@ const expectedSha = new Map<string, string>();
 const teardown = new Teardown();
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  teardown.defer(() => database.close());
-  proxy = await TcpProxy.toPostgres(TEST_DATABASE_URL);
-  teardown.defer(() => proxy.close());
-  posthog = await PostHogStandIn.start();
-  teardown.defer(() => posthog.close());
-  client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  teardown.defer(() => client.connection.close());
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'printready-crash-'));
-  teardown.defer(() => rm(dataDir, { recursive: true, force: true }));
-  storageRoot = path.join(dataDir, 'storage');
-  const signingSecret = randomBytes(32).toString('hex');
-  const storage = new LocalStorage({ root: storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret });
-  await storage.ensureBucket(PREVIEW_BUCKET);
-  await storage.ensureBucket(PRINT_BUCKET);
-  env = {
-    DATABASE_URL: proxy.url(must(database.url, 'a Postgres database (DATABASE_URL)')),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: `crash-${randomBytes(6).toString('hex')}`,
-    DATA_DIR: dataDir,
-    LOCAL_SIGNING_SECRET: signingSecret,
-    POSTHOG_API_KEY: `phc_${randomBytes(12).toString('hex')}`,
-    POSTHOG_HOST: posthog.host,
-  };
+  ({ database, proxy, posthog, client, storageRoot, env } = await workerProcessStack(teardown, 'crash'));
 
   for (const [index, line] of small.entries()) {
     expectedSha.set(
