@@ -102,12 +102,25 @@ interface Census {
   pids: Record<string, number[]>;
 }
 
-async function census(roots: Partial<Record<'api' | 'worker', number>>, table: Map<number, Proc>): Promise<Census> {
+/** The Temporal dev servers this process started (descendants named `temporal…`). */
+export async function temporalServers(): Promise<number[]> {
+  const table = await processTable();
+  return treeOf(table, process.pid)
+    .filter((proc) => proc.comm.startsWith('temporal') && !table.get(proc.ppid)?.comm.startsWith('temporal'))
+    .map((proc) => proc.pid);
+}
+
+/** The processes measured by pid; Temporal, unless named, is the one dev server this process started. */
+type Roots = Partial<Record<'api' | 'worker' | 'temporal', number>>;
+
+async function census(roots: Roots, table: Map<number, Proc>): Promise<Census> {
   const pids: Record<string, number[]> = {};
   for (const [name, pid] of Object.entries(roots)) if (pid) pids[name] = treeOf(table, pid).map((proc) => proc.pid);
   const ours = treeOf(table, process.pid);
-  const temporal = ours.find((proc) => proc.comm.startsWith('temporal'));
-  pids.temporal = temporal ? treeOf(table, temporal.pid).map((proc) => proc.pid) : [];
+  if (!roots.temporal) {
+    const temporal = ours.find((proc) => proc.comm.startsWith('temporal'));
+    pids.temporal = temporal ? treeOf(table, temporal.pid).map((proc) => proc.pid) : [];
+  }
   const postmaster = [...table.values()].find((proc) => proc.comm === 'postgres' && table.get(proc.ppid)?.comm !== 'postgres');
   const server = postmaster ? treeOf(table, postmaster.pid) : [];
   pids.postgres_server = server.map((proc) => proc.pid);
@@ -137,11 +150,7 @@ const rssOf = (table: Map<number, Proc>, pids: readonly number[]) =>
  * parent's c-fields, a postgres backend that ends meanwhile is lost to the server's count), RSS
  * sampled every `sampleMs` (sum over each component's processes, peak kept).
  */
-export async function metered<T>(
-  roots: Partial<Record<'api' | 'worker', number>>,
-  run: () => Promise<T>,
-  sampleMs = 250,
-): Promise<{ result: T; cost: Cost }> {
+export async function metered<T>(roots: Roots, run: () => Promise<T>, sampleMs = 250): Promise<{ result: T; cost: Cost }> {
   const first = await processTable();
   const before = await census(roots, first);
   const peak: Record<string, number> = {};

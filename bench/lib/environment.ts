@@ -49,15 +49,7 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
     const executable = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
     log(`temporal CLI: ${executable.type === 'existing-path' ? executable.path : 'SDK download'}`);
     const [temporal, fulfillment, noop, databaseUrl] = await Promise.all([
-      TestWorkflowEnvironment.createLocal({
-        server: {
-          executable,
-          ip: '127.0.0.1',
-          searchAttributes: SEARCH_ATTRIBUTES,
-          // Overloaded on purpose by some runs: its errors (deadlines) are counted by the bench, not printed.
-          log: { format: 'pretty', level: process.env.BENCH_VERBOSE ? 'warn' : 'never' },
-        },
-      }),
+      startTemporal(),
       bundleWorkflows(path.join(workDir, 'fulfillment-bundle.js')),
       bundleNoop(path.join(workDir, 'noop-bundle.js')),
       pickDatabase(),
@@ -106,6 +98,19 @@ export async function startEnvironment(log: (line: string) => void): Promise<Ben
     await close();
     throw error;
   }
+}
+
+/** A Temporal dev server of its own (in-memory store, the product's search attributes) from the installed CLI. */
+export function startTemporal(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH),
+      ip: '127.0.0.1',
+      searchAttributes: SEARCH_ATTRIBUTES,
+      // Overloaded on purpose by some runs: its errors (deadlines) are counted by the bench, not printed.
+      log: { format: 'pretty', level: process.env.BENCH_VERBOSE ? 'warn' : 'never' },
+    },
+  });
 }
 
 /** `DATABASE_URL`; else the tests' local Postgres when it answers; else PGlite. */

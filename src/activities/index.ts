@@ -143,6 +143,7 @@ export function createActivities(deps: ActivityDeps) {
         preview,
         streamOptions(),
         databaseWait(),
+        Context.current().info.attempt === 1,
       );
       if (line_status === 'withheld') {
         await report(input, closureEvent('withheld', null));

@@ -25,7 +25,9 @@ const finalAssetName = (preview: VerifiedPreview): string => `${preview.sha256}.
 /**
  * Verifies the preview and copies it into the print bucket in one pass over its bytes, then
  * records it as the line's final asset, answering it with the time the line's row changed (see
- * `LineRecorded`). A line whose asset is recorded already reads nothing.
+ * `LineRecorded`). A line whose asset is recorded already reads nothing; `firstAttempt` skips
+ * that look, one round trip a line: the line's start has just found no asset (and if one was
+ * recorded all the same, the recording is idempotent and answers it).
  *
  * A database outage waits here rather than failing the attempt: the activity's attempts are
  * counted for storage, and a line must not fail as `asset_inaccessible` because Postgres was away.
@@ -38,8 +40,9 @@ export async function persistFinalAsset(
   preview: PreviewRef,
   stream: StreamOptions,
   databaseWait: DatabaseWait = {},
+  firstAttempt = false,
 ): Promise<FinalAsset & LineRecorded & Pick<RecordedAsset, 'line_status'>> {
-  const existing = await whileDatabaseUnavailable(() => findFinalAsset(db, input), databaseWait);
+  const existing = firstAttempt ? undefined : await whileDatabaseUnavailable(() => findFinalAsset(db, input), databaseWait);
   if (existing) return flat(existing);
 
   // Storage's size and type need no read; an empty object is refused before any copy.

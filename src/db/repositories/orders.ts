@@ -63,18 +63,20 @@ async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolea
   return { cancelled: row.cancelled_at !== null, redacted: row.redacted_at !== null };
 }
 
-/** Lines of `line_ids` that refunds cover in full (refunded quantity reaches the line's quantity). */
-async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly string[]): Promise<Set<string>> {
-  if (lineIds.length === 0) return new Set();
-  const rows = await trx
+/** The lines of `lineIds` that refunds cover in full (refunded quantity reaches the line's quantity). */
+const refundedInFullQuery = (trx: Trx | Db, shopId: string, lineIds: readonly string[]) =>
+  trx
     .selectFrom('order_refunds')
     .select('order_line_id')
     .where('shop_id', '=', shopId)
     .where('order_line_id', 'in', lineIds)
     .groupBy('order_line_id')
     .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
-    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0))
-    .execute();
+    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0));
+
+async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly string[]): Promise<Set<string>> {
+  if (lineIds.length === 0) return new Set();
+  const rows = await refundedInFullQuery(trx, shopId, lineIds).execute();
   return new Set(rows.map((row) => row.order_line_id));
 }
 
@@ -303,17 +305,23 @@ export async function closeLine(db: Db, line: OrderLineIdentity): Promise<Closed
  * when the order was closed first (or the line closed by hand), `persisted` otherwise.
  */
 export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promise<'persisted' | 'withheld' | 'redacted'> {
-  const closure = await lineClosure(trx, line);
-  const row = await trx
-    .selectFrom('order_lines')
-    .select('status')
-    .where('shop_id', '=', line.shop_id)
-    .where('order_line_id', '=', line.order_line_id)
-    .executeTakeFirst();
+  const order = await lockOrder(trx, line);
+  // Read after the lock, so a closure committed meanwhile is seen; one statement for both.
+  const { status, refunded } = await trx
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom('order_lines')
+        .select('status')
+        .where('shop_id', '=', line.shop_id)
+        .where('order_line_id', '=', line.order_line_id)
+        .as('status'),
+      eb.exists(refundedInFullQuery(trx, line.shop_id, [line.order_line_id])).as('refunded'),
+    ])
+    .executeTakeFirstOrThrow();
   // Erased already: a copy that finishes after its workflow was stopped records nothing.
-  if (row?.status === 'redacted') return 'redacted';
-  if (closure) return 'withheld';
-  return row && (CLOSED_STATUSES as readonly string[]).includes(row.status) ? 'withheld' : 'persisted';
+  if (status === 'redacted') return 'redacted';
+  if (order.redacted || order.cancelled || refunded) return 'withheld';
+  return status !== null && (CLOSED_STATUSES as readonly string[]).includes(status) ? 'withheld' : 'persisted';
 }
 
 /**
