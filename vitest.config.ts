@@ -13,7 +13,7 @@ const capture = 'test/support/capture-global-setup.ts';
 const temporal = 'test/global-setup.ts';
 
 /** Folders of tests that need no server: no Temporal, no Postgres. Any other folder is `integration`. */
-const unitFolders = ['bench', 'config', 'intake', 'lib', 'logging', 'storage', 'telemetry'];
+const unitFolders = ['bench', 'config', 'intake', 'lib', 'logging', 'shopify-admin', 'storage', 'telemetry'];
 const unit = unitFolders.map((folder) => `test/${folder}/**/*.test.ts`);
 
 /** Scenarios that need a machine to themselves, each run alone in its own group. */

@@ -85,6 +85,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
         context.log.info('Admin API throttled: waiting', { shop_id: shopId, wait_ms: ms, why });
         await heartbeatingSleep(context, ms, { throttled: why });
       },
+      progress: (details) => context.heartbeat(details),
     });
   }
 

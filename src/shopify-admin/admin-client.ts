@@ -10,6 +10,7 @@ import {
   ordersDataSchema,
   updatedSinceQuery,
   type AdminOrder,
+  type OrderAnswer,
   type OrdersPage,
 } from './orders-query.js';
 import { retryAfterMs, throttledWaitMs } from './throttle.js';
@@ -30,6 +31,8 @@ export interface AdminCallOptions {
   signal?: AbortSignal;
   /** One HTTP request's budget. */
   requestTimeoutMs?: number;
+  /** Told after each further page of an order's line items, so a long read shows it is alive (the activity heartbeats). */
+  progress?: (details: { order_id: string; line_items: number }) => void;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -51,15 +54,36 @@ export class ShopifyAdminClient {
     this.#token = token;
   }
 
-  /** One page of the shop's orders updated at or after `since`, oldest update first. */
-  ordersUpdatedSince(since: Date, after: string | null): Promise<OrdersPage> {
+  /** One page of the shop's orders updated at or after `since`, oldest update first, each with all its line items. */
+  async ordersUpdatedSince(since: Date, after: string | null): Promise<OrdersPage> {
     const variables = { first: ORDERS_PAGE_SIZE, after, query: updatedSinceQuery(since) };
-    return this.query(ORDERS_QUERY, variables, ordersDataSchema).then((data) => data.orders);
+    const { orders } = await this.query(ORDERS_QUERY, variables, ordersDataSchema);
+    const nodes: AdminOrder[] = [];
+    // One order after another: their further line items share the shop's bucket.
+    for (const order of orders.nodes) nodes.push(await this.withAllLineItems(order));
+    return { nodes, pageInfo: orders.pageInfo };
   }
 
-  /** One order by its numeric id; null when the shop has no such order. */
-  order(orderId: string): Promise<AdminOrder | null> {
-    return this.query(ORDER_QUERY, { id: orderGid(orderId) }, orderDataSchema).then((data) => data.order);
+  /** One order by its numeric id, with all its line items; null when the shop has no such order. */
+  async order(orderId: string): Promise<AdminOrder | null> {
+    const { order } = await this.query(ORDER_QUERY, { id: orderGid(orderId), after: null }, orderDataSchema);
+    return order && this.withAllLineItems(order);
+  }
+
+  /** The order with the line items after those answered, read a connection page at a time while `pageInfo` says more follow. */
+  private async withAllLineItems(order: OrderAnswer): Promise<AdminOrder> {
+    const nodes = [...order.lineItems.nodes];
+    let pageInfo = order.lineItems.pageInfo;
+    while (pageInfo?.hasNextPage) {
+      if (pageInfo.endCursor === null) throw this.error('rejected', `said ${order.id} has more line items but gave no cursor`);
+      const { order: rest } = await this.query(ORDER_QUERY, { id: order.id, after: pageInfo.endCursor }, orderDataSchema);
+      // Deleted mid-read: another try of the page reads the shop as it is now.
+      if (!rest) throw this.error('unavailable', `no longer has ${order.id}, whose line items were being read`);
+      nodes.push(...rest.lineItems.nodes);
+      pageInfo = rest.lineItems.pageInfo;
+      this.options.progress?.({ order_id: order.legacyResourceId, line_items: nodes.length });
+    }
+    return { ...order, lineItems: { nodes } };
   }
 
   private async query<T>(document: string, variables: Record<string, unknown>, schema: z.ZodType<T>): Promise<T> {
@@ -80,9 +104,12 @@ export class ShopifyAdminClient {
         continue;
       }
       if (errors.length > 0) {
-        const denied = errors.some((error) => error.extensions?.code === 'ACCESS_DENIED');
+        const codes = new Set(errors.map((error) => error.extensions?.code));
         const messages = errors.map((error) => error.message.slice(0, 200)).join('; ');
-        throw this.error(denied ? 'unauthorized' : 'rejected', `refused the query: ${messages}`);
+        if (codes.has('ACCESS_DENIED')) throw this.error('unauthorized', `refused the query: ${messages}`);
+        if (codes.has('MAX_COST_EXCEEDED'))
+          throw this.error('too_costly', `refused the query as too costly (MAX_COST_EXCEEDED): ${messages}`);
+        throw this.error('rejected', `refused the query: ${messages}`);
       }
       const data = schema.safeParse(answer.data.data);
       if (!data.success) {

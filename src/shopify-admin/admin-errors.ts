@@ -6,8 +6,12 @@ export class ShopifyAdminError extends Error {
   override readonly name = 'ShopifyAdminError';
 
   constructor(
-    /** `unavailable` (5xx, network, timeout), `unauthorized` (401/403: the token), `rejected` (anything else Shopify refused). */
-    readonly kind: 'unavailable' | 'unauthorized' | 'rejected',
+    /**
+     * `unavailable` (5xx, network, timeout, an order gone while its line items were read), `unauthorized` (401/403: the token),
+     * `too_costly` (`MAX_COST_EXCEEDED`: the query's price is above Shopify's cap, the same on every try), `rejected` (anything
+     * else Shopify refused).
+     */
+    readonly kind: 'unavailable' | 'unauthorized' | 'too_costly' | 'rejected',
     message: string,
   ) {
     super(message);

@@ -9,9 +9,9 @@ import { orderBody } from '../support/fixtures.js';
 import { must } from '../support/must.js';
 import { adminOrder, useReconcileStack } from './reconcile-stack.js';
 
-// A small bucket: a sweep of 1,000 orders (20 queries of cost 52) empties it after a few pages
-// and is throttled from then on, each wait a fraction of a second.
-const stack = useReconcileStack({ maximumAvailable: 200, restoreRate: 100 });
+// A small bucket refilled fast: each page of a sweep of 1,000 orders asks for 552 points and is
+// charged about 212, so the sweep soon runs short and is throttled from then on, each wait a fraction of a second.
+const stack = useReconcileStack({ maximumAvailable: 600, restoreRate: 400 });
 const { api } = stack;
 
 const linesOfShop = async () =>
@@ -72,6 +72,39 @@ describe('a sweep of the Admin API', () => {
       5_000,
     );
     expect(reported.properties).toMatchObject({ shop_id: api.creds.shop, orders_seen: 1000, kind: 'sweep' });
+  });
+
+  it('reads an order of 600 line items whole, starting each personalized line once, also those of its later line item pages', async () => {
+    const since = new Date().toISOString();
+    const { order, lines } = adminOrder({ personalized: ['pers-600-a', 'pers-600-b', 'pers-600-c', 'pers-600-d'], plain: 596 });
+    // The page holds the first 8 line items; the rest come 250 at a time (8–257, 258–507, 508–599).
+    const [personalized, plain] = [order.lineItems.slice(0, 4), order.lineItems.slice(4)];
+    [3, 200, 400, 599].forEach((at, i) => plain.splice(at, 0, must(personalized[i], 'a personalized line item')));
+    stack.standIn.put(api.creds.shop, { ...order, lineItems: plain });
+    const before = stack.standIn.requests.length;
+
+    const summary = await stack.sweep({ since });
+
+    expect(summary).toMatchObject({ orders_seen: 1, lines_started: 4, orders_cancelled: 0 });
+    const asked = stack.standIn.requests.slice(before).filter((request) => request.status === 200 && !request.throttled);
+    expect(asked.map(({ operation, cost }) => [operation, cost])).toEqual([
+      ['ReconcileOrders', 552],
+      ['ReconcileOrder', 253],
+      ['ReconcileOrder', 253],
+      ['ReconcileOrder', 253],
+    ]);
+    for (const line of lines) {
+      expect(await api.workflowExists(fulfillmentWorkflowId({ shop_id: api.creds.shop, ...line }))).toBe(true);
+    }
+    const rows = await api.database.db
+      .selectFrom('order_lines')
+      .select('order_line_id')
+      .where('shop_id', '=', api.creds.shop)
+      .where('order_id', '=', order.id)
+      .execute();
+    expect(rows.map((row) => row.order_line_id).sort()).toEqual(lines.map((line) => line.order_line_id).sort());
+    // Read again by id, whole again: nothing starts twice.
+    expect(await stack.sweep({ order_id: order.id })).toMatchObject({ orders_seen: 1, lines_started: 0 });
   });
 
   it('closes the lines of an order it finds cancelled, and starts nothing of a cancelled order no webhook brought', async () => {
