@@ -27,7 +27,7 @@ import { serveChild } from '../lib/child.js';
 import { PREVIEW_BUCKET, PRINT_BUCKET } from '../lib/context.js';
 import { openDatabase, type DatabaseSpec } from '../lib/environment.js';
 import { lineInput, nextId } from '../lib/ids.js';
-import { pngWithFiller } from '../lib/images.js';
+import { pngWithFiller } from '../../test/support/images.js';
 import type { WorkerSettings } from '../lib/worker-settings.js';
 import { createNoopActivities } from '../workflows/noop-activities.js';
 import { must } from '../../test/support/must.js';

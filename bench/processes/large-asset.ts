@@ -1,4 +1,5 @@
 import { persistFinalAsset } from '../../src/activities/persist-final-asset.js';
+import { warmCopyThreads } from '../../src/storage/local/copy-threads.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { serveChild } from '../lib/child.js';
 import { openDatabase, type DatabaseSpec } from '../lib/environment.js';
@@ -33,8 +34,9 @@ export interface LargeAssetResult {
 serveChild(async (options: LargeAssetOptions) => {
   const db = await openDatabase(options.database, Math.max(2, options.previewPaths.length));
   const storage = new LocalStorage({ root: options.storageRoot, publicBaseUrl: 'http://127.0.0.1:9', signingSecret: 'bench-large-asset' });
-  // Load everything the run touches before the first RSS reading.
+  // Load everything the run touches before the first RSS reading, the copy threads a running worker has included.
   await db.selectFrom('final_assets').select('association_key').limit(1).execute();
+  await warmCopyThreads();
 
   return {
     handlers: {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { BenchChild } from '../lib/child.js';
 import { newStorageRoot, pidOf, type BenchContext } from '../lib/context.js';
 import { metered, reapedChildrenMs, type Cost } from '../lib/cpu.js';
-import { writePngWithFiller } from '../lib/images.js';
+import { writePngWithFiller } from '../../test/support/images.js';
 import { runPairs } from '../lib/pairs.js';
 import type { CostRow, Row, ScenarioResult } from '../lib/report.js';
 import type { LargeAssetOptions, LargeAssetResult } from '../processes/large-asset.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectInspection } from '../../src/storage/object-storage.js';
-import { writePngWithFiller } from '../lib/images.js';
+import { writePngWithFiller } from '../../test/support/images.js';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '256' }, reps: { type: 'string', default: '5' } } });
 const root = await mkdtemp(join(tmpdir(), 'printready-one-pass-'));

@@ -10,8 +10,9 @@ import { Readable } from 'node:stream';
 import { errorCode } from '../../lib/error-code.js';
 import { resolveByteRange, type ByteRange, type ByteRangeSpec } from '../byte-range.js';
 import { acceptExisting, checkCopied, checkCopyArguments, inspectIfPresent, placedRef } from '../copy-checks.js';
+import { copyOnThread } from './copy-threads.js';
 import { classifyFsError } from './fs-errors.js';
-import { ByteInspector, inspectStream } from '../inspect/inspect-stream.js';
+import { inspectStream } from '../inspect/inspect-stream.js';
 import { LocalPaths, syncDirectory } from './local-paths.js';
 import { signLocalUrl } from './local-signature.js';
 import { checkBucketName, checkObjectRef, describeRef } from '../object-key.js';
@@ -388,59 +389,15 @@ async function removeAbandonedPartials(dir: string, prefix: string): Promise<voi
   await Promise.all(abandoned.map((entry) => unlink(join(dir, entry)).catch(() => undefined)));
 }
 
-/** Writes `source` into a new file at `path`, durably, and says what it wrote. */
+/** Writes `source` into a new file at `path`, durably (on a copy thread), and says what it wrote. */
 async function writeNewFile(path: string, source: OpenFile, options: StreamOptions): Promise<ObjectInspection> {
   // `wx`: fail rather than write through anything already at this name, link or not.
   const target = await open(path, 'wx');
   try {
-    const inspection = await copyInspecting(source, target, options);
-    await target.sync();
-    return inspection;
+    return await copyOnThread(source.handle.fd, target.fd, source.stats.size, options);
   } finally {
     await target.close();
   }
-}
-
-/**
- * Copies the bytes fstat counted (those left if the file shrank) from `source` to `target`,
- * inspecting them on the way, in pieces of at most `CHUNK_BYTES` read into two buffers in turn:
- * the next piece is read while the last one is written, and no piece is allocated. Streams
- * would allocate each one, so 16 large copies at once grew the worker's RSS by 100 MiB and
- * spent a third of their CPU collecting garbage; here a copy holds two buffers, whatever its size.
- */
-async function copyInspecting({ handle, stats }: OpenFile, target: FileHandle, options: StreamOptions): Promise<ObjectInspection> {
-  const inspector = new ByteInspector(options);
-  const pieceBytes = Math.min(CHUNK_BYTES, stats.size);
-  let [current, spare] = [Buffer.allocUnsafe(pieceBytes), Buffer.allocUnsafe(pieceBytes)];
-  let position = 0;
-  const readInto = (buffer: Buffer) => {
-    const read = handle.read(buffer, 0, Math.min(buffer.length, stats.size - position), position);
-    // Heard at once: it may fail while the last piece is being written, before it is awaited.
-    read.catch(() => undefined);
-    return read;
-  };
-  let reading = stats.size > 0 ? readInto(current) : undefined;
-  try {
-    while (reading) {
-      const { bytesRead } = await reading;
-      reading = undefined;
-      if (bytesRead === 0) break;
-      const piece = current.subarray(0, bytesRead);
-      const at = position;
-      position += bytesRead;
-      if (position < stats.size) reading = readInto(spare);
-      options.signal?.throwIfAborted();
-      inspector.update(piece);
-      for (let written = 0; written < piece.length;) {
-        written += (await target.write(piece, written, piece.length - written, at + written)).bytesWritten;
-      }
-      [current, spare] = [spare, current];
-    }
-  } finally {
-    // A failure leaves no read behind, still filling a buffer.
-    await reading?.catch(() => undefined);
-  }
-  return inspector.finish();
 }
 
 /** Runs a filesystem operation on `ref`, classifying its failures once; an abort stays an abort. */
