@@ -53,6 +53,8 @@ function startThread(): Worker {
   const thread = new Worker(entry, options);
   // Idle copy threads never keep a process alive.
   thread.unref();
+  // An idle thread's failure is its exit, which forgets it; a copy's failure reaches that copy.
+  thread.on('error', () => undefined);
   thread.once('exit', () => {
     started--;
     const at = idle.indexOf(thread);
@@ -65,8 +67,8 @@ function startThread(): Worker {
 export async function warmCopyThreads(): Promise<void> {
   const fresh: Worker[] = [];
   while (started < COPY_THREADS) fresh.push(startThread());
-  await Promise.all(fresh.map((thread) => new Promise((resolve) => thread.once('online', resolve))));
-  for (const thread of fresh) release(thread);
+  await Promise.all(fresh.map((thread) => new Promise((resolve) => thread.once('online', resolve).once('exit', resolve))));
+  for (const thread of fresh) if (thread.threadId >= 0) release(thread);
 }
 
 /** What an aborted signal rejects with, as `signal.throwIfAborted()` would throw it. */
