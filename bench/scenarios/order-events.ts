@@ -1,21 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createActivities } from '../../src/activities/index.js';
-import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
-import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
-import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
-import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
-import { createTestDatabase } from '../../test/support/database.js';
-import { givenReadyPreview, makePng, newLine, PREVIEW_BUCKET, PRINT_BUCKET, putLocal } from '../../test/support/fixtures.js';
+import { givenReadyPreview, makePng, newLine, putLocal } from '../../test/support/fixtures.js';
 import { OrderEventsReceiver } from '../../test/support/order-events-receiver.js';
+import { startStandaloneWorker } from '../lib/standalone-worker.js';
 import { percentile } from '../lib/stats.js';
 
 /**
@@ -34,40 +21,13 @@ const orders = Number(values.orders);
 const linesPerOrder = Number(values.lines);
 const rate = Number(values.rate);
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-const workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-order-events-'));
-const [env, bundle] = await Promise.all([
-  TestWorkflowEnvironment.createLocal({
-    server: { executable: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH), searchAttributes: SEARCH_ATTRIBUTES },
-  }),
-  bundleWorkflows(path.join(workDir, 'workflow-bundle.js')),
-]);
-const database = await createTestDatabase();
 const receiver = await OrderEventsReceiver.start();
-const client = new Client({ connection: await Connection.connect({ address: env.address }) });
-const storageRoot = path.join(workDir, 'storage');
-const storage = new LocalStorage({
-  root: storageRoot,
-  publicBaseUrl: 'http://127.0.0.1:9',
-  signingSecret: 'order-events-bench-0123456789abcdef',
+const { env, database, storageRoot, taskQueue, worker, close } = await startStandaloneWorker('order-events', {
+  url: receiver.url,
+  secret: 'order-events-bench-secret-0123456789abcdef',
+  urlTtlSeconds: 604_800,
 });
-await storage.ensureBucket(PREVIEW_BUCKET);
-await storage.ensureBucket(PRINT_BUCKET);
-const taskQueue = `order-events-${Date.now()}`;
-const worker = await createFulfillmentWorker({
-  connection: await NativeConnection.connect({ address: env.address }),
-  namespace: 'default',
-  taskQueue,
-  workflowBundlePath: bundle,
-  activities: createActivities({
-    db: database.db,
-    storage,
-    telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }),
-    temporal: { client, taskQueue },
-    printBucket: PRINT_BUCKET,
-    orderEvents: { url: receiver.url, secret: 'order-events-bench-secret-0123456789abcdef', urlTtlSeconds: 604_800 },
-  }),
-});
+const { client } = env;
 const running = worker.run();
 
 try {
@@ -107,8 +67,5 @@ try {
   worker.shutdown();
   await running;
   await receiver.close();
-  await client.connection.close();
-  await database.close();
-  await env.teardown();
-  await rm(workDir, { recursive: true, force: true });
+  await close();
 }

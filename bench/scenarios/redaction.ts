@@ -1,25 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createActivities } from '../../src/activities/index.js';
 import { recordRedaction } from '../../src/db/repositories/privacy.js';
 import { redactionWorkflowId } from '../../src/domain/privacy.js';
-import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
-import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { startFulfillment } from '../../src/temporal/start-fulfillment.js';
 import { startRedaction } from '../../src/temporal/start-redaction.js';
-import { bundleWorkflows } from '../../src/worker/bundle-workflows.js';
-import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js';
 import type { RedactShopData } from '../../src/workflows/redact-shop-data.js';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
-import { createTestDatabase } from '../../test/support/database.js';
 import { bigId, PREVIEW_BUCKET, PRINT_BUCKET } from '../../test/support/fixtures.js';
 import { seedPersistedLines } from '../../test/privacy/seed.js';
+import { startStandaloneWorker } from '../lib/standalone-worker.js';
 
 /**
  * A `customers/redact` of one order of many persisted lines, each with its `FulfillOrderLine`
@@ -33,43 +21,13 @@ import { seedPersistedLines } from '../../test/privacy/seed.js';
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '2000' } } });
 const count = Number(values.lines);
 const shop = `bench-${randomBytes(4).toString('hex')}.myshopify.com`;
-const taskQueue = `redaction-bench-${randomBytes(4).toString('hex')}`;
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-const workDir = await mkdtemp(path.join(os.tmpdir(), 'printready-redaction-bench-'));
-const [env, bundle, database] = await Promise.all([
-  TestWorkflowEnvironment.createLocal({
-    server: { executable: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH), searchAttributes: SEARCH_ATTRIBUTES },
-  }),
-  bundleWorkflows(path.join(workDir, 'bundle.js')),
-  createTestDatabase(),
-]);
+const { env, database, storageRoot, taskQueue, worker, close } = await startStandaloneWorker('redaction');
+const { client } = env;
 try {
-  const storage = new LocalStorage({
-    root: path.join(workDir, 'storage'),
-    publicBaseUrl: 'http://127.0.0.1:9',
-    signingSecret: 'redaction-bench-0123456789',
-  });
-  await storage.ensureBucket(PREVIEW_BUCKET);
-  await storage.ensureBucket(PRINT_BUCKET);
-  const { client } = env;
-  const connection = await NativeConnection.connect({ address: env.address });
-  const worker = await createFulfillmentWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundlePath: bundle,
-    activities: createActivities({
-      db: database.db,
-      storage,
-      telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }),
-      temporal: { client, taskQueue },
-      printBucket: PRINT_BUCKET,
-    }),
-  });
   await worker.runUntil(async () => {
     const orderId = bigId();
-    const lines = await seedPersistedLines(database.db, path.join(workDir, 'storage'), shop, orderId, count);
+    const lines = await seedPersistedLines(database.db, storageRoot, shop, orderId, count);
     // Each line gets its execution, as the real ones have: it finds its asset recorded and completes.
     for (let start = 0; start < lines.length; start += 100) {
       await Promise.all(
@@ -120,9 +78,6 @@ try {
         `counts ${JSON.stringify(counts)}`,
     );
   });
-  await connection.close();
 } finally {
-  await database.close();
-  await env.teardown();
-  await rm(workDir, { recursive: true, force: true });
+  await close();
 }
