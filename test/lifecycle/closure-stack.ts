@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,16 @@ import type { LineStatusView } from '../../src/domain/line-status.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { testConfig, testCredentials } from '../support/api.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { bigId, hmac, makePng, orderPayload, personalized, PREVIEW_BUCKET, PRINT_BUCKET, putLocal } from '../support/fixtures.js';
+import {
+  bigId,
+  deliveryHeaders,
+  makePng,
+  orderPayload,
+  personalized,
+  PREVIEW_BUCKET,
+  PRINT_BUCKET,
+  putLocal,
+} from '../support/fixtures.js';
 import { FulfillmentHarness, onSupabase, type HarnessOptions } from '../support/fulfillment-harness.js';
 import type { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
 import type { Teardown } from '../support/teardown.js';
@@ -110,14 +118,7 @@ export async function startClosureStack(teardown: Teardown, options: { storage?:
     target.inject({
       method: 'POST',
       url: '/webhooks/shopify',
-      headers: {
-        'content-type': 'application/json',
-        'x-shopify-topic': topic,
-        'x-shopify-shop-domain': shop,
-        'x-shopify-webhook-id': `wh-${randomBytes(4).toString('hex')}`,
-        'x-shopify-api-version': '2025-07',
-        'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
-      },
+      headers: deliveryHeaders(shop, body, creds.webhookSecret, { topic }),
       payload: body,
     });
 

@@ -1,14 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
-import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
-import { expectError } from '../support/api-app.js';
-import { buildTestApp } from '../support/capture-app.js';
+import { buildDeadTemporalApp, expectError } from '../support/api-app.js';
 import { registerOrderLines } from '../../src/db/repositories/order-lines.js';
 import { bigId, newLine } from '../support/fixtures.js';
-import { freePort } from '../support/ports.js';
 import { Teardown } from '../support/teardown.js';
 import { byLine, startClosureStack, type ClosureStack } from './closure-stack.js';
 
@@ -23,20 +19,7 @@ let deadApp: FastifyInstance;
 
 beforeAll(async () => {
   stack = await startClosureStack(teardown);
-  const deadClient = new Client({
-    connection: Connection.lazy({
-      address: `127.0.0.1:${await freePort()}`,
-      connectTimeout: '1s',
-      interceptors: [deadlineAwareRetryInterceptor()],
-    }),
-  });
-  teardown.defer(() => deadClient.connection.close());
-  deadApp = await buildTestApp({
-    ...stack.deps,
-    temporal: { client: deadClient, taskQueue: stack.harness.taskQueue },
-    temporalTimeoutMs: 1_000,
-  });
-  teardown.defer(() => deadApp.close());
+  ({ app: deadApp } = await buildDeadTemporalApp(stack.deps, teardown));
 });
 
 afterAll(() => teardown.run());

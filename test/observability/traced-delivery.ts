@@ -16,7 +16,7 @@ import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js'
 import { freePort, testConfig, testCredentials } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
-import { bigId, hmac, makePng, orderPayload, personalized } from '../support/fixtures.js';
+import { bigId, deliveryHeaders, makePng, orderPayload, personalized } from '../support/fixtures.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 /** The value, or a failed test naming what was missing. */
@@ -134,12 +134,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
     const body = orderPayload(orderId, [{ id: line, properties: personalized(pers) }], shop);
     const delivered = await fetch(`${base}/webhooks/shopify`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-shopify-topic': 'orders/create',
-        'x-shopify-shop-domain': shop,
-        'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
-      },
+      headers: deliveryHeaders(shop, body, creds.webhookSecret),
       body,
     });
     expect(delivered.status).toBe(200);

@@ -2,23 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { redactionWorkflowId, type RedactionCounts } from '../../src/domain/privacy.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
-import { deadlineAwareRetryInterceptor } from '../../src/intake/temporal-deadline.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { RedactShopData } from '../../src/workflows/redact-shop-data.js';
 import { testConfig, testCredentials } from '../support/api.js';
-import { expectError } from '../support/api-app.js';
+import { buildDeadTemporalApp, expectError } from '../support/api-app.js';
 import { buildTestApp } from '../support/capture-app.js';
-import { bigId, hmac, makePng, orderPayload, personalized, PREVIEW_BUCKET, PRINT_BUCKET, putLocal } from '../support/fixtures.js';
+import {
+  bigId,
+  deliveryHeaders,
+  makePng,
+  orderPayload,
+  personalized,
+  PREVIEW_BUCKET,
+  PRINT_BUCKET,
+  putLocal,
+} from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/ports.js';
 import { Teardown } from '../support/teardown.js';
 import { CUSTOMER_EMAIL, CUSTOMER_PHONE, customerRedactPayload, dataRequestPayload, shopRedactPayload } from './payloads.js';
 
@@ -60,16 +67,7 @@ beforeAll(async () => {
   };
   app = await buildTestApp(deps);
   teardown.defer(() => app.close());
-  const deadClient = new Client({
-    connection: Connection.lazy({
-      address: `127.0.0.1:${await freePort()}`,
-      connectTimeout: '1s',
-      interceptors: [deadlineAwareRetryInterceptor()],
-    }),
-  });
-  teardown.defer(() => deadClient.connection.close());
-  deadApp = await buildTestApp({ ...deps, temporal: { client: deadClient, taskQueue: harness.taskQueue }, temporalTimeoutMs: 1_000 });
-  teardown.defer(() => deadApp.close());
+  ({ app: deadApp } = await buildDeadTemporalApp(deps, teardown));
 });
 
 afterAll(() => teardown.run());
@@ -78,14 +76,7 @@ function deliver(topic: string, body: string, options: { shop?: string; target?:
   return (options.target ?? app).inject({
     method: 'POST',
     url: '/webhooks/shopify',
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-topic': topic,
-      'x-shopify-shop-domain': options.shop ?? shop,
-      'x-shopify-webhook-id': `wh-${randomBytes(4).toString('hex')}`,
-      'x-shopify-api-version': '2025-10',
-      'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
-    },
+    headers: deliveryHeaders(options.shop ?? shop, body, creds.webhookSecret, { topic }),
     payload: body,
   });
 }

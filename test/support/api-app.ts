@@ -71,6 +71,33 @@ export function expectNoSecretsIn(logs: LogCapture, creds: ReturnType<typeof tes
 }
 
 /** `overrides`: more configuration, which may name the file's credentials (e.g. its shop). */
+/**
+ * The app of `deps` with Temporal unreachable (a lazy connection to a closed port, connecting as
+ * main.ts does: no retry outlives its call's deadline) and a 1 s Temporal budget; closed by `teardown`.
+ */
+export async function buildDeadTemporalApp(
+  deps: TestAppDeps,
+  teardown: Teardown,
+  overrides: Partial<TestAppDeps> = {},
+): Promise<{ app: FastifyInstance; client: Client }> {
+  const client = new Client({
+    connection: Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      connectTimeout: '1s',
+      interceptors: [deadlineAwareRetryInterceptor()],
+    }),
+  });
+  teardown.defer(() => client.connection.close());
+  const app = await buildTestApp({
+    ...deps,
+    temporal: { client, taskQueue: deps.temporal.taskQueue },
+    temporalTimeoutMs: 1_000,
+    ...overrides,
+  });
+  teardown.defer(() => app.close());
+  return { app, client };
+}
+
 export function useApiApp(overrides: (creds: ReturnType<typeof testCredentials>) => Record<string, string> = () => ({})) {
   const creds = testCredentials();
   const config = testConfig(creds, overrides(creds));
@@ -212,22 +239,7 @@ export function useApiApp(overrides: (creds: ReturnType<typeof testCredentials>)
     };
     api.app = await buildTestApp(api.base);
     teardown.defer(() => api.app.close());
-    api.deadClient = new Client({
-      connection: Connection.lazy({
-        address: `127.0.0.1:${await freePort()}`,
-        connectTimeout: '1s',
-        // As main.ts connects: no retry outlives its call's deadline.
-        interceptors: [deadlineAwareRetryInterceptor()],
-      }),
-    });
-    teardown.defer(() => api.deadClient.connection.close());
-    api.deadApp = await buildTestApp({
-      ...api.base,
-      temporal: { client: api.deadClient, taskQueue: api.taskQueue },
-      temporalTimeoutMs: 1_000,
-      readinessTimeoutMs: 1_000,
-    });
-    teardown.defer(() => api.deadApp.close());
+    ({ app: api.deadApp, client: api.deadClient } = await buildDeadTemporalApp(api.base, teardown, { readinessTimeoutMs: 1_000 }));
   });
 
   afterAll(() => teardown.run());

@@ -35,13 +35,13 @@ export type FromCopyThread =
 const here = fileURLToPath(import.meta.url);
 /** The thread's module: `.js` once compiled; `.ts` from source (tsx, vitest), loaded through tsx in the thread. */
 const THREAD_MODULE = new URL(`./copy-thread${extname(here)}`, import.meta.url);
-const threadEntry = (): [string | URL, { eval?: true }] => {
+const THREAD_ENTRY = ((): [string | URL, { eval?: true }] => {
   if (extname(here) !== '.ts') return [THREAD_MODULE, {}];
   // A worker's `execArgv` cannot carry `--import tsx`, and tsx's ESM hooks do not reach a worker: its CommonJS hook does.
   const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
   const load = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(THREAD_MODULE))});`;
   return [load, { eval: true }];
-};
+})();
 
 const idle: Worker[] = [];
 const waiting: ((thread: Worker) => void)[] = [];
@@ -49,8 +49,7 @@ let started = 0;
 
 function startThread(): Worker {
   started++;
-  const [entry, options] = threadEntry();
-  const thread = new Worker(entry, options);
+  const thread = new Worker(...THREAD_ENTRY);
   // Idle copy threads never keep a process alive.
   thread.unref();
   // An idle thread's failure is its exit, which forgets it; a copy's failure reaches that copy.

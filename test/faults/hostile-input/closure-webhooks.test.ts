@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
-import { bigId, hmac } from '../../support/fixtures.js';
+import { bigId, deliveryHeaders } from '../../support/fixtures.js';
 import { useHostileApp } from '../../support/hostile-app.js';
 
 /**
@@ -19,12 +19,7 @@ const postSigned = (topic: string, body: string) =>
   hostile.app.inject({
     method: 'POST',
     url: '/webhooks/shopify',
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-topic': topic,
-      'x-shopify-shop-domain': shop,
-      'x-shopify-hmac-sha256': hmac(body, creds.webhookSecret),
-    },
+    headers: deliveryHeaders(shop, body, creds.webhookSecret, { topic }),
     payload: body,
   });
 
