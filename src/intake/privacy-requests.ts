@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { recordDataRequest, recordRedaction, type NewRedaction } from '../db/repositories/privacy.js';
+import { recordDataRequest, recordRedaction, shopRedactionKey, type NewRedaction } from '../db/repositories/privacy.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
@@ -70,7 +70,8 @@ export function createPrivacyRequests({ config, db, temporal, telemetry, tempora
     const received_at = new Date(receivedAt);
     if (topic === 'shop/redact') {
       parseShopRedact(body, shopId);
-      return redact({ shop_id: shopId, kind: 'shop', request_key: 'shop', order_ids: [], received_at }, log);
+      const request_key = await shopRedactionKey(db, shopId);
+      return redact({ shop_id: shopId, kind: 'shop', request_key, order_ids: [], received_at }, log);
     }
     const request = parseCustomerRedact(body, shopId);
     const orderIds = [...new Set(request.orders_to_redact)].sort();

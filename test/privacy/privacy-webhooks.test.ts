@@ -442,6 +442,29 @@ describe('shop/redact', () => {
     expect(await harness.db.selectFrom('preview_jobs').select('job_id').where('shop_id', '=', redactShop).execute()).toEqual([]);
     expect((await get(`/v1/shops/${redactShop}/redactions/${redaction_id}`)).json()).toMatchObject({ kind: 'shop', status: 'completed' });
   });
+
+  it('a shop that reinstalled and left again is redacted again: a new redaction_id erases what came since; its redelivery answers the same', async () => {
+    const redactShop = `back-${randomBytes(4).toString('hex')}.myshopify.com`;
+    const [before, after] = [bigId(), bigId()];
+    await persistedOrder(redactShop, [before]);
+    const body = shopRedactPayload(redactShop);
+    const { redaction_id: first } = (await deliver('shop/redact', body, { shop: redactShop })).json<{ redaction_id: string }>();
+    expect(await redactionDone(first, redactShop)).toMatchObject({ lines_redacted: 1 });
+
+    // Reinstalled: a new order is fulfilled, then the shop uninstalls again.
+    await persistedOrder(redactShop, [after]);
+    const again = await deliver('shop/redact', body, { shop: redactShop });
+    expect(again.statusCode, again.body).toBe(200);
+    const { redaction_id: second } = again.json<{ redaction_id: string }>();
+    expect(second).not.toBe(first);
+    expect(await redactionDone(second, redactShop)).toMatchObject({ lines_redacted: 1 });
+    expect((await deliver('shop/redact', body, { shop: redactShop })).json()).toEqual({ redaction_id: second });
+
+    expect((await get(`/v1/shops/${redactShop}/order-lines/${after}`)).json()).toMatchObject({ status: 'redacted' });
+    expect((await objectsUnder(redactShop)).size).toBe(0);
+    expect((await get(`/v1/shops/${redactShop}/redactions/${first}`)).json()).toMatchObject({ kind: 'shop', status: 'completed' });
+    expect((await get(`/v1/shops/${redactShop}/redactions/${second}`)).json()).toMatchObject({ kind: 'shop', status: 'completed' });
+  });
 });
 
 describe('hostile privacy deliveries', () => {

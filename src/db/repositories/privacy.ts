@@ -117,7 +117,7 @@ export async function findDataRequest(db: Db, shopId: string, dataRequestId: str
 export interface NewRedaction {
   shop_id: string;
   kind: RedactionKind;
-  /** Shopify's identity of the request: the customer and the sorted order ids, or the shop. */
+  /** Shopify's identity of the request: the customer and the sorted order ids, or the shop's (`shopRedactionKey`). */
   request_key: string;
   order_ids: readonly string[];
   received_at: Date;
@@ -126,6 +126,43 @@ export interface NewRedaction {
 /** A redaction's id, derived from its shop and request key: the same request always has the same id. */
 const redactionId = (shopId: string, requestKey: string): string =>
   `rd_${createHash('sha256').update(`${shopId}\n${requestKey}`).digest('hex').slice(0, 32)}`;
+
+/**
+ * The request key of a `shop/redact`. Shopify sends one per uninstall (48 h after it), and a
+ * shop that reinstalled and left again is a new request: the shop's latest shop redaction is
+ * answered while it runs, and once completed while the shop holds nothing it would erase (a
+ * redelivery); once the shop holds data again, the next redaction is keyed `shop:<n>`. Shopify's
+ * headers cannot tell the two apart: a redelivery comes with a webhook id of its own.
+ */
+export async function shopRedactionKey(db: Db, shopId: string): Promise<string> {
+  const earlier = await db
+    .selectFrom('redactions')
+    .select(['request_key', 'status'])
+    .where('shop_id', '=', shopId)
+    .where('kind', '=', 'shop')
+    .orderBy('received_at', 'desc')
+    .execute();
+  const [latest] = earlier;
+  if (!latest) return 'shop';
+  if (latest.status === 'running' || !(await holdsShopData(db, shopId))) return latest.request_key;
+  return `shop:${earlier.length + 1}`;
+}
+
+/** Whether the shop has anything a shop redaction erases: a line not redacted, a preview job or a data-request report. */
+async function holdsShopData(db: Db, shopId: string): Promise<boolean> {
+  const { holds } = await db
+    .selectNoFrom((eb) =>
+      eb
+        .or([
+          eb.exists(db.selectFrom('order_lines').select('shop_id').where('shop_id', '=', shopId).where('status', '!=', 'redacted')),
+          eb.exists(db.selectFrom('preview_jobs').select('shop_id').where('shop_id', '=', shopId)),
+          eb.exists(db.selectFrom('data_requests').select('shop_id').where('shop_id', '=', shopId)),
+        ])
+        .as('holds'),
+    )
+    .executeTakeFirstOrThrow();
+  return Boolean(holds);
+}
 
 /** Records a redaction, or finds the one recorded for the same request (a redelivery). */
 export async function recordRedaction(db: Db, redaction: NewRedaction): Promise<RedactionRow> {
