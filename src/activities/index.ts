@@ -3,7 +3,7 @@ import { setLineWorking } from '../db/repositories/order-lines.js';
 import { closeLine } from '../db/repositories/orders.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
-import type { LineFailure } from '../domain/errors.js';
+import { FulfillmentError, type LineFailure } from '../domain/errors.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { ClosedStatus, CloseReason, FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
@@ -12,14 +12,14 @@ import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { lineFailuresTotal, linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent, type EventOrigin, type FulfillmentEvent } from '../telemetry/fulfillment-events.js';
 import { mapFailures } from './activity-failure.js';
-import { beginFulfillment } from './begin-fulfillment.js';
+import { beginFulfillment, type LineBegun } from './begin-fulfillment.js';
 import type { ActivityDeps } from './deps.js';
 import { createOrderEventActivities, orderEventAnnouncer } from './order-events.js';
 import { persistFinalAsset } from './persist-final-asset.js';
 import { createRedactionActivities } from './redaction.js';
 import { createReconcileActivities } from './reconcile.js';
 import { resolvePreview } from './resolve-preview.js';
-import type { LineRecorded, PreviewRef } from './types.js';
+import type { LineRecorded, PreviewRef, PreviewResolution } from './types.js';
 
 export interface FailureToRecord extends LineFailure {
   attempt: number;
@@ -92,9 +92,21 @@ export function createActivities(deps: ActivityDeps) {
   const { db, storage, telemetry } = deps;
   const report = (line: FulfillmentInput, event: FulfillmentEvent) => emitFulfillmentEvent(telemetry, eventOrigin(), line, event);
   const orderEvents = orderEventAnnouncer(deps);
+  /**
+   * The preview's first look, made by `openLine`: a step (and a workflow activation) less per
+   * line. A lookup that fails the line is left to `resolvePreview`, whose failure the attempt records.
+   */
+  const firstLook = (input: FulfillmentInput): Promise<PreviewResolution | undefined> =>
+    resolvePreview(db, input).catch((error: unknown) => {
+      if (error instanceof FulfillmentError) return undefined;
+      throw error;
+    });
   const activities = {
-    /** Opens the line (or finds its asset, or finds it closed); a new line's first run announces it. */
-    openLine: async (input: FulfillmentInput, announce: boolean) => {
+    /**
+     * Opens the line (or finds its asset, or finds it closed); a new line's first run announces
+     * it. An open line's preview is looked up too, in the same step.
+     */
+    openLine: async (input: FulfillmentInput, announce: boolean): Promise<LineBegun & { preview?: PreviewResolution }> => {
       const begun = await beginFulfillment(db, input);
       // An erased order's line is not announced: its events would carry the ids just erased.
       if (begun.redacted) return begun;
@@ -108,7 +120,8 @@ export function createActivities(deps: ActivityDeps) {
       }
       if (begun.final_asset) return begun;
       if (announce) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
-      return counted('processing', begun);
+      const preview = await firstLook(input);
+      return counted('processing', { ...begun, ...(preview ? { preview } : {}) });
     },
     /** Closes the line on its `close` signal: `withheld` when its asset exists, `cancelled` otherwise. */
     closeLine: async (input: FulfillmentInput, reason: CloseReason): Promise<{ status: ClosedStatus } & LineRecorded> => {

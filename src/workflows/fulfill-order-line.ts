@@ -77,6 +77,8 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     return line.view;
   }
   line.recorded(begun.line_updated_at);
+  // The preview as the line's opening found it: the first attempt's first look.
+  let firstLook = begun.preview;
 
   for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();
@@ -152,7 +154,8 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
     for (;;) {
       if (closing()) return undefined;
       previewPosted = false;
-      const resolution = await resolvePreview(input);
+      const resolution = firstLook ?? (await resolvePreview(input));
+      firstLook = undefined;
       if (resolution.state === 'ready') {
         if (line.view.status === 'waiting_for_preview') {
           const marked = await markLineWorking(input, 'processing');

@@ -51,7 +51,7 @@ function step<K extends keyof Activities>(name: K, kind: Step, summary: string):
   return guarded as unknown as Activities[K];
 }
 
-export const openLine = step('openLine', bookkeeping, 'Open the line (or find its asset)');
+export const openLine = step('openLine', bookkeeping, 'Open the line (or find its asset) and look up its preview');
 export const resolvePreview = step('resolvePreview', bookkeeping, 'Resolve personalization_id to its preview');
 export const markLineWorking = step('markLineWorking', bookkeeping, 'Record the line status');
 export const reopenLine = step('reopenLine', bookkeeping, 'Reopen the line for the retry');

@@ -25,7 +25,7 @@ function must<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-const ACTIVITIES = ['openLine', 'resolvePreview', 'persistPreview'];
+const ACTIVITIES = ['openLine', 'persistPreview'];
 const SPAN_KIND_SERVER = 2;
 
 /**
