@@ -43,9 +43,18 @@ const THREAD_ENTRY = ((): [string | URL, { eval?: true }] => {
   return [load, { eval: true }];
 })();
 
-const idle: Worker[] = [];
+/**
+ * How long a copy thread waits idle before it ends: a burst's copies share the threads it
+ * started, and a worker gone quiet gives back their memory (about 10 MiB each).
+ */
+export const copyThreadTuning = { idleExitMs: 60_000 };
+
+const idle = new Map<Worker, NodeJS.Timeout>();
 const waiting: ((thread: Worker) => void)[] = [];
 let started = 0;
+
+/** Copy threads running now, busy or idle. */
+export const runningCopyThreads = (): number => started;
 
 function startThread(): Worker {
   started++;
@@ -56,8 +65,8 @@ function startThread(): Worker {
   thread.on('error', () => undefined);
   thread.once('exit', () => {
     started--;
-    const at = idle.indexOf(thread);
-    if (at >= 0) idle.splice(at, 1);
+    clearTimeout(idle.get(thread));
+    idle.delete(thread);
   });
   return thread;
 }
@@ -77,7 +86,16 @@ const abortReason = (signal: AbortSignal | undefined): Error =>
 function release(thread: Worker): void {
   const next = waiting.shift();
   if (next) next(thread);
-  else idle.push(thread);
+  else idle.set(thread, setTimeout(() => void thread.terminate(), copyThreadTuning.idleExitMs).unref());
+}
+
+/** The thread idle the shortest time (its cache is the warmest), taken out of the idle ones. */
+function takeIdle(): Worker | undefined {
+  const last = [...idle.keys()].at(-1);
+  if (last === undefined) return undefined;
+  clearTimeout(idle.get(last));
+  idle.delete(last);
+  return last;
 }
 
 /**
@@ -85,7 +103,7 @@ function release(thread: Worker): void {
  * moves would (a queued copy is alive), and an abort takes it out of the queue.
  */
 function acquire(options: StreamOptions): Promise<Worker> {
-  const free = idle.pop();
+  const free = takeIdle();
   if (free) return Promise.resolve(free);
   if (started < COPY_THREADS) return Promise.resolve(startThread());
   return new Promise<Worker>((resolve, reject) => {

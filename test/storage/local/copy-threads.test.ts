@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPY_THREADS, copyOnThread } from '../../../src/storage/local/copy-threads.js';
+import { COPY_THREADS, copyOnThread, copyThreadTuning, runningCopyThreads } from '../../../src/storage/local/copy-threads.js';
+import { eventually } from '../../support/eventually.js';
 import { sha256 } from '../../support/fixtures.js';
 
 describe('copy threads', () => {
@@ -80,6 +81,23 @@ describe('copy threads', () => {
       await expect(copying).rejects.toThrow('heartbeat refused');
     } finally {
       closeSync(source);
+    }
+  });
+
+  it('ends threads left idle, and starts them again for the next copy', async () => {
+    const zero = openSync('/dev/zero', 'r');
+    const { idleExitMs } = copyThreadTuning;
+    copyThreadTuning.idleExitMs = 200;
+    try {
+      // As many copies at once as there are threads: each thread is released under the short idle time.
+      await Promise.all(Array.from({ length: COPY_THREADS }, () => copyOnThread(zero, target(), 4)));
+      expect(runningCopyThreads()).toBe(COPY_THREADS);
+      await eventually(() => (runningCopyThreads() === 0 ? true : undefined), 'the idle copy threads ending', 10_000);
+      expect(await copyOnThread(zero, target(), 4)).toMatchObject({ size_bytes: 4, sha256: sha256(Buffer.alloc(4)) });
+      expect(runningCopyThreads()).toBe(1);
+    } finally {
+      copyThreadTuning.idleExitMs = idleExitMs;
+      closeSync(zero);
     }
   });
 
