@@ -148,10 +148,14 @@ async function lineClosure(trx: Trx, line: OrderLineIdentity): Promise<ClosureRe
 /** Closing a line: a persisted one is withheld, any other open one cancelled, a closed one stays. */
 const closedStatus = sql<ClosedStatus>`case when order_lines.status = 'persisted' then 'withheld' else 'cancelled' end`;
 
+const isClosed = (status: LineStatus): status is ClosedStatus => (CLOSED_STATUSES as readonly LineStatus[]).includes(status);
+
 /**
  * Closes lines of one shop (all of one order, or the ones named) and answers every closed line
  * among them; with `leaveWorking` (an order's closure, not the line's own workflow), `processing`
- * lines are left as they are and answered as working.
+ * lines are left as they are and answered as working. The rows are locked and read first: a
+ * line's own step records `waiting_for_preview` without the order's lock, and a row that one
+ * statement read `processing` and the next `waiting_for_preview` would be neither closed nor signalled.
  */
 async function closeLines(
   trx: Trx,
@@ -159,29 +163,37 @@ async function closeLines(
   which: { order_id: string } | { order_line_ids: readonly string[] },
   leaveWorking = false,
 ): Promise<Closure> {
-  const now = new Date();
-  const left: LineStatus[] = leaveWorking ? ['processing'] : [];
-  let update = trx
-    .updateTable('order_lines')
-    .set({ status: closedStatus, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now })
-    .where('shop_id', '=', shopId)
-    // A redacted line stays redacted: it has nothing left to close.
-    .where('status', 'not in', [...CLOSED_STATUSES, 'redacted', ...left]);
-  let select = trx
+  if ('order_line_ids' in which && which.order_line_ids.length === 0) return { closed: [], working: [] };
+  const rows = await trx
     .selectFrom('order_lines')
     .select(['order_id', 'order_line_id', 'personalization_id', 'workflow_id', 'status', 'updated_at'])
     .where('shop_id', '=', shopId)
-    .where('status', 'in', [...CLOSED_STATUSES, ...left]);
-  if ('order_id' in which) {
-    update = update.where('order_id', '=', which.order_id);
-    select = select.where('order_id', '=', which.order_id);
-  } else {
-    if (which.order_line_ids.length === 0) return { closed: [], working: [] };
-    update = update.where('order_line_id', 'in', which.order_line_ids);
-    select = select.where('order_line_id', 'in', which.order_line_ids);
+    .where((eb) =>
+      'order_id' in which
+        ? eb('order_id', '=', which.order_id)
+        : // One array parameter: an order can name more lines than a statement's parameters.
+          eb('order_line_id', '=', eb.fn.any(eb.val(which.order_line_ids))),
+    )
+    // A redacted line stays redacted: it has nothing left to close.
+    .where('status', '!=', 'redacted')
+    .orderBy('order_line_id')
+    .forUpdate()
+    .execute();
+  const working = (status: LineStatus) => leaveWorking && status === 'processing';
+  const toClose = rows.filter((row) => !isClosed(row.status) && !working(row.status)).map((row) => row.order_line_id);
+  const now = new Date();
+  // The status each line closed now took (`closedStatus`), by line.
+  const closedNow = new Map<string, ClosedStatus>();
+  if (toClose.length > 0) {
+    const updated = await trx
+      .updateTable('order_lines')
+      .set({ status: closedStatus, reason_code: null, reason_message: null, recovery_guidance: null, updated_at: now })
+      .where('shop_id', '=', shopId)
+      .where((eb) => eb('order_line_id', '=', eb.fn.any(eb.val(toClose))))
+      .returning(['order_line_id', 'status'])
+      .execute();
+    for (const row of updated) if (isClosed(row.status)) closedNow.set(row.order_line_id, row.status);
   }
-  const changed = new Set((await update.returning('order_line_id').execute()).map((row) => row.order_line_id));
-  const rows = await select.orderBy('order_line_id').execute();
   const identity = (row: (typeof rows)[number]) => ({
     shop_id: shopId,
     order_id: row.order_id,
@@ -189,16 +201,16 @@ async function closeLines(
     personalization_id: row.personalization_id,
     workflow_id: row.workflow_id,
   });
+  const closed: ClosedLine[] = [];
+  for (const row of rows) {
+    const status = closedNow.get(row.order_line_id) ?? row.status;
+    if (!isClosed(status)) continue;
+    const changed = closedNow.has(row.order_line_id);
+    closed.push({ ...identity(row), status, changed, updated_at: (changed ? now : row.updated_at).toISOString() });
+  }
   return {
-    closed: rows
-      .filter((row) => row.status !== 'processing')
-      .map((row) => ({
-        ...identity(row),
-        status: row.status as ClosedStatus,
-        changed: changed.has(row.order_line_id),
-        updated_at: row.updated_at.toISOString(),
-      })),
-    working: rows.filter((row) => row.status === 'processing').map(identity),
+    closed,
+    working: rows.filter((row) => working(row.status)).map(identity),
   };
 }
 
