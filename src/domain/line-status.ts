@@ -12,6 +12,7 @@ export type LineStatus = z.infer<typeof lineStatusSchema>;
  */
 export const CLOSED_STATUSES = ['cancelled', 'withheld'] as const satisfies readonly LineStatus[];
 export type ClosedStatus = (typeof CLOSED_STATUSES)[number];
+export const isClosedStatus = (status: LineStatus): status is ClosedStatus => (CLOSED_STATUSES as readonly LineStatus[]).includes(status);
 
 /** Statuses no later step of the line's workflow may overwrite (`redacted`: erased on a privacy request, for good). */
 export const SETTLED_STATUSES = ['persisted', ...CLOSED_STATUSES, 'redacted'] as const satisfies readonly LineStatus[];

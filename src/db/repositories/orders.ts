@@ -4,7 +4,7 @@
 // cancellation, the refund and the close signal's own step.
 import { sql, type Transaction } from 'kysely';
 import type { LineKey } from '../../domain/ids.js';
-import { CLOSED_STATUSES, type ClosedStatus, type ClosureReason, type LineStatus } from '../../domain/line-status.js';
+import { isClosedStatus, type ClosedStatus, type ClosureReason, type LineStatus } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { Database } from '../schema.js';
 import { orderLineValues, setLineWorking, type OrderLineIdentity } from './order-lines.js';
@@ -148,8 +148,6 @@ async function lineClosure(trx: Trx, line: OrderLineIdentity): Promise<ClosureRe
 /** Closing a line: a persisted one is withheld, any other open one cancelled, a closed one stays. */
 const closedStatus = sql<ClosedStatus>`case when order_lines.status = 'persisted' then 'withheld' else 'cancelled' end`;
 
-const isClosed = (status: LineStatus): status is ClosedStatus => (CLOSED_STATUSES as readonly LineStatus[]).includes(status);
-
 /**
  * Closes lines of one shop (all of one order, or the ones named) and answers every closed line
  * among them; with `leaveWorking` (an order's closure, not the line's own workflow), `processing`
@@ -180,7 +178,7 @@ async function closeLines(
     .forUpdate()
     .execute();
   const working = (status: LineStatus) => leaveWorking && status === 'processing';
-  const toClose = rows.filter((row) => !isClosed(row.status) && !working(row.status)).map((row) => row.order_line_id);
+  const toClose = rows.filter((row) => !isClosedStatus(row.status) && !working(row.status)).map((row) => row.order_line_id);
   const now = new Date();
   // The status each line closed now took (`closedStatus`), by line.
   const closedNow = new Map<string, ClosedStatus>();
@@ -192,7 +190,7 @@ async function closeLines(
       .where((eb) => eb('order_line_id', '=', eb.fn.any(eb.val(toClose))))
       .returning(['order_line_id', 'status'])
       .execute();
-    for (const row of updated) if (isClosed(row.status)) closedNow.set(row.order_line_id, row.status);
+    for (const row of updated) if (isClosedStatus(row.status)) closedNow.set(row.order_line_id, row.status);
   }
   const identity = (row: (typeof rows)[number]) => ({
     shop_id: shopId,
@@ -204,7 +202,7 @@ async function closeLines(
   const closed: ClosedLine[] = [];
   for (const row of rows) {
     const status = closedNow.get(row.order_line_id) ?? row.status;
-    if (!isClosed(status)) continue;
+    if (!isClosedStatus(status)) continue;
     const changed = closedNow.has(row.order_line_id);
     closed.push({ ...identity(row), status, changed, updated_at: (changed ? now : row.updated_at).toISOString() });
   }
@@ -333,7 +331,7 @@ export async function recordingStatus(trx: Trx, line: OrderLineIdentity): Promis
   // Erased already: a copy that finishes after its workflow was stopped records nothing.
   if (status === 'redacted') return 'redacted';
   if (order.redacted || order.cancelled || refunded) return 'withheld';
-  return status !== null && (CLOSED_STATUSES as readonly string[]).includes(status) ? 'withheld' : 'persisted';
+  return status !== null && isClosedStatus(status) ? 'withheld' : 'persisted';
 }
 
 /**
