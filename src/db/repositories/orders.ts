@@ -152,8 +152,8 @@ const closedStatus = sql<ClosedStatus>`case when order_lines.status = 'persisted
  * Closes lines of one shop (all of one order, or the ones named) and answers every closed line
  * among them; with `leaveWorking` (an order's closure, not the line's own workflow), `processing`
  * lines are left as they are and answered as working. The rows are locked and read first: a
- * line's own step records `waiting_for_preview` without the order's lock, and a row that one
- * statement read `processing` and the next `waiting_for_preview` would be neither closed nor signalled.
+ * line's own steps record `waiting_for_preview` and `failed` without the order's lock, and a row
+ * one statement read `processing` and the next `failed` would be neither closed nor signalled.
  */
 async function closeLines(
   trx: Trx,
