@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { fulfillmentWorkflowId, type LineKey } from '../../domain/ids.js';
 import type { LineIdentity } from '../../domain/line-identity.js';
 import { SETTLED_STATUSES, type FinalAsset, type LineStatus, type LineStatusView } from '../../domain/line-status.js';
@@ -16,9 +17,6 @@ export const orderLineValues = (line: OrderLineIdentity) => ({
   workflow_id: fulfillmentWorkflowId(line),
 });
 
-/** Rows per insert: a statement takes at most 65,535 parameters, and an order can be large. */
-const REGISTER_BATCH = 1_000;
-
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byLineKey = (a: LineKey, b: LineKey) =>
   a.shop_id === b.shop_id ? compare(a.order_line_id, b.order_line_id) : compare(a.shop_id, b.shop_id);
@@ -27,17 +25,19 @@ const byLineKey = (a: LineKey, b: LineKey) =>
  * Intake: makes the lines visible at once; a line already known keeps its state, and a line
  * given twice is written once. Rows go in key order, so that two API instances inserting
  * overlapping batches (a redelivery, `orders/create` beside `orders/paid`) take the unique
- * index's locks in the same order instead of deadlocking.
+ * index's locks in the same order instead of deadlocking. The columns go as arrays (`unnest`,
+ * which yields them in order): one statement text for any number of lines, nothing to build per
+ * delivery, and no limit of 65,535 parameters for a large order.
  */
 export async function registerOrderLines(db: Db, lines: readonly OrderLineIdentity[]): Promise<void> {
-  const ordered = [...lines].sort(byLineKey);
-  for (let start = 0; start < ordered.length; start += REGISTER_BATCH) {
-    await db
-      .insertInto('order_lines')
-      .values(ordered.slice(start, start + REGISTER_BATCH).map((line) => ({ ...orderLineValues(line), status: 'processing' as const })))
-      .onConflict((oc) => oc.columns(['shop_id', 'order_line_id']).doNothing())
-      .execute();
-  }
+  const rows = lines.map(orderLineValues).sort(byLineKey);
+  const column = (name: keyof (typeof rows)[number]) => rows.map((row) => row[name]);
+  await sql`
+    insert into order_lines (shop_id, order_line_id, order_id, personalization_id, workflow_id, status)
+    select *, 'processing' from unnest(
+      ${column('shop_id')}::text[], ${column('order_line_id')}::text[], ${column('order_id')}::text[],
+      ${column('personalization_id')}::text[], ${column('workflow_id')}::text[])
+    on conflict (shop_id, order_line_id) do nothing`.execute(db);
 }
 
 /** When a write changed the line's row (its `updated_at`), or null when it left the row alone. */

@@ -89,44 +89,26 @@ export interface OrderLines extends OrderKey {
  * Why lines of these orders are closed, if they are, each order's answer at its index (without
  * locking: what the intake reads to answer `ignored`; the line's own start checks again under
  * the lock). One round trip for them all: the orders' cancellations and the lines refunded in full.
+ * The keys go as arrays (`unnest`), so the statement's text is the same for any number of orders
+ * and lines: nothing to build per delivery, and no expression per key (an order of 12,000 lines
+ * would exceed Postgres's stack depth).
  */
 export async function closureReasons(db: Db, orders: readonly OrderLines[]): Promise<Map<string, ClosureReason>[]> {
-  // One array of line ids per shop: a row per line (`(shop_id, order_line_id) in (…)`) nests an
-  // expression per line, and an order of 12,000 lines exceeds Postgres's stack depth.
-  const lineIdsByShop = new Map<string, string[]>();
-  for (const order of orders) lineIdsByShop.set(order.shop_id, [...(lineIdsByShop.get(order.shop_id) ?? []), ...order.line_ids]);
   if (orders.every((order) => order.line_ids.length === 0)) return orders.map(() => new Map());
-  const rows = await db
-    .selectFrom('orders')
-    .select([
-      'shop_id',
-      'order_id as id',
-      sql<ClosureReason>`case when redacted_at is not null then 'redacted' else 'order_cancelled' end`.as('reason'),
-    ])
-    .where((eb) =>
-      eb(
-        eb.refTuple('shop_id', 'order_id'),
-        'in',
-        orders.map((order) => eb.tuple(order.shop_id, order.order_id)),
-      ),
-    )
-    .where((eb) => eb.or([eb('cancelled_at', 'is not', null), eb('redacted_at', 'is not', null)]))
-    .unionAll(
-      db
-        .selectFrom('order_refunds')
-        .select(['shop_id', 'order_line_id as id', sql<ClosureReason>`'line_refunded'`.as('reason')])
-        .where((eb) =>
-          eb.or(
-            [...lineIdsByShop].map(([shopId, lineIds]) =>
-              eb.and([eb('shop_id', '=', shopId), eb('order_line_id', '=', eb.fn.any(eb.val(lineIds)))]),
-            ),
-          ),
-        )
-        .groupBy(['shop_id', 'order_line_id'])
-        .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
-        .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0)),
-    )
-    .execute();
+  // Distinct keys: a line named twice would count its refunds twice in the sums.
+  const orderKeys = distinctPairs(orders.map((order) => [order.shop_id, order.order_id] as const));
+  const lineKeys = distinctPairs(orders.flatMap((order) => order.line_ids.map((id) => [order.shop_id, id] as const)));
+  const { rows } = await sql<{ shop_id: string; id: string; reason: ClosureReason }>`
+    select o.shop_id, o.order_id as id, case when o.redacted_at is not null then 'redacted' else 'order_cancelled' end as reason
+      from orders o join unnest(${orderKeys.shops}::text[], ${orderKeys.ids}::text[]) as k(shop_id, order_id)
+        on o.shop_id = k.shop_id and o.order_id = k.order_id
+     where o.cancelled_at is not null or o.redacted_at is not null
+    union all
+    select r.shop_id, r.order_line_id, 'line_refunded'
+      from order_refunds r join unnest(${lineKeys.shops}::text[], ${lineKeys.ids}::text[]) as k(shop_id, order_line_id)
+        on r.shop_id = k.shop_id and r.order_line_id = k.order_line_id
+     group by r.shop_id, r.order_line_id
+    having sum(r.quantity) >= max(r.line_quantity) and max(r.line_quantity) > 0`.execute(db);
   const closed = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
   const has = (reason: ClosureReason, shopId: string, id: string) => closed.has(`${reason}\u0000${shopId}\u0000${id}`);
   return orders.map((order) => {
@@ -135,6 +117,21 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
     }
     return new Map(order.line_ids.filter((id) => has('line_refunded', order.shop_id, id)).map((id) => [id, 'line_refunded']));
   });
+}
+
+/** `(shop_id, id)` pairs without repeats, as the two arrays an `unnest` takes. */
+function distinctPairs(pairs: readonly (readonly [string, string])[]): { shops: string[]; ids: string[] } {
+  const seen = new Set<string>();
+  const shops: string[] = [];
+  const ids: string[] = [];
+  for (const [shopId, id] of pairs) {
+    const key = `${shopId}\u0000${id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    shops.push(shopId);
+    ids.push(id);
+  }
+  return { shops, ids };
 }
 
 /** Under the order's lock: why the line is closed, or null when it is open. */
