@@ -29,8 +29,8 @@ afterAll(async () => {
 });
 
 it('answers within Shopify’s 5 s while the read of the order’s closures stalls, and the lines are fulfilled', async () => {
-  // Only the intake's closure read selects an order's cancellation this way.
-  stack.proxy.holdWhen(`as "reason" from "orders"`);
+  // Only the intake's closure read joins orders to the keys it was given.
+  stack.proxy.holdWhen('from orders o join unnest(');
   try {
     const deliveredAt = Date.now();
     const response = await stack.deliver(shop, orderId, lines);

@@ -114,8 +114,8 @@ describe('a 30 s database outage', () => {
   });
 
   it('answers within Shopify’s 5 s while the intake’s registration stalls, and the workflows register the lines', async () => {
-    // Only the intake inserts several lines in one statement.
-    stack.proxy.holdWhen('"status") values ($1, $2, $3, $4, $5, $6), (');
+    // Only the intake's registration inserts lines from arrays (every other write is Kysely's, quoted).
+    stack.proxy.holdWhen('insert into order_lines (');
     try {
       const deliveredAt = Date.now();
       const response = await stack.deliver(shop, stalledOrderId, stalled);
