@@ -35,6 +35,17 @@ describe.each(['postgres', 'pglite'] as const)('closureReasons on %s', (kind) =>
     ]);
   });
 
+  it('counts the refunds of a line named by several deliveries at once (orders/create beside orders/paid) once', async () => {
+    // 1 of 3 refunded: three deliveries naming it must not make that 3 of 3.
+    const delivery = { shop_id: SHOP, order_id: '200', line_ids: ['202', '201'] };
+    const answers = await closureReasons(database.db, [delivery, delivery, delivery]);
+    expect(answers.map((answer) => Object.fromEntries(answer))).toEqual([
+      { '201': 'line_refunded' },
+      { '201': 'line_refunded' },
+      { '201': 'line_refunded' },
+    ]);
+  });
+
   it('answers orders without lines without a query', async () => {
     expect(await closureReasons(database.db, [{ shop_id: SHOP, order_id: '100', line_ids: [] }])).toEqual([new Map()]);
   });
