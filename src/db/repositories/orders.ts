@@ -63,7 +63,13 @@ async function lockOrder(trx: Trx, order: OrderKey): Promise<{ cancelled: boolea
   return { cancelled: row.cancelled_at !== null, redacted: row.redacted_at !== null };
 }
 
-/** The lines of `lineIds` that refunds cover in full (refunded quantity reaches the line's quantity). */
+/**
+ * Of a line's `order_refunds` rows, grouped: refunds cover it in full (the refunded quantity
+ * reaches the line's quantity). The one rule, for the line's own checks and the intake's read.
+ */
+const REFUNDED_IN_FULL = sql<boolean>`sum(quantity) >= max(line_quantity) and max(line_quantity) > 0`;
+
+/** The lines of `lineIds` that refunds cover in full. */
 const refundedInFullQuery = (trx: Trx | Db, shopId: string, lineIds: readonly string[]) =>
   trx
     .selectFrom('order_refunds')
@@ -71,8 +77,7 @@ const refundedInFullQuery = (trx: Trx | Db, shopId: string, lineIds: readonly st
     .where('shop_id', '=', shopId)
     .where('order_line_id', 'in', lineIds)
     .groupBy('order_line_id')
-    .having((eb) => eb(eb.fn.sum<number>('quantity'), '>=', eb.fn.max('line_quantity')))
-    .having((eb) => eb(eb.fn.max('line_quantity'), '>', 0));
+    .having(REFUNDED_IN_FULL);
 
 async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly string[]): Promise<Set<string>> {
   if (lineIds.length === 0) return new Set();
@@ -108,7 +113,7 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
       from order_refunds r join unnest(${lineKeys.shops}::text[], ${lineKeys.ids}::text[]) as k(shop_id, order_line_id)
         on r.shop_id = k.shop_id and r.order_line_id = k.order_line_id
      group by r.shop_id, r.order_line_id
-    having sum(r.quantity) >= max(r.line_quantity) and max(r.line_quantity) > 0`.execute(db);
+    having ${REFUNDED_IN_FULL}`.execute(db);
   const closed = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
   const has = (reason: ClosureReason, shopId: string, id: string) => closed.has(`${reason}\u0000${shopId}\u0000${id}`);
   return orders.map((order) => {
