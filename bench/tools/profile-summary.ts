@@ -5,9 +5,11 @@ import { must } from '../../test/support/must.js';
  * Summarizes a V8 .cpuprofile (from `BENCH_PROFILE_DIR=dir npm run bench`, which runs the bench
  * processes under `node --cpu-prof`): self time by package and by function.
  *
- *   npx tsx bench/tools/profile-summary.ts <dir>/intake-api/CPU.*.cpuprofile [top] [--callers=<function regex>]
+ *   npx tsx bench/tools/profile-summary.ts <dir>/intake-api/CPU.*.cpuprofile [top] [--callers=<function regex>] [--within=<function regex>]
  *
  * `--callers` adds, for functions whose name matches, their self time by calling stack (4 frames).
+ * `--within` adds the share of the thread's busy time spent inside functions whose "name
+ * package" matches, callees included (a module's evaluation, a hook), each sample counted once.
  */
 interface ProfileNode {
   id: number;
@@ -24,11 +26,13 @@ interface Profile {
 }
 
 const args = process.argv.slice(2);
-const callersOf = args.find((arg) => arg.startsWith('--callers='))?.slice('--callers='.length);
+const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(`--${name}=`.length);
+const callersOf = option('callers');
+const within = option('within');
 const [file, topArg] = args.filter((arg) => !arg.startsWith('--'));
 if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [--callers=<function regex>]');
 const top = Number(topArg ?? 30);
-const depth = Number(args.find((arg) => arg.startsWith('--depth='))?.slice('--depth='.length) ?? 5);
+const depth = Number(option('depth') ?? 5);
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 
 // Self time per node from the sample timeline (more exact than hitCount × interval).
@@ -78,10 +82,11 @@ console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled over ${((profile.e
 print('self time by package', byPackage);
 print('self time by function', byFunction);
 
+const parent = new Map<number, ProfileNode>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+
 if (callersOf) {
   const pattern = new RegExp(callersOf);
-  const parent = new Map<number, ProfileNode>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
   const byStack = new Map<string, number>();
   for (const node of profile.nodes) {
     const us = selfUs.get(node.id) ?? 0;
@@ -94,4 +99,24 @@ if (callersOf) {
     byStack.set(key, (byStack.get(key) ?? 0) + us);
   }
   print(`callers of /${callersOf}/`, byStack);
+}
+
+if (within) {
+  const pattern = new RegExp(within);
+  let busy = 0;
+  let inside = 0;
+  for (const node of profile.nodes) {
+    const us = selfUs.get(node.id) ?? 0;
+    if (us === 0 || node.callFrame.functionName === '(idle)') continue;
+    busy += us;
+    for (let at: ProfileNode | undefined = node; at; at = parent.get(at.id)) {
+      if (pattern.test(`${at.callFrame.functionName} ${packageOf(at.callFrame.url)}`)) {
+        inside += us;
+        break;
+      }
+    }
+  }
+  console.log(
+    `\nwithin /${within}/: ${(inside / 1000).toFixed(0)} ms of ${(busy / 1000).toFixed(0)} ms busy (${((inside / busy) * 100).toFixed(1)}%)`,
+  );
 }
