@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import type { Config } from '../config/config.js';
+import { isGuessable, MIN_SECRET_LENGTH, type Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import type { Adapters } from '../adapters.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -55,6 +55,11 @@ export async function startWorker(
   } catch (error) {
     await admin.close();
     throw error;
+  }
+  if (config.ORDER_EVENTS_SECRET && isGuessable(config.ORDER_EVENTS_SECRET)) {
+    logger.warn(
+      `ORDER_EVENTS_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: whoever guesses it can sign events the print side trusts`,
+    );
   }
   const client = new Client({
     connection: admin,

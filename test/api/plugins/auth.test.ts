@@ -54,9 +54,12 @@ describe('failed bearer attempts', () => {
   it('are answered 429 in the envelope, with Retry-After, once an address has used up its window; successes never count', async () => {
     const limited = await buildTestApp({ ...api.base, failedAuthLimit: limit });
     try {
-      // Successful requests, however many, are not limited.
-      for (let i = 0; i < limit.max * 3; i += 1)
+      // Successful requests, however many, are not limited; nor are requests without a token,
+      // which guess nothing.
+      for (let i = 0; i < limit.max * 3; i += 1) {
         expect((await fromAddress(limited, '192.0.2.1', creds.operatorToken)).statusCode).toBe(404);
+        expectError(await fromAddress(limited, '192.0.2.2'), 401, 'unauthorized');
+      }
 
       for (let i = 0; i < limit.max; i += 1)
         expectError(await fromAddress(limited, '192.0.2.2', `${creds.operatorToken}x`), 401, 'unauthorized');
@@ -66,8 +69,8 @@ describe('failed bearer attempts', () => {
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(limit.windowMs / 1000);
       expect(error.details).toEqual({ retry_after_seconds: retryAfter });
-      // A missing token is a failed attempt too; and while the window lasts, a right guess
-      // from that address learns nothing.
+      // While the window lasts, that address is answered 429 whatever it sends: a right guess
+      // learns nothing.
       expectError(await fromAddress(limited, '192.0.2.2'), 429, 'rate_limited');
       expectError(await fromAddress(limited, '192.0.2.2', creds.operatorToken), 429, 'rate_limited');
 
@@ -76,6 +79,31 @@ describe('failed bearer attempts', () => {
       expect((await fromAddress(limited, '192.0.2.1', creds.operatorToken)).statusCode).toBe(404);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('tokens a guesser could find', () => {
+  it('are taken, and the API warns at start-up how many entries are shorter than 32 characters, never the tokens', async () => {
+    const lines: string[] = [];
+    const tokens = [
+      { token: 'short-operator-token', scope: '*' },
+      { token: creds.operatorToken, scope: '*' },
+    ];
+    const warned = await buildTestApp({
+      ...api.base,
+      config: { ...api.base.config, API_TOKENS: tokens },
+      logs: { write: (line) => lines.push(line) },
+    });
+    try {
+      expect((await warned.inject({ url: linePath(newLine()), headers: bearer('short-operator-token') })).statusCode).toBe(404);
+      const warning = lines
+        .map((line) => JSON.parse(line) as { level: number; msg: string; entries?: number[] })
+        .find((line) => line.msg.startsWith('API_TOKENS:'));
+      expect(warning).toMatchObject({ level: 40, entries: [1] });
+      expect(lines.join('\n')).not.toContain('short-operator-token');
+    } finally {
+      await warned.close();
     }
   });
 });
