@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { recordDataRequest, recordRedaction, shopRedactionKey, type NewRedaction } from '../db/repositories/privacy.js';
+import { markOrdersRedacted, recordDataRequest, recordRedaction, shopRedactionKey, type NewRedaction } from '../db/repositories/privacy.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
@@ -51,6 +51,10 @@ export function createPrivacyRequests({ config, db, temporal, telemetry, tempora
 
   async function redact(redaction: NewRedaction, log: RequestLog): Promise<PrivacyAnswer> {
     const row = await recordRedaction(db, redaction);
+    // In force once answered: an `orders/create` of these orders right after the 200 starts
+    // nothing, whether or not the workflow has run. A shop's orders, which may be many, are
+    // marked by the workflow's first step; no order of an uninstalled shop comes anyway.
+    if (row.kind === 'customer') await markOrdersRedacted(db, row);
     const input = {
       redaction_id: row.redaction_id,
       shop_id: row.shop_id,

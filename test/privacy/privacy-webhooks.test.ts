@@ -13,7 +13,7 @@ import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { RedactShopData } from '../../src/workflows/redact-shop-data.js';
 import { testConfig, testCredentials } from '../support/api.js';
 import { buildDeadTemporalApp, expectError } from '../support/api-app.js';
-import { buildTestApp } from '../support/capture-app.js';
+import { buildTestApp, type TestAppDeps } from '../support/capture-app.js';
 import {
   bigId,
   deliveryHeaders,
@@ -43,6 +43,7 @@ let harness: FulfillmentHarness;
 let app: FastifyInstance;
 let deadApp: FastifyInstance;
 let storageRoot: string;
+let deps: TestAppDeps;
 const logLines: string[] = [];
 const teardown = new Teardown();
 
@@ -56,7 +57,7 @@ beforeAll(async () => {
   });
   harness = await FulfillmentHarness.start({ storage: { storage, put: putLocal(storageRoot) }, previewWaitSeconds: 600 });
   teardown.defer(() => harness.close());
-  const deps = {
+  deps = {
     config,
     db: harness.db,
     storage,
@@ -357,6 +358,22 @@ describe('customers/redact', () => {
     },
     WITH_DELETION,
   );
+
+  it('in force once answered: an orders/create right after it, before the workflow has run, starts nothing', async () => {
+    // A task queue no worker polls: the redaction's workflow is started and never runs.
+    const idle = await buildTestApp({ ...deps, temporal: { client: harness.client, taskQueue: `idle-${bigId()}` } });
+    try {
+      const orderId = bigId();
+      const line = bigId();
+      expect((await deliver('customers/redact', customerRedactPayload(shop, bigId(), [orderId]), { target: idle })).statusCode).toBe(200);
+      const create = await deliver('orders/create', orderPayload(orderId, [{ id: line, properties: personalized(`pers-${line}`) }], shop), {
+        target: idle,
+      });
+      expect(create.json()).toEqual({ accepted: [], ignored: [{ order_line_id: line, reason: 'redacted' }] });
+    } finally {
+      await idle.close();
+    }
+  });
 
   it(
     'stops a line waiting for its preview: the workflow ends, the job and line are erased',
