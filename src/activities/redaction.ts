@@ -15,6 +15,7 @@ import {
 import type { RedactionCounts } from '../domain/privacy.js';
 import type { ObjectRef } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
+import { linesTotal } from '../telemetry/metrics/metrics.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Lines per page: each costs a terminate, a few removals and a delete of its executions, in bounded parallel. */
@@ -127,7 +128,7 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
       const refs = lines.flatMap((line) => [line.final_asset, line.preview].filter((ref) => ref !== null));
       let deleted = await removeObjects(refs);
       heartbeat({ after, step: 'objects deleted' });
-      await eraseLines(db, row, lines);
+      linesTotal.inc({ status: 'redacted' }, await eraseLines(db, row, lines));
       deleted += await removeLineFolders(shopId, lines);
       await countObjectsDeleted(db, redactionId, deleted);
       return { last, lines: lines.length };

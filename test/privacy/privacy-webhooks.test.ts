@@ -10,6 +10,7 @@ import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
 import { redactionWorkflowId, type RedactionCounts } from '../../src/domain/privacy.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { linesTotal } from '../../src/telemetry/metrics/metrics.js';
 import type { RedactShopData } from '../../src/workflows/redact-shop-data.js';
 import { testConfig, testCredentials } from '../support/api.js';
 import { buildDeadTemporalApp, expectError } from '../support/api-app.js';
@@ -121,6 +122,9 @@ async function objectsUnder(prefix: string): Promise<Map<string, Buffer>> {
 const lineObjects = async (inShop: string, line: string) =>
   [...(await objectsUnder(inShop)).keys()].filter((key) => key.includes(`/${line}/`) || key.includes(`pers-${line}.`));
 
+/** `printready_lines_total{status="redacted"}` of this process, where the test's worker runs. */
+const redactedTransitions = async () => (await linesTotal.get()).values.find((value) => value.labels.status === 'redacted')?.value ?? 0;
+
 async function redactionDone(redactionId: string, inShop = shop): Promise<RedactionCounts> {
   return harness.client.workflow.getHandle<typeof RedactShopData>(redactionWorkflowId(inShop, redactionId)).result();
 }
@@ -196,11 +200,13 @@ describe('customers/redact', () => {
       expect(keptBefore).toHaveLength(2);
       expect(await lineObjects(shop, gone1)).toHaveLength(2);
 
+      const counted = await redactedTransitions();
       const body = customerRedactPayload(shop, bigId(), [redactedOrder]);
       const response = await deliver('customers/redact', body);
       expect(response.statusCode, response.body).toBe(200);
       const { redaction_id } = response.json<{ redaction_id: string }>();
       expect(await redactionDone(redaction_id)).toEqual({ orders_redacted: 1, lines_redacted: 2, objects_deleted: 4 });
+      expect((await redactedTransitions()) - counted).toBe(2);
 
       for (const line of [gone1, gone2]) {
         expect(await lineObjects(shop, line)).toEqual([]);
