@@ -53,7 +53,7 @@ export async function reconcileScenario(log: (line: string) => void) {
         telemetry: new NoopTelemetry(),
         temporal: { client, taskQueue: `${taskQueue}-lines` },
         printBucket: 'print-assets',
-        reconcile: { tokens, admin: { origin: standIn.origin, apiVersion: '2025-10' }, previewWaitSeconds: 1800 },
+        reconcile: { tokens, admin: { origin: standIn.origin, apiVersion: '2025-10' } },
       }),
     });
     const running = worker.run();

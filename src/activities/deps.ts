@@ -15,6 +15,11 @@ export interface ActivityDeps {
   printBucket: string;
   /** `ORDER_EVENTS_URL` and its secret; without it no order event is recorded or sent. */
   orderEvents?: OrderEventsSettings | undefined;
+  /**
+   * `PREVIEW_WAIT_SECONDS`: how long a line whose run was started without it waits for its
+   * preview (one started by hand), and what a sweep starts lines with; the default without it.
+   */
+  previewWaitSeconds?: number;
   /** Reconciliation's Admin API tokens and settings; without them no shop is configured for it. */
   reconcile?: ReconcileSettings;
 }

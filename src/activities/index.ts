@@ -4,7 +4,7 @@ import { closeLine } from '../db/repositories/orders.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
 import { FulfillmentError, type LineFailure } from '../domain/errors.js';
-import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS, type FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { ClosedStatus, CloseReason, FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
@@ -106,7 +106,10 @@ export function createActivities(deps: ActivityDeps) {
      * Opens the line (or finds its asset, or finds it closed); a new line's first run announces
      * it. An open line's preview is looked up too, in the same step.
      */
-    openLine: async (input: FulfillmentInput, announce: boolean): Promise<LineBegun & { preview?: PreviewResolution }> => {
+    openLine: async (
+      input: FulfillmentInput,
+      announce: boolean,
+    ): Promise<LineBegun & { preview?: PreviewResolution; preview_wait_seconds?: number }> => {
       const begun = await beginFulfillment(db, input);
       // An erased order's line is not announced: its events would carry the ids just erased.
       if (begun.redacted) return begun;
@@ -121,7 +124,9 @@ export function createActivities(deps: ActivityDeps) {
       if (begun.final_asset) return begun;
       if (announce) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
       const preview = await firstLook(input);
-      return counted('processing', { ...begun, ...(preview ? { preview } : {}) });
+      // For a run started without it (by hand): this worker's `PREVIEW_WAIT_SECONDS`.
+      const previewWaitSeconds = deps.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS;
+      return counted('processing', { ...begun, preview_wait_seconds: previewWaitSeconds, ...(preview ? { preview } : {}) });
     },
     /** Closes the line on its `close` signal: `withheld` when its asset exists, `cancelled` otherwise. */
     closeLine: async (input: FulfillmentInput, reason: CloseReason): Promise<{ status: ClosedStatus } & LineRecorded> => {

@@ -13,12 +13,11 @@ import type { AdminOrder } from '../shopify-admin/orders-query.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import type { ActivityDeps } from './deps.js';
 
-/** What reconciliation needs besides the activities' common deps: `SHOPIFY_ADMIN_*` and `PREVIEW_WAIT_SECONDS`. */
+/** What reconciliation needs besides the activities' common deps: `SHOPIFY_ADMIN_*`. */
 export interface ReconcileSettings {
   /** The shops reconciliation may read, each with its token (read here, never passed through a workflow). */
   tokens: readonly AdminToken[];
   admin: ShopifyAdminSettings;
-  previewWaitSeconds: number;
 }
 
 /** A sweep asks again for what the previous one may have read just before an order changed. */
@@ -58,7 +57,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
     temporal: deps.temporal,
     closure: createOrderClosure({ db, temporal: deps.temporal, telemetry, temporalTimeoutMs }),
     temporalTimeoutMs,
-    previewWaitSeconds: deps.reconcile?.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS,
+    previewWaitSeconds: deps.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS,
     startCapacity: START_CAPACITY,
   });
 

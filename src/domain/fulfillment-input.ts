@@ -19,10 +19,11 @@ export const DEFAULT_PREVIEW_WAIT_SECONDS = 1800;
 /**
  * Input of the `FulfillOrderLine` workflow (contract, Workflow): the line, and how long it may
  * wait for a preview still rendering (`PREVIEW_WAIT_SECONDS`, fixed when the run starts). A run
- * started by hand with the contract's input alone waits the default.
+ * started by hand with the contract's input alone waits the worker's `PREVIEW_WAIT_SECONDS`,
+ * which the line's opening step answers.
  */
 export const workflowInputSchema = fulfillmentInputSchema.extend({
-  preview_wait_seconds: z.number().int().nonnegative().default(DEFAULT_PREVIEW_WAIT_SECONDS),
+  preview_wait_seconds: z.number().int().nonnegative().optional(),
 });
 /** What a caller passes: `preview_wait_seconds` may be left out. */
 export type WorkflowInput = z.input<typeof workflowInputSchema>;

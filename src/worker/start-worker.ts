@@ -83,6 +83,7 @@ export async function startWorker(
       telemetry: adapters.telemetry,
       temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
       printBucket: config.PRINT_BUCKET,
+      previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
       orderEvents:
         config.ORDER_EVENTS_URL && config.ORDER_EVENTS_SECRET
           ? { url: config.ORDER_EVENTS_URL, secret: config.ORDER_EVENTS_SECRET, urlTtlSeconds: config.ORDER_EVENTS_URL_TTL_SECONDS }
@@ -90,7 +91,6 @@ export async function startWorker(
       reconcile: {
         tokens: config.SHOPIFY_ADMIN_TOKENS,
         admin: { origin: config.SHOPIFY_ADMIN_ORIGIN, apiVersion: config.SHOPIFY_API_VERSION },
-        previewWaitSeconds: config.PREVIEW_WAIT_SECONDS,
       },
     }),
   });

@@ -2,7 +2,13 @@ import { ApplicationFailure, condition, continueAsNew, setHandler, workflowInfo 
 import type { z } from 'zod';
 import type { PreviewRef } from '../activities/types.js';
 import type { LineFailure } from '../domain/errors.js';
-import { resumptionSchema, workflowInputSchema, type Resumption, type WorkflowInput } from '../domain/fulfillment-input.js';
+import {
+  DEFAULT_PREVIEW_WAIT_SECONDS,
+  resumptionSchema,
+  workflowInputSchema,
+  type Resumption,
+  type WorkflowInput,
+} from '../domain/fulfillment-input.js';
 import { closeRequestSchema, type CloseReason, type FinalAsset, type LineStatusView } from '../domain/line-status.js';
 import { closeSignal, previewReadySignal, retrySignal, statusQuery } from './definitions.js';
 import { LineState, type RecordedAt } from './line-state.js';
@@ -79,6 +85,8 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   line.recorded(begun.line_updated_at);
   // The preview as the line's opening found it: the first attempt's first look.
   let firstLook = begun.preview;
+  // Started with the contract's input alone (by hand): the worker's setting, as the opening answered it.
+  const previewWaitSeconds = input.preview_wait_seconds ?? begun.preview_wait_seconds ?? DEFAULT_PREVIEW_WAIT_SECONDS;
 
   for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();
@@ -166,12 +174,12 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
         }
         return resolution.preview;
       }
-      deadline ??= Date.now() + input.preview_wait_seconds * 1000;
+      deadline ??= Date.now() + previewWaitSeconds * 1000;
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new LineFailed({
           reason_code: 'preview_not_ready',
-          message: `preview job ${resolution.job_id} was still rendering after ${input.preview_wait_seconds} s`,
+          message: `preview job ${resolution.job_id} was still rendering after ${previewWaitSeconds} s`,
           details: { job_id: resolution.job_id },
         });
       }
@@ -179,10 +187,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
         const marked = await markLineWorking(input, 'waiting_for_preview');
         line.waitingForPreview(resolution.job_id, new Date(deadline), marked.line_updated_at);
       }
-      const pollMs = Math.min(
-        PREVIEW_POLL_MAX_MS,
-        Math.max(PREVIEW_POLL_MIN_MS, (input.preview_wait_seconds * 1000) / PREVIEW_LOOKS_PER_WAIT),
-      );
+      const pollMs = Math.min(PREVIEW_POLL_MAX_MS, Math.max(PREVIEW_POLL_MIN_MS, (previewWaitSeconds * 1000) / PREVIEW_LOOKS_PER_WAIT));
       await condition(() => previewPosted || closing() !== undefined, Math.min(remaining, pollMs), {
         summary: 'Wait for the preview to finish rendering',
       });

@@ -90,10 +90,10 @@ export function useReconcileStack(standInOptions: Parameters<typeof ShopifyAdmin
         telemetry: stack.telemetry,
         temporal: { client: api.client, taskQueue: api.taskQueue },
         printBucket: PRINT_BUCKET,
+        previewWaitSeconds: 30,
         reconcile: {
           tokens: [...api.config.SHOPIFY_ADMIN_TOKENS, { shop_id: stack.revokedShop, token: revokedToken }],
           admin: { origin: stack.standIn.origin, apiVersion: api.config.SHOPIFY_API_VERSION },
-          previewWaitSeconds: 30,
         },
       }),
     });

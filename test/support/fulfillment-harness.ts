@@ -93,6 +93,7 @@ export class FulfillmentHarness {
           telemetry,
           temporal: { client, taskQueue },
           printBucket: PRINT_BUCKET,
+          previewWaitSeconds: options.previewWaitSeconds ?? 30,
           orderEvents: options.orderEvents,
         }),
       ),

@@ -264,6 +264,21 @@ describe('FulfillOrderLine', () => {
     expect(await handle.result()).toMatchObject({ status: 'persisted' });
   });
 
+  it('started by hand with the contract’s input alone, waits for a rendering preview as long as the worker’s PREVIEW_WAIT_SECONDS says', async () => {
+    const line = newLine();
+    await recordJob(harness.db, line, { status: 'rendering', jobId: 'job-by-hand' });
+    const { workflowId } = await harness.client.workflow.start(FULFILL_ORDER_LINE, {
+      taskQueue: harness.taskQueue,
+      workflowId: `${line.shop_id}:${line.order_line_id}:fulfillment`,
+      args: [line],
+    });
+    // The harness's worker says 3 s; the default would be 1800.
+    expect(await harness.waitForStatus(workflowId, 'failed')).toMatchObject({
+      reason_code: 'preview_not_ready',
+      reason_message: 'preview job job-by-hand was still rendering after 3 s',
+    });
+  });
+
   it('waits for a rendering preview, then persists it once it is posted', async () => {
     const line = newLine();
     const job = { shop_id: line.shop_id, personalization_id: line.personalization_id, job_id: 'job-render' };
