@@ -25,9 +25,7 @@ export const intakeAnswerSchema = z.object({
   ignored: z.array(z.object({ order_line_id: z.string(), reason: ignoredReasonSchema })),
   closed: closedLinesSchema
     .optional()
-    .describe(
-      'orders/cancelled, refunds/create and an order that arrives cancelled only: the personalized lines closed (or found closed), with their status now',
-    ),
+    .describe('orders/cancelled and refunds/create only: the personalized lines closed (or found closed), with their status now'),
 });
 export type IntakeAnswer = z.infer<typeof intakeAnswerSchema>;
 
@@ -159,13 +157,14 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
    * would, so a later `orders/paid` starts nothing either, and lines started before are closed.
    */
   async function admitCancelledOrder(source: OrderSource, order: ParsedOrder, cancelledAt: Date, log: RequestLog): Promise<IntakeAnswer> {
-    const closed = await closure.cancel(source.shop_id, { order_id: order.order_id, cancelled_at: cancelledAt }, log);
+    // The lines it closes are logged; the answer is an order topic's, as the contract has it.
+    await closure.cancel(source.shop_id, { order_id: order.order_id, cancelled_at: cancelledAt }, log);
     const ignored = [
       ...order.ignored,
       ...order.personalized.map(({ order_line_id }) => ({ order_line_id, reason: 'order_cancelled' as const })),
     ];
     logIgnored(log, ignored);
-    return { accepted: [], ignored, closed };
+    return { accepted: [], ignored };
   }
 
   function logIgnored(log: RequestLog, lines: IntakeAnswer['ignored']): void {
