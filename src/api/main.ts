@@ -4,6 +4,7 @@ import { exitOnSignal } from '../entry/shutdown.js';
 import { StartupError } from '../entry/startup-error.js';
 import { createLogger } from '../logging/logger.js';
 import { createAdapters } from '../adapters.js';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { startTracing } from '../telemetry/tracing/tracing.js';
 import { checkDatabase, connectTemporalClient, serveApi } from './serve.js';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   try {
     await checkDatabase(adapters);
     const client = await connectTemporalClient(config, config.TEMPORAL_ADDRESS, Boolean(tracing));
+    await ensureSearchAttributes(client.connection, config.TEMPORAL_NAMESPACE, logger);
     const app = await serveApi(config, adapters, client, logger);
     // app.close() stops accepting and waits for requests in flight; then telemetry is flushed.
     exitOnSignal(logger, SHUTDOWN_GRACE_MS, [

@@ -8,7 +8,7 @@ import { isGuessable, MIN_SECRET_LENGTH, type Config } from '../config/config.js
 import type { Logger } from '../logging/logger.js';
 import type { Adapters } from '../adapters.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
-import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { syncReconcileSchedules } from '../temporal/schedules.js';
 import { tracingClientInterceptors } from '../telemetry/tracing/temporal-tracing.js';
 import { tracedStorage } from '../telemetry/tracing/traced-storage.js';
@@ -46,12 +46,7 @@ export async function startWorker(
   const options = await temporalConnectionOptions(config, address);
   const admin = await Connection.connect(options);
   try {
-    if (!(await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE))) {
-      logger.warn(
-        { namespace: config.TEMPORAL_NAMESPACE },
-        'this connection may not manage search attributes; make sure they exist in the namespace as Keywords',
-      );
-    }
+    await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE, logger);
   } catch (error) {
     await admin.close();
     throw error;

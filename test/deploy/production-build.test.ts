@@ -7,9 +7,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/config.js';
 import { Spawned } from '../support/child-processes.js';
+import { eventually } from '../support/eventually.js';
+import { bigId, deliveryHeaders, orderPayload, personalized } from '../support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { must } from '../support/must.js';
 import { freePort } from '../support/ports.js';
@@ -157,6 +161,48 @@ describe('production build', () => {
     answer.resume();
     await stopping;
     expect((await api.exited).code).toBe(0);
+  });
+
+  it('api/main.js adds the search attributes a namespace lacks: a webhook starts its line before any worker has run', async () => {
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const namespace = `api-sa-${randomBytes(4).toString('hex')}`;
+    try {
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: proto.google.protobuf.Duration.fromObject({ seconds: 86_400 }),
+      });
+    } finally {
+      await connection.close();
+    }
+    const port = await freePort();
+    const secret = 'build-test-webhook-secret';
+    const api = await startEntry('api/main.js', /Server listening/, {
+      PORT: String(port),
+      TEMPORAL_NAMESPACE: namespace,
+      SHOPIFY_WEBHOOK_SECRETS: secret,
+    });
+    try {
+      const shop = 'search-attributes.myshopify.com';
+      const body = orderPayload(bigId(), [{ id: bigId(), properties: personalized('pers-sa') }], shop);
+      // A namespace just registered may take the server a few seconds to serve; a start that
+      // lacks an attribute would fail every time.
+      const answer = await eventually(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/webhooks/shopify`, {
+            method: 'POST',
+            headers: deliveryHeaders(shop, body, secret),
+            body,
+          });
+          return response.status === 200 ? ((await response.json()) as { accepted: { status: string }[] }) : undefined;
+        },
+        'a webhook answered 200',
+        30_000,
+        500,
+      );
+      expect(answer.accepted).toMatchObject([{ status: 'started' }]);
+    } finally {
+      await api.stop();
+    }
   });
 });
 
