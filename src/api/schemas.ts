@@ -6,6 +6,11 @@ import { errorBodySchema } from './plugins/errors.js';
 export const failure = (description: string) => errorBodySchema.describe(description);
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+/** What a bearer route answers before its handler runs (`bearerAuth`). */
+export const bearerFailures = {
+  401: failure('unauthorized'),
+  429: failure('rate_limited: too many wrong bearer tokens from this address; see Retry-After'),
+};
 
 export const lineParamsSchema = z.object({
   shop_id: shopIdSchema.describe('The shop, its *.myshopify.com domain'),

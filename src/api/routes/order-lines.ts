@@ -7,7 +7,7 @@ import { retryLine } from '../../services/retry.js';
 import { issueFinalAssetUrl, signedUrlRequestSchema, signedUrlResponseSchema } from '../../services/signed-urls.js';
 import { principalOf } from '../plugins/auth.js';
 import { requestLog } from '../plugins/logging.js';
-import { bearerSecurity, failure, lineParamsSchema } from '../schemas.js';
+import { bearerFailures, bearerSecurity, failure, lineParamsSchema } from '../schemas.js';
 
 const retryResponseSchema = z.object({
   workflow_id: z.string(),
@@ -27,11 +27,10 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: lineParamsSchema,
         response: {
+          ...bearerFailures,
           200: lineViewSchema.describe(
             'Where the line stands, with its final asset once persisted; a redacted line keeps only shop_id, order_id, order_line_id, status and updated_at',
           ),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
         },
       },
@@ -50,10 +49,9 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         params: lineParamsSchema,
         body: signedUrlRequestSchema,
         response: {
+          ...bearerFailures,
           200: signedUrlResponseSchema.describe('The URL and the asset it serves'),
           400: failure('invalid_request'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
           409: failure(
             'asset_not_ready while processing or waiting; fulfillment_failed with reason and guidance in details; line_cancelled or line_withheld for a closed line',
@@ -79,9 +77,8 @@ export const orderLineRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: lineParamsSchema,
         response: {
+          ...bearerFailures,
           202: retryResponseSchema.describe('The retry was handed to the workflow'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
           409: failure('not_failed: only a failed line can be retried (not a cancelled or withheld one either)'),
           503: failure('temporal_unavailable'),

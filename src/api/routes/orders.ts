@@ -4,7 +4,7 @@ import { issueOrderUrls, orderUrlsResponseSchema, orderView, orderViewSchema } f
 import { signedUrlRequestSchema } from '../../services/signed-urls.js';
 import { principalOf } from '../plugins/auth.js';
 import { requestLog } from '../plugins/logging.js';
-import { bearerSecurity, failure, orderParamsSchema } from '../schemas.js';
+import { bearerFailures, bearerSecurity, failure, orderParamsSchema } from '../schemas.js';
 
 /** An order as the unit a print supplier takes: its status from its lines, and every line's URL at once. */
 export const orderRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -22,9 +22,8 @@ export const orderRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: orderParamsSchema,
         response: {
+          ...bearerFailures,
           200: orderViewSchema.describe('The order and the same status object per line as the line route'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found: no personalized line of this order is known (also for another shop)'),
         },
       },
@@ -45,10 +44,9 @@ export const orderRoutes: FastifyPluginAsyncZod = async (app) => {
         params: orderParamsSchema,
         body: signedUrlRequestSchema,
         response: {
+          ...bearerFailures,
           200: orderUrlsResponseSchema.describe("The order's URLs and the assets they serve"),
           400: failure('invalid_request'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found (also for another shop)'),
           409: failure('order_not_ready unless the order is ready_for_print (details.status says where it is); asset_missing'),
           503: failure('storage_unavailable'),

@@ -4,7 +4,7 @@ import { previewJobSchema, PREVIEW_STATUSES } from '../../domain/preview-job.js'
 import { recordPreview } from '../../services/previews.js';
 import { principalOf } from '../plugins/auth.js';
 import { requestLog } from '../plugins/logging.js';
-import { bearerSecurity, failure } from '../schemas.js';
+import { bearerFailures, bearerSecurity, failure } from '../schemas.js';
 
 const previewJobResponseSchema = z.object({
   shop_id: z.string(),
@@ -31,11 +31,10 @@ export const previewRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         body: previewJobSchema,
         response: {
+          ...bearerFailures,
           200: previewJobResponseSchema.describe('Unchanged: the same job was already recorded'),
           201: previewJobResponseSchema.describe('Created, or its state changed'),
           400: failure('invalid_request'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           403: failure("forbidden: the token's scope is another shop, or a merchant's job is not in PREVIEW_BUCKET under its shop_id/"),
           409: failure('preview_conflict: another job id, or another object for a ready job'),
         },

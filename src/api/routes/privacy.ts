@@ -5,7 +5,7 @@ import { dataRequestViewSchema, redactionViewSchema } from '../../domain/privacy
 import { dataRequestView, redactionView } from '../../services/privacy.js';
 import { principalOf } from '../plugins/auth.js';
 import { requestLog } from '../plugins/logging.js';
-import { bearerSecurity, failure } from '../schemas.js';
+import { bearerFailures, bearerSecurity, failure } from '../schemas.js';
 
 const shopParam = shopIdSchema.describe('The shop, its *.myshopify.com domain');
 
@@ -25,9 +25,8 @@ export const privacyRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: z.object({ shop_id: shopParam, data_request_id: shopifyIdSchema.describe("Shopify's data_request.id") }),
         response: {
+          ...bearerFailures,
           200: dataRequestViewSchema.describe('The report'),
-          401: failure('unauthorized'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found: not recorded (yet), or another shop'),
         },
       },
@@ -45,10 +44,9 @@ export const privacyRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         params: z.object({ shop_id: shopParam, redaction_id: z.string().max(100).describe('As the webhook answered it') }),
         response: {
+          ...bearerFailures,
           200: redactionViewSchema.describe('Status and counts'),
-          401: failure('unauthorized'),
           403: failure('forbidden: a merchant token'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           404: failure('not_found'),
         },
       },

@@ -4,7 +4,7 @@ import { shopIdSchema } from '../../domain/ids.js';
 import { reconcileBodySchema, reconcileResponseSchema, requestReconcile } from '../../services/reconcile.js';
 import { principalOf } from '../plugins/auth.js';
 import { requestLog } from '../plugins/logging.js';
-import { bearerSecurity, failure } from '../schemas.js';
+import { bearerFailures, bearerSecurity, failure } from '../schemas.js';
 
 const shopParamsSchema = z.object({ shop_id: shopIdSchema.describe('The shop, its *.myshopify.com domain') });
 
@@ -25,12 +25,11 @@ export const reconcileRoutes: FastifyPluginAsyncZod = async (app) => {
         params: shopParamsSchema,
         body: reconcileBodySchema,
         response: {
+          ...bearerFailures,
           202: reconcileResponseSchema.describe('The reconciliation started; follow it in the Temporal UI by this id'),
           400: failure('invalid_request'),
-          401: failure('unauthorized'),
           403: failure('forbidden: a merchant token'),
           409: failure('not_configured: no Admin API token for the shop in SHOPIFY_ADMIN_TOKENS'),
-          429: failure('rate_limited: too many failed bearer attempts from this address; see Retry-After'),
           503: failure('temporal_unavailable'),
         },
       },
