@@ -123,11 +123,17 @@ describe('production build', () => {
     return entryProcess;
   }
 
-  it('worker/main.js stops cleanly on SIGTERM', async () => {
-    const worker = await startEntry('worker/main.js', /worker polling/);
+  it('worker/main.js warns of a guessable ORDER_EVENTS_SECRET, never printing it, and stops cleanly on SIGTERM', async () => {
+    const secret = 'short-events-key';
+    const worker = await startEntry('worker/main.js', /worker polling/, {
+      ORDER_EVENTS_URL: 'http://127.0.0.1:9/print-events',
+      ORDER_EVENTS_SECRET: secret,
+    });
     await worker.stop();
     expect((await worker.exited).code).toBe(0);
     expect(worker.output).toContain('worker stopped');
+    expect(worker.output).toContain('ORDER_EVENTS_SECRET is shorter than 32 characters');
+    expect(worker.output).not.toContain(secret);
   });
 
   it('api/main.js finishes a request in flight on SIGTERM, then exits 0', async () => {
