@@ -13,6 +13,7 @@ import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js'
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
 import { PREVIEW_BUCKET, PRINT_BUCKET } from '../../test/support/fixtures.js';
 import { startTemporal } from './environment.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../../src/domain/fulfillment-input.js';
 
 /** What a scenario run alone (`tsx bench/scenarios/<name>.ts`) stands on, in this one process. */
 export interface StandaloneWorker {
@@ -61,6 +62,7 @@ export async function startStandaloneWorker(name: string, orderEvents?: Activity
       telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }),
       temporal: { client: env.client, taskQueue },
       printBucket: PRINT_BUCKET,
+      previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
       orderEvents,
     }),
   });

@@ -16,7 +16,7 @@ import { createTelemetry } from '../../src/telemetry/create-telemetry.js';
 import { loadConfig } from '../../src/config/config.js';
 import { persistFinalAsset as recordFinalAsset } from '../../src/db/repositories/final-assets.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
-import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS, type FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Adapters } from '../../src/adapters.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
@@ -205,6 +205,7 @@ serveChild(async (options: AppProcessOptions) => {
           taskQueue: options.taskQueue,
         },
         printBucket: PRINT_BUCKET,
+        previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
       });
       worker = await createFulfillmentWorker({ ...common, activities, workflowBundlePath: bundlePath, ...settings });
     } else {

@@ -11,6 +11,7 @@ import { createFulfillmentWorker } from '../../src/worker/fulfillment-worker.js'
 import { adminOrder } from '../../test/reconcile/reconcile-stack.js';
 import { ShopifyAdminStandIn } from '../../test/support/shopify-admin-stand-in.js';
 import { openDatabase, startEnvironment } from '../lib/environment.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../../src/domain/fulfillment-input.js';
 
 const ORDERS = 1000;
 const REPS = 3;
@@ -53,6 +54,7 @@ export async function reconcileScenario(log: (line: string) => void) {
         telemetry: new NoopTelemetry(),
         temporal: { client, taskQueue: `${taskQueue}-lines` },
         printBucket: 'print-assets',
+        previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
         reconcile: { tokens, admin: { origin: standIn.origin, apiVersion: '2025-10' } },
       }),
     });

@@ -18,6 +18,7 @@ import { defaultMaxCachedWorkflows } from '../../src/worker/workflow-cache.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 import { createTestDatabase } from '../../test/support/database.js';
 import { startWaitingLines, untilInStatus, wakeAll } from '../../test/observability/waiting-lines.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../../src/domain/fulfillment-input.js';
 
 /**
  * Lines waiting for their previews, then all woken at once: the worker's RSS while they wait
@@ -165,6 +166,7 @@ async function runWorker(options: WorkerOptions): Promise<void> {
       telemetry: createTelemetry({ host: 'http://127.0.0.1:9' }),
       temporal: { client: new Client({ connection: Connection.lazy({ address: options.address }) }), taskQueue: options.taskQueue },
       printBucket: PRINT,
+      previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
     }),
   });
   setInterval(() => {

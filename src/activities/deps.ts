@@ -17,9 +17,9 @@ export interface ActivityDeps {
   orderEvents?: OrderEventsSettings | undefined;
   /**
    * `PREVIEW_WAIT_SECONDS`: how long a line whose run was started without it waits for its
-   * preview (one started by hand), and what a sweep starts lines with; the default without it.
+   * preview (one started by hand), and what a sweep starts lines with.
    */
-  previewWaitSeconds?: number;
+  previewWaitSeconds: number;
   /** Reconciliation's Admin API tokens and settings; without them no shop is configured for it. */
   reconcile?: ReconcileSettings;
 }

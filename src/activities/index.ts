@@ -4,7 +4,7 @@ import { closeLine } from '../db/repositories/orders.js';
 import { recordLineFailure } from '../db/repositories/failures.js';
 import type { DatabaseWait } from '../db/while-unavailable.js';
 import { FulfillmentError, type LineFailure } from '../domain/errors.js';
-import { DEFAULT_PREVIEW_WAIT_SECONDS, type FulfillmentInput } from '../domain/fulfillment-input.js';
+import type { FulfillmentInput } from '../domain/fulfillment-input.js';
 import type { ClosedStatus, CloseReason, FinalAsset, LineStatus } from '../domain/line-status.js';
 import type { ReasonCode } from '../domain/reasons.js';
 import type { StreamOptions } from '../storage/object-storage.js';
@@ -109,8 +109,9 @@ export function createActivities(deps: ActivityDeps) {
     openLine: async (
       input: FulfillmentInput,
       announce: boolean,
-    ): Promise<LineBegun & { preview?: PreviewResolution; preview_wait_seconds?: number }> => {
-      const begun = await beginFulfillment(db, input);
+    ): Promise<LineBegun & { preview?: PreviewResolution; preview_wait_seconds: number }> => {
+      // With this worker's `PREVIEW_WAIT_SECONDS`: what a run started without it (by hand) waits.
+      const begun = { ...(await beginFulfillment(db, input)), preview_wait_seconds: deps.previewWaitSeconds };
       // An erased order's line is not announced: its events would carry the ids just erased.
       if (begun.redacted) return begun;
       if (begun.closed) {
@@ -124,9 +125,7 @@ export function createActivities(deps: ActivityDeps) {
       if (begun.final_asset) return begun;
       if (announce) await report(input, { name: TELEMETRY_EVENTS.started, attempt: 1 });
       const preview = await firstLook(input);
-      // For a run started without it (by hand): this worker's `PREVIEW_WAIT_SECONDS`.
-      const previewWaitSeconds = deps.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS;
-      return counted('processing', { ...begun, preview_wait_seconds: previewWaitSeconds, ...(preview ? { preview } : {}) });
+      return counted('processing', { ...begun, ...(preview ? { preview } : {}) });
     },
     /** Closes the line on its `close` signal: `withheld` when its asset exists, `cancelled` otherwise. */
     closeLine: async (input: FulfillmentInput, reason: CloseReason): Promise<{ status: ClosedStatus } & LineRecorded> => {

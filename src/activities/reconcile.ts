@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AdminToken } from '../config/config.js';
 import { advanceWatermark, knownLineIds, readWatermark } from '../db/repositories/reconciliation.js';
-import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../domain/fulfillment-input.js';
 import type { ReconcileCounts, ReconcileRequest, ReconcileSummary } from '../domain/reconcile.js';
 import { readAdminOrder } from '../intake/admin-order.js';
 import { createOrderAdmission, type OrderSource } from '../intake/order-admission.js';
@@ -57,7 +56,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
     temporal: deps.temporal,
     closure: createOrderClosure({ db, temporal: deps.temporal, telemetry, temporalTimeoutMs }),
     temporalTimeoutMs,
-    previewWaitSeconds: deps.previewWaitSeconds ?? DEFAULT_PREVIEW_WAIT_SECONDS,
+    previewWaitSeconds: deps.previewWaitSeconds,
     startCapacity: START_CAPACITY,
   });
 

@@ -2,13 +2,7 @@ import { ApplicationFailure, condition, continueAsNew, setHandler, workflowInfo 
 import type { z } from 'zod';
 import type { PreviewRef } from '../activities/types.js';
 import type { LineFailure } from '../domain/errors.js';
-import {
-  DEFAULT_PREVIEW_WAIT_SECONDS,
-  resumptionSchema,
-  workflowInputSchema,
-  type Resumption,
-  type WorkflowInput,
-} from '../domain/fulfillment-input.js';
+import { resumptionSchema, workflowInputSchema, type Resumption, type WorkflowInput } from '../domain/fulfillment-input.js';
 import { closeRequestSchema, type CloseReason, type FinalAsset, type LineStatusView } from '../domain/line-status.js';
 import { closeSignal, previewReadySignal, retrySignal, statusQuery } from './definitions.js';
 import { LineState, type RecordedAt } from './line-state.js';
@@ -86,7 +80,7 @@ export async function FulfillOrderLine(rawInput: WorkflowInput, rawResumption?: 
   // The preview as the line's opening found it: the first attempt's first look.
   let firstLook = begun.preview;
   // Started with the contract's input alone (by hand): the worker's setting, as the opening answered it.
-  const previewWaitSeconds = input.preview_wait_seconds ?? begun.preview_wait_seconds ?? DEFAULT_PREVIEW_WAIT_SECONDS;
+  const previewWaitSeconds = input.preview_wait_seconds ?? begun.preview_wait_seconds;
 
   for (let attempt = resumed?.attempt ?? 1; ; attempt++) {
     const outcome = await attemptFulfillment();

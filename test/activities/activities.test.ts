@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type FulfillmentActivities } from '../../src/activities/index.js';
 import type { PreviewRef } from '../../src/activities/types.js';
-import type { FulfillmentInput } from '../../src/domain/fulfillment-input.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS, type FulfillmentInput } from '../../src/domain/fulfillment-input.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { ObjectFolder, ObjectRef, Placement, PlaceCopy, StreamOptions } from '../../src/storage/object-storage.js';
@@ -66,7 +66,14 @@ const telemetry = new RecordingTelemetry();
 const teardown = new Teardown();
 
 const activitiesOn = (db: Db): FulfillmentActivities =>
-  createActivities({ db, storage, telemetry, temporal: unreachableTemporal(), printBucket: PRINT_BUCKET });
+  createActivities({
+    db,
+    storage,
+    telemetry,
+    temporal: unreachableTemporal(),
+    printBucket: PRINT_BUCKET,
+    previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
+  });
 
 /** Runs `step` in the mock activity context; `run` cannot infer the result's type from `step` alone. */
 const inContext = <R>(env: MockActivityEnvironment, step: () => Promise<R>): Promise<R> => env.run<[], R, () => Promise<R>>(step);

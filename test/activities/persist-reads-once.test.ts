@@ -26,6 +26,7 @@ import {
 } from '../support/fixtures.js';
 import { pngWithFiller } from '../support/images.js';
 import { SupabaseStorageStandIn } from '../support/supabase-storage-stand-in.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../../src/domain/fulfillment-input.js';
 
 /**
  * A persisted line reads its preview's bytes once (issue 19): verified and copied in one pass,
@@ -60,7 +61,14 @@ type PersistPreview = FulfillmentActivities['persistPreview'];
 
 const persist = (storage: ObjectStorage, ...args: Parameters<PersistPreview>): ReturnType<PersistPreview> => {
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'wf-reads-once', runId: randomBytes(8).toString('hex') } });
-  const activities = createActivities({ db: setUp().db, storage, telemetry, temporal: unreachableTemporal(), printBucket: PRINT_BUCKET });
+  const activities = createActivities({
+    db: setUp().db,
+    storage,
+    telemetry,
+    temporal: unreachableTemporal(),
+    printBucket: PRINT_BUCKET,
+    previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
+  });
   return env.run<[], Awaited<ReturnType<PersistPreview>>, () => ReturnType<PersistPreview>>(() => activities.persistPreview(...args));
 };
 

@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { bigId, deliveryHeaders, makePng, orderPayload, personalized } from '../support/fixtures.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { DEFAULT_PREVIEW_WAIT_SECONDS } from '../../src/domain/fulfillment-input.js';
 
 /** The value, or a failed test naming what was missing. */
 function must<T>(value: T | undefined, what: string): T {
@@ -82,6 +83,7 @@ export function tracedDeliveryTest(protocol: 'http/json' | 'http/protobuf'): voi
         telemetry,
         temporal: { client, taskQueue },
         printBucket: 'print-assets',
+        previewWaitSeconds: DEFAULT_PREVIEW_WAIT_SECONDS,
       }),
     });
     const running = worker.run();
