@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
@@ -14,7 +14,7 @@ export interface DevCredentials {
 
 /**
  * `npm run dev` works without any secret configured: it makes an operator token and a webhook
- * secret once, keeps them in the data folder, and uses them on every start.
+ * secret once, keeps them in the data folder (`main` makes it first), and uses them on every start.
  */
 export async function devCredentials(config: Config): Promise<DevCredentials> {
   const needToken = config.API_TOKENS.length === 0;
@@ -30,7 +30,6 @@ export async function devCredentials(config: Config): Promise<DevCredentials> {
     webhook_secret: `dev_${randomBytes(24).toString('base64url')}`,
   };
   if (!stored) {
-    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   }
   return {

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { connectTemporalClient, serveApi } from '../api/serve.js';
@@ -34,7 +35,10 @@ const SHUTDOWN_GRACE_MS = 15_000;
  * given by environment replaces its embedded default.
  */
 async function main(): Promise<void> {
-  const { config, generated } = await devCredentials(loadConfig());
+  const configured = loadConfig();
+  // Made first: the embedded Temporal, PGlite, local storage and the dev credentials keep their state in it.
+  await mkdir(configured.DATA_DIR, { recursive: true });
+  const { config, generated } = await devCredentials(configured);
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'printready' }, await terminalDestination());
   // Signals are handled below, so the worker stops in order with everything else.
   // The API's /metrics carries the worker's line counts too: one process, one registry.

@@ -50,8 +50,11 @@ interface Running {
 }
 
 /** `npm run dev`'s entry point, as a newcomer starts it, until it says it is ready. */
-async function startDev(): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startDev(overrides: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/main.ts'], {
+    env: { ...env, ...overrides },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -190,3 +193,20 @@ it('runs a line end to end on embedded defaults, stops cleanly and finds its dat
     expect(await stopDev(second)).toBe(0);
   }
 }, 240_000);
+
+it('makes its data folder when every secret is configured (nothing generated there first)', async () => {
+  const nested = path.join(dataDir, 'configured', 'data');
+  const running = await startDev({
+    DATA_DIR: nested,
+    API_TOKENS: 'configured-operator-token=*',
+    SHOPIFY_WEBHOOK_SECRETS: 'configured-webhook-secret',
+  });
+  try {
+    const health = await fetch(`${apiUrl}/readyz`);
+    expect(health.status).toBe(200);
+    // Nothing generated, so nothing written beside what the embedded services keep.
+    await expect(readFile(path.join(nested, 'dev-credentials.json'))).rejects.toThrow(/ENOENT/);
+  } finally {
+    expect(await stopDev(running)).toBe(0);
+  }
+}, 120_000);
