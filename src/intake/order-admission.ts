@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { registerOrderLines } from '../db/repositories/order-lines.js';
+import { linesBeforeStart, nothingKnown, type LinesBeforeStart, type OrderLines } from '../db/repositories/orders.js';
 import type { FulfillmentInput } from '../domain/fulfillment-input.js';
+import { fulfillmentWorkflowId } from '../domain/ids.js';
 import { groupCommit } from '../lib/group-commit.js';
+import { groupRead } from '../lib/group-read.js';
 import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
@@ -53,7 +56,7 @@ export const linesToStart = (source: OrderSource, order: ParsedOrder): Fulfillme
   }));
 
 export interface OrderAdmissionDeps extends Pick<ServiceDeps, 'db' | 'temporal' | 'temporalTimeoutMs'> {
-  /** The order's closures: what an order that arrives cancelled records, and what its lines are checked against. */
+  /** The order's closures: what an order that arrives cancelled records. */
   closure: OrderClosure;
   /** `PREVIEW_WAIT_SECONDS`, told to each line's run at its start. */
   previewWaitSeconds: number;
@@ -69,6 +72,8 @@ export type OrderAdmission = ReturnType<typeof createOrderAdmission>;
  */
 export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure, previewWaitSeconds, startCapacity }: OrderAdmissionDeps) {
   const startAdmission = new StartAdmission(startCapacity);
+  // Order deliveries arriving while a read runs share the next one, instead of a round trip each.
+  const readBeforeStart = groupRead((orders: readonly OrderLines[]) => linesBeforeStart(db, orders));
   // Deliveries arriving while an insert runs share the next one, instead of a statement each.
   const insertTakenLines = groupCommit((lines: FulfillmentInput[]) => registerOrderLines(db, lines));
 
@@ -121,7 +126,7 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
    */
   async function admitOrder(source: OrderSource, received: ParsedOrder, log: RequestLog): Promise<IntakeAnswer> {
     if (received.cancelled_at) return admitCancelledOrder(source, received, received.cancelled_at, log);
-    const order = await withoutClosedLines(source, received, log);
+    const { order, settled } = await withoutKnownLines(source, received, log);
     const inputs = linesToStart(source, order);
     // Admitted as a whole within half the budget (Temporal keeps up, or Shopify retries);
     // the starts then get what is left of it, and the registration after them too, its
@@ -144,6 +149,7 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
       await register(log, [...taken], deadline);
     }
 
+    accepted = [...accepted, ...settled];
     for (const line of accepted) {
       log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
     }
@@ -173,17 +179,55 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
     }
   }
 
-  /** The order with its lines closed before it came moved to `ignored`, with the closure as the reason. */
-  async function withoutClosedLines(source: OrderSource, order: ParsedOrder, log: RequestLog): Promise<ParsedOrder> {
-    if (order.personalized.length === 0) return order;
+  /**
+   * The order without the lines the database already knows: those closed before it came move
+   * to `ignored` with the closure as the reason, those an earlier run settled are answered
+   * `duplicate` without a start (Temporal may have forgotten that run).
+   */
+  async function withoutKnownLines(
+    source: OrderSource,
+    order: ParsedOrder,
+    log: RequestLog,
+  ): Promise<{ order: ParsedOrder; settled: IntakeAnswer['accepted'] }> {
+    if (order.personalized.length === 0) return { order, settled: [] };
     const lineIds = order.personalized.map((line) => line.order_line_id);
-    const closed = await closure.closedBeforeStart(source.shop_id, order.order_id, lineIds, log);
-    if (closed.size === 0) return order;
+    const { closed, settled } = await knownBeforeStart({ shop_id: source.shop_id, order_id: order.order_id, line_ids: lineIds }, log);
+    if (closed.size === 0 && settled.size === 0) return { order, settled: [] };
     return {
-      ...order,
-      personalized: order.personalized.filter((line) => !closed.has(line.order_line_id)),
-      ignored: [...order.ignored, ...[...closed].map(([order_line_id, reason]) => ({ order_line_id, reason }))],
+      order: {
+        ...order,
+        personalized: order.personalized.filter((line) => !closed.has(line.order_line_id) && !settled.has(line.order_line_id)),
+        ignored: [...order.ignored, ...[...closed].map(([order_line_id, reason]) => ({ order_line_id, reason }))],
+      },
+      settled: [...settled].map((order_line_id) => ({
+        order_line_id,
+        workflow_id: fulfillmentWorkflowId({ shop_id: source.shop_id, order_line_id }),
+        status: 'duplicate' as const,
+      })),
     };
+  }
+
+  /**
+   * What the database knows of a delivery's lines, read without the lock and given a quarter
+   * of the delivery's budget: a closure recorded just after this, or not read because the
+   * database is away or slow, is found by the line's own first step, which takes the lock.
+   */
+  async function knownBeforeStart(lines: OrderLines, log: RequestLog): Promise<LinesBeforeStart> {
+    const read = readBeforeStart(lines);
+    const unread = (error?: unknown): LinesBeforeStart => {
+      log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
+      return nothingKnown();
+    };
+    if (!(await settlesWithin(read, temporalTimeoutMs / 4))) {
+      read.catch(() => undefined);
+      return unread();
+    }
+    try {
+      return await read;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      return unread(error);
+    }
   }
 
   return { admitOrder, startAdmission };

@@ -1,18 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/errors.js';
-import {
-  cancelOrder,
-  closeLine,
-  closureReasons,
-  recordRefund,
-  type Closure,
-  type OrderLines,
-  type WorkingLine,
-} from '../db/repositories/orders.js';
+import { cancelOrder, closeLine, recordRefund, type Closure, type WorkingLine } from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
-import { groupRead } from '../lib/group-read.js';
-import { settlesWithin } from '../lib/settles-within.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
@@ -48,9 +37,6 @@ export type ClosureDeps = Pick<ServiceDeps, 'db' | 'temporal' | 'telemetry' | 't
  * again: the redelivery records nothing new and signals the lines again.
  */
 export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs }: ClosureDeps) {
-  // Order deliveries arriving while a read runs share the next one, instead of a round trip each.
-  const readClosures = groupRead((orders: readonly OrderLines[]) => closureReasons(db, orders));
-
   /** Tells the line's workflow to close: false when it is not running (completed, or never started). */
   async function signalLine(line: WorkingLine, reason: ClosureReason): Promise<boolean> {
     try {
@@ -103,36 +89,7 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
     return close(CLOSURE_TOPICS[topic], () => recordRefund(db, { shop_id: shopId, order_id }, refund_id, items), log);
   }
 
-  /**
-   * The lines of an order delivery that were closed before it arrived (the cancellation or
-   * refund came first): they start nothing. Read without the lock, and given a quarter of the
-   * delivery's budget: a closure recorded just after this, or not read because the database is
-   * away or slow, is found by the line's own first step, which takes the lock.
-   */
-  async function closedBeforeStart(
-    shopId: string,
-    orderId: string,
-    lineIds: readonly string[],
-    log: RequestLog,
-  ): Promise<Map<string, ClosureReason>> {
-    const read = readClosures({ shop_id: shopId, order_id: orderId, line_ids: lineIds });
-    const unread = (error?: unknown) => {
-      log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
-      return new Map<string, ClosureReason>();
-    };
-    if (!(await settlesWithin(read, temporalTimeoutMs / 4))) {
-      read.catch(() => undefined);
-      return unread();
-    }
-    try {
-      return await read;
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
-      return unread(error);
-    }
-  }
-
-  return { receive, cancel, closedBeforeStart };
+  return { receive, cancel };
 }
 
 export type OrderClosure = ReturnType<typeof createOrderClosure>;

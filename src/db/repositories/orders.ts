@@ -4,7 +4,7 @@
 // cancellation, the refund and the close signal's own step.
 import { sql, type Transaction } from 'kysely';
 import type { LineKey } from '../../domain/ids.js';
-import { isClosedStatus, type ClosedStatus, type ClosureReason, type LineStatus } from '../../domain/line-status.js';
+import { isClosedStatus, SETTLED_STATUSES, type ClosedStatus, type ClosureReason, type LineStatus } from '../../domain/line-status.js';
 import type { Db } from '../connect.js';
 import type { Database } from '../schema.js';
 import { orderLineValues, setLineWorking, type OrderLineIdentity } from './order-lines.js';
@@ -85,25 +85,39 @@ async function refundedInFull(trx: Trx | Db, shopId: string, lineIds: readonly s
   return new Set(rows.map((row) => row.order_line_id));
 }
 
-/** An order delivery's personalized lines, as the intake asks whether they were closed before it came. */
+/** An order delivery's personalized lines, as the intake asks what is known of them before it starts them. */
 export interface OrderLines extends OrderKey {
   line_ids: readonly string[];
 }
 
+/** What the database knows of a delivery's lines before they start. */
+export interface LinesBeforeStart {
+  /** Closed before the delivery came, and why: they start nothing. */
+  closed: Map<string, ClosureReason>;
+  /**
+   * Settled by an earlier run (persisted, or closed by an operator): a late duplicate, after
+   * Temporal has forgotten the run, would only find that again.
+   */
+  settled: Set<string>;
+}
+
+/** What a delivery's lines start from when the database says nothing of them (or could not be read). */
+export const nothingKnown = (): LinesBeforeStart => ({ closed: new Map(), settled: new Set() });
+
 /**
- * Why lines of these orders are closed, if they are, each order's answer at its index (without
- * locking: what the intake reads to answer `ignored`; the line's own start checks again under
- * the lock). One round trip for them all: the orders' cancellations and the lines refunded in full.
- * The keys go as arrays (`unnest`), so the statement's text is the same for any number of orders
- * and lines: nothing to build per delivery, and no expression per key (an order of 12,000 lines
- * would exceed Postgres's stack depth).
+ * What is known of these orders' lines, each order's answer at its index (without locking:
+ * what the intake reads to answer `ignored` or `duplicate`; the line's own start checks again
+ * under the lock). One round trip for them all: the orders' cancellations, the lines refunded
+ * in full and the lines settled. The keys go as arrays (`unnest`), so the statement's text is
+ * the same for any number of orders and lines: nothing to build per delivery, and no expression
+ * per key (an order of 12,000 lines would exceed Postgres's stack depth).
  */
-export async function closureReasons(db: Db, orders: readonly OrderLines[]): Promise<Map<string, ClosureReason>[]> {
-  if (orders.every((order) => order.line_ids.length === 0)) return orders.map(() => new Map());
+export async function linesBeforeStart(db: Db, orders: readonly OrderLines[]): Promise<LinesBeforeStart[]> {
+  if (orders.every((order) => order.line_ids.length === 0)) return orders.map(nothingKnown);
   // Distinct keys: a line named twice would count its refunds twice in the sums.
   const orderKeys = distinctPairs(orders.map((order) => [order.shop_id, order.order_id] as const));
   const lineKeys = distinctPairs(orders.flatMap((order) => order.line_ids.map((id) => [order.shop_id, id] as const)));
-  const { rows } = await sql<{ shop_id: string; id: string; reason: ClosureReason }>`
+  const { rows } = await sql<{ shop_id: string; id: string; reason: ClosureReason | 'settled' }>`
     select o.shop_id, o.order_id as id, case when o.redacted_at is not null then 'redacted' else 'order_cancelled' end as reason
       from orders o join unnest(${orderKeys.shops}::text[], ${orderKeys.ids}::text[]) as k(shop_id, order_id)
         on o.shop_id = k.shop_id and o.order_id = k.order_id
@@ -113,14 +127,23 @@ export async function closureReasons(db: Db, orders: readonly OrderLines[]): Pro
       from order_refunds r join unnest(${lineKeys.shops}::text[], ${lineKeys.ids}::text[]) as k(shop_id, order_line_id)
         on r.shop_id = k.shop_id and r.order_line_id = k.order_line_id
      group by r.shop_id, r.order_line_id
-    having ${REFUNDED_IN_FULL}`.execute(db);
-  const closed = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
-  const has = (reason: ClosureReason, shopId: string, id: string) => closed.has(`${reason}\u0000${shopId}\u0000${id}`);
-  return orders.map((order) => {
+    having ${REFUNDED_IN_FULL}
+    union all
+    select l.shop_id, l.order_line_id, 'settled'
+      from order_lines l join unnest(${lineKeys.shops}::text[], ${lineKeys.ids}::text[]) as k(shop_id, order_line_id)
+        on l.shop_id = k.shop_id and l.order_line_id = k.order_line_id
+     where l.status = any(${[...SETTLED_STATUSES]}::text[])`.execute(db);
+  const known = new Set(rows.map((row) => `${row.reason}\u0000${row.shop_id}\u0000${row.id}`));
+  const has = (reason: ClosureReason | 'settled', shopId: string, id: string) => known.has(`${reason}\u0000${shopId}\u0000${id}`);
+  const closedLines = (order: OrderLines): Map<string, ClosureReason> => {
     for (const reason of ['redacted', 'order_cancelled'] as const) {
       if (has(reason, order.shop_id, order.order_id)) return new Map(order.line_ids.map((id) => [id, reason]));
     }
     return new Map(order.line_ids.filter((id) => has('line_refunded', order.shop_id, id)).map((id) => [id, 'line_refunded']));
+  };
+  return orders.map((order) => {
+    const closed = closedLines(order);
+    return { closed, settled: new Set(order.line_ids.filter((id) => !closed.has(id) && has('settled', order.shop_id, id))) };
   });
 }
 

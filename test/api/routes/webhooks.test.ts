@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../../src/intake/shopify.js';
 import { TemporalTimeoutError } from '../../../src/intake/temporal-deadline.js';
-import { getOrderLineView } from '../../../src/db/repositories/order-lines.js';
+import { getOrderLineView, registerOrderLines } from '../../../src/db/repositories/order-lines.js';
 import { bearer, expectError, linePath, useApiApp, type WebhookAnswer } from '../../support/api-app.js';
 import { buildTestApp } from '../../support/capture-app.js';
 import { bigId, hmac, orderPayload, personalized } from '../../support/fixtures.js';
@@ -114,6 +114,25 @@ describe('POST /webhooks/shopify', () => {
         expect(view).toMatchObject({ order_id: orderId, personalization_id: `pers-${order_line_id}`, status: 'processing' });
       }
     }
+  });
+
+  it('answers a line an earlier run persisted duplicate once Temporal has forgotten the run, starting nothing', async () => {
+    const [orderId, line] = [bigId(), bigId()];
+    const workflowId = `${creds.shop}:${line}:fulfillment`;
+    // What the run left behind, its execution gone from Temporal (past the namespace's retention).
+    await registerOrderLines(database.db, [
+      { shop_id: creds.shop, order_id: orderId, order_line_id: line, personalization_id: 'pers-forgotten' },
+    ]);
+    await database.db
+      .updateTable('order_lines')
+      .set({ status: 'persisted' })
+      .where('shop_id', '=', creds.shop)
+      .where('order_line_id', '=', line)
+      .execute();
+
+    const late = await webhook(app, orderPayload(orderId, [{ id: line, properties: personalized('pers-forgotten') }]));
+    expect(late.json<WebhookAnswer>().accepted).toEqual([{ order_line_id: line, workflow_id: workflowId, status: 'duplicate' }]);
+    expect(await workflowExists(workflowId)).toBe(false);
   });
 
   it('accepts the old secret during rotation and any content type', async () => {
