@@ -1,12 +1,14 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { cancelOrder, closeLine, recordRefund, type Closure, type WorkingLine } from '../db/repositories/orders.js';
+import { cancelOrder, closeLine, recordRefund, type ClosedLine, type Closure, type WorkingLine } from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
 import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
+import { recordClosureRun } from '../temporal/start-fulfillment.js';
 import { closeSignal } from '../workflows/definitions.js';
+import { FulfillmentStatus } from '../workflows/search-attributes.js';
 import { parseCancelledOrder, parseRefund, type CancelledOrder } from './closure-payloads.js';
 import { withTemporalDeadline } from './temporal-deadline.js';
 
@@ -49,24 +51,75 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
   }
 
   /**
-   * Records a closure (`write`, under the order's lock), then signals the lines it reached and
-   * reports those it changed. A working line is closed by its workflow; one whose workflow no
-   * longer runs (terminated by hand) has no copy in flight, and is closed here.
+   * Reported by whoever changed the line's row, under a key per line: a redelivery (or the
+   * line's workflow reporting the same closure) counts once.
    */
-  async function close(reason: ClosureReason, write: () => Promise<Closure>, log: RequestLog): Promise<ClosedLines> {
-    // A database away answers 503 not_ready (the error handler maps it) for Shopify to deliver again.
-    const { closed, working } = await write();
-    const signalled = await withTemporalDeadline(temporal.client, temporalTimeoutMs, () =>
-      Promise.all([...closed, ...working].map((line) => signalLine(line, reason))),
-    );
-    const stopped = working.filter((_, index) => !signalled[closed.length + index]);
-    const lines = [...closed, ...(await Promise.all(stopped.map((line) => closeLine(db, line))))];
-    // Reported by whoever changed the line's row, under a key per line: a redelivery (or the
-    // line's workflow reporting the same closure) counts once.
+  async function report(lines: readonly ClosedLine[], reason: ClosureReason): Promise<void> {
     for (const line of lines.filter((line) => line.changed)) {
       linesTotal.inc({ status: line.status });
       await emitFulfillmentEvent(telemetry, { runId: 'intake' }, line, closureEvent(line.status, reason));
     }
+  }
+
+  /**
+   * A line closed while its workflow no longer runs (a persisted line's has ended) gets a short
+   * run that finds it closed, so Temporal's `status` query and `FulfillmentStatus` read as the
+   * database does. Also on a redelivery, when the first delivery's run could not start: the
+   * latest run is asked what it says.
+   */
+  async function recordInTemporal(line: ClosedLine, reason: ClosureReason): Promise<void> {
+    if (!line.changed) {
+      try {
+        const latest = await temporal.client.workflow.getHandle(line.workflow_id).describe();
+        if (latest.typedSearchAttributes.get(FulfillmentStatus) === line.status) return;
+      } catch (error) {
+        // Forgotten by Temporal (past its retention): nothing there reads otherwise.
+        if (error instanceof WorkflowNotFoundError) return;
+        throw error;
+      }
+    }
+    const { shop_id, order_id, order_line_id, personalization_id } = line;
+    const input = {
+      shop_id,
+      order_id,
+      order_line_id,
+      personalization_id,
+      webhook_id: `closure:${reason}`,
+      received_at: new Date().toISOString(),
+    };
+    try {
+      await recordClosureRun(temporal.client, temporal.taskQueue, input);
+    } catch (error) {
+      // A run started meanwhile: it opens the line under the order's lock and finds it closed.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /**
+   * Records a closure (`write`, under the order's lock), then signals the lines it reached and
+   * reports those it changed. A working line is closed by its workflow; one whose workflow no
+   * longer runs (terminated by hand) has no copy in flight, and is closed here; either kind of
+   * line whose workflow has ended is recorded in Temporal by a short run (`recordInTemporal`).
+   */
+  async function close(reason: ClosureReason, write: () => Promise<Closure>, log: RequestLog): Promise<ClosedLines> {
+    // A database away answers 503 not_ready (the error handler maps it) for Shopify to deliver again.
+    const { closed, working } = await write();
+    // Reported before Temporal is called: a Temporal away answers 503, and the redelivery then
+    // changes no row and reports nothing.
+    await report(closed, reason);
+    // One budget for every Temporal call of the delivery, within Shopify's 5 s.
+    const deadline = Date.now() + temporalTimeoutMs;
+    const signalled = await withTemporalDeadline(temporal.client, deadline - Date.now(), () =>
+      Promise.all([...closed, ...working].map((line) => signalLine(line, reason))),
+    );
+    const stopped = working.filter((_, index) => !signalled[closed.length + index]);
+    const closedHere = await Promise.all(stopped.map((line) => closeLine(db, line)));
+    await report(closedHere, reason);
+    const lines = [...closed, ...closedHere];
+    const notRunning = lines.filter((_, index) => index >= closed.length || !signalled[index]);
+    await withTemporalDeadline(temporal.client, deadline - Date.now(), () =>
+      Promise.all(notRunning.map((line) => recordInTemporal(line, reason))),
+    );
     const newlyClosed = lines.filter((line) => line.changed).length;
     log.logger.info(
       { reason, closed: lines.length, newly_closed: newlyClosed, working: working.length - stopped.length },

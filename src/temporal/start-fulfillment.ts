@@ -26,7 +26,7 @@ export interface FulfillmentStart {
 export async function startFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<StartOutcome> {
   const workflowId = fulfillmentWorkflowId(line);
   try {
-    await startRun(client, start, line, 'REJECT_DUPLICATE');
+    await startRun(client, start.taskQueue, withWait(line, start), 'REJECT_DUPLICATE');
     return { workflow_id: workflowId, status: 'started' };
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflow_id: workflowId, status: 'duplicate' };
@@ -39,20 +39,28 @@ export async function startFulfillment(client: Client, start: FulfillmentStart, 
  * The database's association key still guarantees one asset. Answers the new run's id.
  */
 export async function restartFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<string> {
-  return (await startRun(client, start, line, 'ALLOW_DUPLICATE')).firstExecutionRunId;
+  return (await startRun(client, start.taskQueue, withWait(line, start), 'ALLOW_DUPLICATE')).firstExecutionRunId;
 }
 
-function startRun(
-  client: Client,
-  { taskQueue, previewWaitSeconds }: FulfillmentStart,
-  line: FulfillmentInput,
-  workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE',
-) {
-  const input: WorkflowInput = { ...line, preview_wait_seconds: previewWaitSeconds };
+/**
+ * A short run for a line closed after its workflow ended (a persisted line withheld): its
+ * opening finds the line closed and ends so, and the line's latest run, which the `status`
+ * query and the UI's `FulfillmentStatus` read, agrees with the database. Nothing is copied.
+ */
+export async function recordClosureRun(client: Client, taskQueue: string, line: FulfillmentInput): Promise<void> {
+  await startRun(client, taskQueue, line, 'ALLOW_DUPLICATE');
+}
+
+const withWait = (line: FulfillmentInput, { previewWaitSeconds }: FulfillmentStart): WorkflowInput => ({
+  ...line,
+  preview_wait_seconds: previewWaitSeconds,
+});
+
+function startRun(client: Client, taskQueue: string, line: WorkflowInput, workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') {
   return client.workflow.start<typeof FulfillOrderLine>(FULFILL_ORDER_LINE, {
     workflowId: fulfillmentWorkflowId(line),
     taskQueue,
-    args: [input],
+    args: [line],
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy,
     typedSearchAttributes: lineSearchAttributes(line, 'processing'),

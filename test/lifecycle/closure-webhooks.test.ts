@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
+import { statusQuery } from '../../src/workflows/definitions.js';
 import { FulfillmentStatus } from '../../src/workflows/search-attributes.js';
 import { buildDeadTemporalApp, expectError } from '../support/api-app.js';
 import { registerOrderLines } from '../../src/db/repositories/order-lines.js';
@@ -58,6 +59,12 @@ describe('orders/cancelled', () => {
     expect(views.map((view) => view.status)).toEqual(['withheld', 'cancelled', 'cancelled']);
     expect(views[0]?.final_asset).toMatchObject({ width: 24, height: 12 });
     expect(views[2]).toMatchObject({ reason_code: null, final_asset: null });
+    // The persisted line's run had ended: a short run records its closure, and Temporal reads as the route does.
+    const persistedRun = stack.harness.handle(stack.workflowOf(persisted));
+    expect(await persistedRun.result()).toEqual(views[0]);
+    expect(await persistedRun.query(statusQuery)).toEqual(views[0]);
+    const closureRun = await persistedRun.describe();
+    expect(closureRun.typedSearchAttributes.get(FulfillmentStatus)).toBe('withheld');
 
     expectError(await stack.signedUrl(persisted), 409, 'line_withheld');
     expectError(await stack.signedUrl(waiting), 409, 'line_cancelled');
@@ -72,6 +79,8 @@ describe('orders/cancelled', () => {
 
     const again = await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [persisted, waiting, failed]));
     expect(again.json()).toEqual(expected);
+    // The closure run already says so: the redelivery starts no other.
+    expect((await persistedRun.describe()).runId).toBe(closureRun.runId);
     expect(await Promise.all([persisted, waiting, failed].map(stack.lineView))).toEqual(views);
     expect(stack.eventsOf('fulfillment.line.cancelled', waiting)).toHaveLength(1);
     expect(stack.eventsOf('fulfillment.asset.withheld', persisted)).toHaveLength(1);
@@ -115,6 +124,25 @@ describe('orders/cancelled', () => {
     const redelivered = await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line]));
     expect(redelivered.json()).toMatchObject({ closed: [{ order_line_id: line, status: 'cancelled' }] });
     expect(await stack.outcome(line)).toBe('cancelled');
+  });
+
+  it('records a persisted line withheld in Temporal on the redelivery when Temporal was away at the first delivery', async () => {
+    const orderId = bigId();
+    const line = bigId();
+    await stack.givenPreview(line, 'ready');
+    await stack.deliver('orders/create', stack.payloads.create(orderId, [line]));
+    const run = stack.harness.handle(stack.workflowOf(line));
+    expect(await run.result()).toMatchObject({ status: 'persisted' });
+    expectError(await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line]), deadApp), 503, 'temporal_unavailable');
+    expect((await stack.lineView(line)).status).toBe('withheld');
+    expect((await run.describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('persisted');
+
+    expect((await stack.deliver('orders/cancelled', stack.payloads.cancelled(orderId, [line]))).statusCode).toBe(200);
+    expect(await run.result()).toMatchObject({ status: 'withheld' });
+    expect((await run.describe()).typedSearchAttributes.get(FulfillmentStatus)).toBe('withheld');
+    // Reported by the delivery that changed the row, though Temporal then failed it.
+    await stack.harness.posthog.waitFor((e) => e.event === 'fulfillment.asset.withheld' && e.properties.order_line_id === line, 5_000);
+    expect(stack.eventsOf('fulfillment.asset.withheld', line)).toHaveLength(1);
   });
 });
 
