@@ -12,10 +12,12 @@ import {
   type LineToErase,
   type RedactionRow,
 } from '../db/repositories/privacy.js';
+import { orderEventWorkflowId, readyForPrintEvent } from '../domain/order-events.js';
 import type { RedactionCounts } from '../domain/privacy.js';
 import type { ObjectRef } from '../storage/object-storage.js';
 import { TELEMETRY_EVENTS } from '../telemetry/events.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
+import { DELIVER_ORDER_EVENT } from '../workflows/deliver-order-event.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Lines per page: each costs a terminate, a few removals and a delete of its executions, in bounded parallel. */
@@ -40,6 +42,9 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 const heartbeat = (details: Record<string, unknown>): void => {
   Context.current().heartbeat(details);
 };
+
+/** Values for a visibility query's `IN (…)`, each quoted. */
+const quoted = (values: readonly string[]): string => values.map((value) => `'${value.replaceAll("'", "\\'")}'`).join(', ');
 
 /** A Temporal answer that the execution is not there (already deleted, or never existed). */
 const isNotFound = (error: unknown): boolean =>
@@ -76,8 +81,9 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
   }
 
   /**
-   * Stops the lines' workflows and deletes every run of them, so their histories no longer hold
-   * the ids: Temporal terminates a running execution it is asked to delete. The runs visibility
+   * Stops the lines' workflows and deletes every run of them, and every delivery of their
+   * orders' events to the print side, so no history holds the ids any more: Temporal terminates
+   * a running execution it is asked to delete. The runs visibility
    * lists (continued-as-new runs included) and the current one as described (visibility may lag
    * behind it), each once, by run id.
    *
@@ -86,20 +92,28 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
    * only for it to be deleted. The orders were marked redacted first, so a copy still running
    * when its workflow ends records nothing and removes what it wrote (see `persistFinalAsset`).
    */
-  async function deleteExecutions(lines: readonly LineToErase[]): Promise<void> {
+  async function deleteExecutions(shopId: string, lines: readonly LineToErase[]): Promise<void> {
     const { namespace } = client.options;
     // Each run once, by its run id: the current one as Temporal describes it, and every one visibility lists.
     const runs = new Map<string, { workflowId: string; runId: string }>();
     const add = (workflowId: string, runId: string) => runs.set(`${workflowId}/${runId}`, { workflowId, runId });
-    await eachLimited(lines, PARALLEL_CALLS, async (line) => {
+    const orderIds = [...new Set(lines.map((line) => line.order_id))];
+    // The orders' event deliveries to the print side hold their ids too; the ready event's id is known.
+    const readyEvents = orderIds.map((order_id) => orderEventWorkflowId(readyForPrintEvent({ shop_id: shopId, order_id }).event_id));
+    await eachLimited([...lines.map((line) => line.workflow_id), ...readyEvents], PARALLEL_CALLS, async (workflowId) => {
       try {
-        add(line.workflow_id, (await client.workflow.getHandle(line.workflow_id).describe()).runId);
+        add(workflowId, (await client.workflow.getHandle(workflowId).describe()).runId);
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
     });
-    const ids = lines.map((line) => `'${line.workflow_id.replaceAll("'", "\\'")}'`).join(', ');
-    for await (const execution of client.workflow.list({ query: `WorkflowId IN (${ids})` })) add(execution.workflowId, execution.runId);
+    const listed = [
+      `WorkflowId IN (${quoted(lines.map((line) => line.workflow_id))})`,
+      `WorkflowType = '${DELIVER_ORDER_EVENT}' AND ShopId = ${quoted([shopId])} AND OrderId IN (${quoted(orderIds)})`,
+    ];
+    for (const query of listed) {
+      for await (const execution of client.workflow.list({ query })) add(execution.workflowId, execution.runId);
+    }
     await eachLimited([...runs.values()], PARALLEL_CALLS, async (workflowExecution) => {
       try {
         await client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution });
@@ -123,7 +137,7 @@ export function createRedactionActivities({ db, storage, telemetry, temporal, pr
       const lines = await linesToErase(db, row, after, LINES_PER_PAGE);
       const last = lines.at(-1)?.order_line_id ?? null;
       if (last === null) return { last, lines: 0 };
-      await deleteExecutions(lines);
+      await deleteExecutions(shopId, lines);
       heartbeat({ after, step: 'stopped' });
       const refs = lines.flatMap((line) => [line.final_asset, line.preview].filter((ref) => ref !== null));
       let deleted = await removeObjects(refs);

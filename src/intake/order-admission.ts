@@ -149,7 +149,9 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
       await register(log, [...taken], deadline);
     }
 
-    accepted = [...accepted, ...settled];
+    // In the order's own line order, the settled lines among those started.
+    const answered = new Map([...accepted, ...settled].map((line) => [line.order_line_id, line]));
+    accepted = received.personalized.flatMap((line) => answered.get(line.order_line_id) ?? []);
     for (const line of accepted) {
       log.logger.info(line, line.status === 'started' ? 'fulfillment started' : 'fulfillment already started (duplicate delivery)');
     }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPreviewJob } from '../../src/db/repositories/preview-jobs.js';
 import { fulfillmentWorkflowId } from '../../src/domain/ids.js';
+import { orderEventWorkflowId, readyForPrintEvent } from '../../src/domain/order-events.js';
 import { redactionWorkflowId, type RedactionCounts } from '../../src/domain/privacy.js';
 import { WEBHOOK_BODY_LIMIT } from '../../src/intake/shopify.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
@@ -26,6 +27,8 @@ import {
   putLocal,
 } from '../support/fixtures.js';
 import { FulfillmentHarness } from '../support/fulfillment-harness.js';
+import { OrderEventsReceiver } from '../support/order-events-receiver.js';
+import { registerSecrets } from '../support/capture.js';
 import { eventually } from '../support/eventually.js';
 import { Teardown } from '../support/teardown.js';
 import { CUSTOMER_EMAIL, CUSTOMER_PHONE, customerRedactPayload, dataRequestPayload, shopRedactPayload } from './payloads.js';
@@ -56,7 +59,16 @@ beforeAll(async () => {
     publicBaseUrl: 'http://files.printready.test',
     signingSecret: creds.signingSecret,
   });
-  harness = await FulfillmentHarness.start({ storage: { storage, put: putLocal(storageRoot) }, previewWaitSeconds: 600 });
+  // Order events on: a redaction deletes their deliveries, whose histories hold the order's ids.
+  const orderEventsSecret = `oes_${randomBytes(24).toString('hex')}`;
+  registerSecrets(orderEventsSecret);
+  const receiver = await OrderEventsReceiver.start();
+  teardown.defer(() => receiver.close());
+  harness = await FulfillmentHarness.start({
+    storage: { storage, put: putLocal(storageRoot) },
+    previewWaitSeconds: 600,
+    orderEvents: { url: receiver.url, secret: orderEventsSecret, urlTtlSeconds: 3_600 },
+  });
   teardown.defer(() => harness.close());
   deps = {
     config,
@@ -208,6 +220,9 @@ describe('customers/redact', () => {
       expect(await redactionDone(redaction_id)).toEqual({ orders_redacted: 1, lines_redacted: 2, objects_deleted: 4 });
       expect((await redactedTransitions()) - counted).toBe(2);
 
+      // The order's ready event went to the print side; its delivery is deleted with the lines.
+      expect(await executionGone(orderEventWorkflowId(readyForPrintEvent({ shop_id: shop, order_id: redactedOrder }).event_id))).toBe(true);
+      await harness.handle(orderEventWorkflowId(readyForPrintEvent({ shop_id: shop, order_id: keptOrder }).event_id)).describe();
       for (const line of [gone1, gone2]) {
         expect(await lineObjects(shop, line)).toEqual([]);
         expect(await executionGone(fulfillmentWorkflowId({ shop_id: shop, order_line_id: line }))).toBe(true);

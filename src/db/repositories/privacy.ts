@@ -245,6 +245,7 @@ export async function markOrdersRedacted(db: Db, redaction: RedactionRow): Promi
 
 /** A line a redaction erases, with the objects it points to. */
 export interface LineToErase {
+  order_id: string;
   order_line_id: string;
   workflow_id: string;
   personalization_id: string;
@@ -262,6 +263,7 @@ export interface LineToErase {
 export async function linesToErase(db: Db, redaction: RedactionRow, after: string | null, limit: number): Promise<LineToErase[]> {
   let query = linesWithTheirObjects(db)
     .select([
+      'order_lines.order_id',
       'order_lines.order_line_id',
       'order_lines.workflow_id',
       'order_lines.personalization_id',
@@ -296,6 +298,7 @@ export async function linesToErase(db: Db, redaction: RedactionRow, after: strin
   if (after !== null) query = query.where('order_lines.order_line_id', '>', after);
   const rows = await query.execute();
   return rows.map((row) => ({
+    order_id: row.order_id,
     order_line_id: row.order_line_id,
     workflow_id: row.workflow_id,
     personalization_id: row.personalization_id,
