@@ -217,7 +217,10 @@ export function createOrderAdmission({ db, temporal, temporalTimeoutMs, closure,
   async function knownBeforeStart(lines: OrderLines, log: RequestLog): Promise<LinesBeforeStart> {
     const read = readBeforeStart(lines);
     const unread = (error?: unknown): LinesBeforeStart => {
-      log.logger.warn({ err: error }, 'closures not read: the lines start, and each checks its order at its first step');
+      log.logger.warn(
+        { err: error },
+        'lines not looked up (closures, earlier runs): they start, and each checks its order at its first step',
+      );
       return nothingKnown();
     };
     if (!(await settlesWithin(read, temporalTimeoutMs / 4))) {
