@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { cancelOrder, closeLine, recordRefund, type ClosedLine, type Closure, type WorkingLine } from '../db/repositories/orders.js';
 import { CLOSED_STATUSES, type ClosureReason } from '../domain/line-status.js';
@@ -6,7 +6,7 @@ import type { RequestLog } from '../logging/request-log.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { linesTotal } from '../telemetry/metrics/metrics.js';
 import { closureEvent, emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
-import { recordClosureRun } from '../temporal/start-fulfillment.js';
+import { knownLineRun, restartFulfillment } from '../temporal/start-fulfillment.js';
 import { closeSignal } from '../workflows/definitions.js';
 import { FulfillmentStatus } from '../workflows/search-attributes.js';
 import { parseCancelledOrder, parseRefund, type CancelledOrder } from './closure-payloads.js';
@@ -78,21 +78,8 @@ export function createOrderClosure({ db, temporal, telemetry, temporalTimeoutMs 
         throw error;
       }
     }
-    const { shop_id, order_id, order_line_id, personalization_id } = line;
-    const input = {
-      shop_id,
-      order_id,
-      order_line_id,
-      personalization_id,
-      webhook_id: `closure:${reason}`,
-      received_at: new Date().toISOString(),
-    };
-    try {
-      await recordClosureRun(temporal.client, temporal.taskQueue, input);
-    } catch (error) {
-      // A run started meanwhile: it opens the line under the order's lock and finds it closed.
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
+    // Null when a run started meanwhile: it opens the line under the order's lock and finds it closed.
+    await restartFulfillment(temporal.client, temporal.taskQueue, knownLineRun(line, `closure:${reason}`));
   }
 
   /**

@@ -1,9 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { LineKey } from '../domain/ids.js';
 import { withTemporalDeadline } from '../intake/temporal-deadline.js';
 import type { RequestLog } from '../logging/request-log.js';
 import { emitFulfillmentEvent } from '../telemetry/fulfillment-events.js';
-import { restartFulfillment } from '../temporal/start-fulfillment.js';
+import { knownLineRun, restartFulfillment } from '../temporal/start-fulfillment.js';
 import { retrySignal } from '../workflows/definitions.js';
 import type { ServiceDeps } from './deps.js';
 import { ERRORS } from './errors.js';
@@ -22,14 +22,7 @@ export async function retryLine(deps: ServiceDeps, principal: Principal, key: Li
   const line = await lineView(deps.db, principal, key, log);
   if (line.status !== 'failed') throw ERRORS.notFailed(line.status);
   const { client, taskQueue } = deps.temporal;
-  const input = {
-    shop_id: line.shop_id,
-    order_id: line.order_id,
-    order_line_id: line.order_line_id,
-    personalization_id: line.personalization_id,
-    webhook_id: `retry:${requestId}`.slice(0, 200),
-    received_at: new Date().toISOString(),
-  };
+  const input = knownLineRun(line, `retry:${requestId}`);
   const handOff = await withTemporalDeadline(client, deps.temporalTimeoutMs, async (): Promise<RetryHandOff> => {
     try {
       await client.workflow.getHandle(line.workflow_id).signal(retrySignal);
@@ -37,16 +30,9 @@ export async function retryLine(deps: ServiceDeps, principal: Principal, key: Li
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
-    try {
-      return {
-        mode: 'restarted',
-        newRun: await restartFulfillment(client, { taskQueue, previewWaitSeconds: deps.config.PREVIEW_WAIT_SECONDS }, input),
-      };
-    } catch (error) {
-      // Someone restarted it a moment ago: that run does the work, and that request reported it.
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      return { mode: 'restarted', newRun: null };
-    }
+    // Null when someone restarted it a moment ago: that run does the work, and that request reported it.
+    const newRun = await restartFulfillment(client, taskQueue, { ...input, preview_wait_seconds: deps.config.PREVIEW_WAIT_SECONDS });
+    return { mode: 'restarted', newRun };
   });
   log.logger.info({ mode: handOff.mode }, 'retry requested');
   // A signalled workflow reports the retry itself; a new run knows only that it starts.

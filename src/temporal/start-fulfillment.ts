@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { FulfillmentInput, WorkflowInput } from '../domain/fulfillment-input.js';
 import { fulfillmentWorkflowId } from '../domain/ids.js';
+import type { LineIdentity } from '../domain/line-identity.js';
 import { FULFILL_ORDER_LINE } from '../workflows/definitions.js';
 import type { FulfillOrderLine } from '../workflows/fulfill-order-line.js';
 import { codeSpan } from '../workflows/markdown.js';
@@ -26,7 +27,7 @@ export interface FulfillmentStart {
 export async function startFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<StartOutcome> {
   const workflowId = fulfillmentWorkflowId(line);
   try {
-    await startRun(client, start.taskQueue, withWait(line, start), 'REJECT_DUPLICATE');
+    await startRun(client, start.taskQueue, { ...line, preview_wait_seconds: start.previewWaitSeconds }, 'REJECT_DUPLICATE');
     return { workflow_id: workflowId, status: 'started' };
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflow_id: workflowId, status: 'duplicate' };
@@ -35,26 +36,33 @@ export async function startFulfillment(client: Client, start: FulfillmentStart, 
 }
 
 /**
- * A new run for a line whose workflow has closed (an operator's retry after the retry window).
- * The database's association key still guarantees one asset. Answers the new run's id.
+ * The input of a new run for a line printready already has (an operator's retry, a closure's
+ * record), named in `webhook_id` by what started it.
  */
-export async function restartFulfillment(client: Client, start: FulfillmentStart, line: FulfillmentInput): Promise<string> {
-  return (await startRun(client, start.taskQueue, withWait(line, start), 'ALLOW_DUPLICATE')).firstExecutionRunId;
-}
+export const knownLineRun = (line: LineIdentity, startedBy: string): FulfillmentInput => ({
+  shop_id: line.shop_id,
+  order_id: line.order_id,
+  order_line_id: line.order_line_id,
+  personalization_id: line.personalization_id,
+  webhook_id: startedBy.slice(0, 200),
+  received_at: new Date().toISOString(),
+});
 
 /**
- * A short run for a line closed after its workflow ended (a persisted line withheld): its
- * opening finds the line closed and ends so, and the line's latest run, which the `status`
- * query and the UI's `FulfillmentStatus` read, agrees with the database. Nothing is copied.
+ * A new run for a line whose workflow has closed: an operator's retry after the retry window,
+ * or a closure of a line whose run had ended (its opening finds the line closed and ends so,
+ * and the latest run, which the `status` query and `FulfillmentStatus` read, agrees with the
+ * database). The database's association key still guarantees one asset. Answers the new run's
+ * id, or null when another run started meanwhile (that one does the work).
  */
-export async function recordClosureRun(client: Client, taskQueue: string, line: FulfillmentInput): Promise<void> {
-  await startRun(client, taskQueue, line, 'ALLOW_DUPLICATE');
+export async function restartFulfillment(client: Client, taskQueue: string, input: WorkflowInput): Promise<string | null> {
+  try {
+    return (await startRun(client, taskQueue, input, 'ALLOW_DUPLICATE')).firstExecutionRunId;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return null;
+    throw error;
+  }
 }
-
-const withWait = (line: FulfillmentInput, { previewWaitSeconds }: FulfillmentStart): WorkflowInput => ({
-  ...line,
-  preview_wait_seconds: previewWaitSeconds,
-});
 
 function startRun(client: Client, taskQueue: string, line: WorkflowInput, workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') {
   return client.workflow.start<typeof FulfillOrderLine>(FULFILL_ORDER_LINE, {

@@ -128,7 +128,7 @@ describe('FulfillOrderLine', () => {
     const first = await firstRun.result();
     const firstRunId = (await firstRun.describe()).runId;
     const before = await getOrderLineView(harness.db, line);
-    const lateRun = await restartFulfillment(harness.client, harness, line);
+    const lateRun = must(await restartFulfillment(harness.client, harness.taskQueue, line), 'the late run');
     expect(lateRun).not.toBe(firstRunId);
     const late = await harness.client.workflow.getHandle<typeof FulfillOrderLine>(first.workflow_id, lateRun).result();
     expect(late).toEqual(before);
