@@ -135,6 +135,17 @@ describe('POST /webhooks/shopify', () => {
     expect(await workflowExists(workflowId)).toBe(false);
   });
 
+  it('starts a line again whose row an ended run left unsettled (terminated by hand): how it recovers', async () => {
+    const [orderId, line] = [bigId(), bigId()];
+    await registerOrderLines(database.db, [
+      { shop_id: creds.shop, order_id: orderId, order_line_id: line, personalization_id: 'pers-unsettled' },
+    ]);
+    const delivery = await webhook(app, orderPayload(orderId, [{ id: line, properties: personalized('pers-unsettled') }]));
+    expect(delivery.json<WebhookAnswer>().accepted).toEqual([
+      { order_line_id: line, workflow_id: `${creds.shop}:${line}:fulfillment`, status: 'started' },
+    ]);
+  });
+
   it('accepts the old secret during rotation and any content type', async () => {
     const line = bigId();
     const body = orderPayload(bigId(), [{ id: line, properties: personalized('pers-rotation') }]);
